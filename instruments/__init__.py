@@ -1,0 +1,1 @@
+"""Serial drivers and protocol codecs. Pure: bytes in, typed readings out. Never imports lims/ or dashboards/."""

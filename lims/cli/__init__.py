@@ -1,0 +1,18 @@
+"""The `lims` command. Each command group lives in its own module and is registered here."""
+
+from __future__ import annotations
+
+import typer
+
+from lims.cli import db_cmd, serve_cmd, verdict_cmd
+
+app = typer.Typer(help="Kuaijian LIMS: food-safety rapid testing.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+
+app.command("init")(db_cmd.init)
+app.command("serve")(serve_cmd.serve)
+app.add_typer(verdict_cmd.app, name="verdict")
+
+from lims.cli import up_cmd  # noqa: E402
+
+app.command("up")(up_cmd.up)

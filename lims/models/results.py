@@ -1,0 +1,74 @@
+"""Samples and test results."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from lims.models._types import json_field, ts_field
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+class Sample(SQLModel, table=True):
+    __tablename__ = "sample"
+    id: int | None = Field(default=None, primary_key=True)
+    uuid: str = Field(default_factory=new_uuid, unique=True, max_length=36)
+    code: str = Field(unique=True, max_length=20)  # short code printed on the slip
+    market_id: int | None = Field(default=None, foreign_key="market.id", index=True)
+    vendor_id: int | None = Field(default=None, foreign_key="vendor.id", index=True)
+    resident_purchase: bool = False  # brought by a resident at an outreach event
+    commodity_id: int = Field(foreign_key="commodity.id")
+    taken_at: datetime = ts_field()
+    taken_by: str = Field(default="", max_length=100)
+    event_id: int | None = Field(default=None, foreign_key="outreach_event.id", index=True)
+
+
+class TestResult(SQLModel, table=True):
+    """One judged measurement of a sample.
+
+    ``raw`` holds the values exactly as received; ``verdict`` is always recomputed by the verdict
+    engine; ``instrument_verdict`` keeps what the instrument said, and ``verdict_mismatch`` flags a
+    disagreement (never overwritten). market/commodity/local date/week are copied from the sample
+    so the trend queries group one table by indexed columns.
+    """
+
+    __tablename__ = "test_result"
+    __test__ = False  # not a pytest test class
+    __table_args__ = (
+        sa.Index("ix_test_result_market_week", "market_id", "week_start"),
+        sa.Index("ix_test_result_week_market", "week_start", "market_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    sample_id: int = Field(foreign_key="sample.id", index=True)
+    method_id: int = Field(foreign_key="method.id")
+    analyte_id: int | None = Field(default=None, foreign_key="analyte.id")
+    instrument_id: int | None = Field(default=None, foreign_key="instrument.id", index=True)
+    channel: str | None = Field(default=None, max_length=10)
+    tested_at: datetime = ts_field()
+    tested_by: str = Field(default="", max_length=100)
+    raw: dict[str, Any] = json_field()
+    computed_value: float | None = None
+    computed_unit: str | None = Field(default=None, max_length=20)
+    verdict: str = Field(max_length=20)  # lims.verdicts.Outcome
+    verdict_reasons: list[str] = json_field(default_factory=list)
+    instrument_verdict: str | None = Field(default=None, max_length=20)
+    verdict_mismatch: bool = False
+    threshold_id: int | None = Field(default=None, foreign_key="threshold.id")
+    status: str = Field(default="recorded", max_length=20)  # ResultStatus
+    calibration_state: str = Field(default="unknown", max_length=20)  # CalibrationState
+    retest_of_id: int | None = Field(default=None, foreign_key="test_result.id")
+    source: str = Field(default="manual", max_length=20)  # manual, import, listener, demo
+    ingest_key: str = Field(unique=True, max_length=64)  # idempotency: same reading stored once
+    # denormalised from the sample for aggregation
+    market_id: int | None = Field(default=None, foreign_key="market.id")
+    commodity_id: int = Field(foreign_key="commodity.id", index=True)
+    local_date: date
+    week_start: date
+    created_at: datetime = ts_field(default_now=True)

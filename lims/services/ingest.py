@@ -1,0 +1,278 @@
+"""The one way readings enter the store: typed in, imported from a file, or heard on a serial port.
+
+``ingest(session=…, readings=[ReadingIn …])`` resolves names, recomputes every verdict with the
+verdict engine, keeps the instrument's own verdict beside it (a disagreement is flagged), applies
+the calibration gate and stores each reading once (``ingest_key``). The whole batch is validated
+before anything is written: any bad reading raises ValidationFailed with one RowError per problem
+and the batch writes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from lims.models import Analyte, Commodity, Instrument, Market, Method, Sample, TestResult, Vendor
+from lims.models.enums import CalibrationState, MethodKind, ResultStatus
+from lims.services import gate
+from lims.services.errors import LimsError, RowError, ValidationFailed
+from lims.services.judging import RAW_KEYS, judge
+from lims.services.lookup import RefCache
+from lims.timeutil import DEFAULT_TZ, local_date, week_start
+from lims.verdicts import Outcome, Verdict, parse_outcome, same_meaning
+
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+
+
+def new_sample_code() -> str:
+    """A short code for the slip, e.g. ``K7Q2M9XD`` (32⁸ ≈ 10¹² codes; unique in the table)."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+
+
+@dataclass
+class ReadingIn:
+    """One reading to store. Names may be Chinese or English; ``raw`` as received."""
+
+    method: str
+    raw: dict[str, Any]
+    tested_at: datetime
+    sample_code: str | None = None       # an existing sample; else the sample is created
+    market: str | None = None            # market code or name
+    vendor_stall: str | None = None
+    resident_purchase: bool = False
+    commodity: str | None = None
+    analyte: str | None = None
+    instrument_serial: str | None = None
+    channel: str | None = None
+    instrument_verdict: str | None = None
+    tested_by: str = ""
+    event_id: int | None = None
+    standard: str | None = None          # pin a threshold edition (quantitative)
+    retest_of_id: int | None = None
+    source: str = "manual"
+    ingest_key: str | None = None        # given by the listener (hash of the message)
+    row: int | str | None = None         # where it came from, for error messages
+
+    def default_key(self) -> str:
+        payload = {
+            "method": self.method, "raw": self.raw, "tested_at": self.tested_at.isoformat(),
+            "sample": self.sample_code, "market": self.market, "vendor": self.vendor_stall,
+            "commodity": self.commodity, "analyte": self.analyte,
+            "instrument": self.instrument_serial, "channel": self.channel,
+        }
+        blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Stored:
+    row: int | str | None
+    result_id: int
+    sample_code: str
+    verdict: Verdict
+    instrument_verdict: str | None
+    mismatch: bool
+    status: str
+    calibration_state: str
+    duplicate: bool = False
+
+
+@dataclass
+class IngestReport:
+    stored: list[Stored] = field(default_factory=list)
+
+    @property
+    def created(self) -> int:
+        return sum(1 for s in self.stored if not s.duplicate)
+
+    @property
+    def duplicates(self) -> int:
+        return sum(1 for s in self.stored if s.duplicate)
+
+
+@dataclass
+class _Resolved:
+    reading: ReadingIn
+    key: str
+    method: Method
+    commodity: Commodity
+    analyte: Analyte | None
+    market: Market | None
+    vendor: Vendor | None
+    instrument: Instrument | None
+    sample: Sample | None
+    instrument_outcome: Outcome | None
+
+
+def _resolve(r: ReadingIn, idx: int, cache: RefCache, samples: dict[str, Sample],
+             errors: list[RowError]) -> _Resolved | None:
+    row = r.row if r.row is not None else idx
+    n_before = len(errors)
+
+    def bad(fieldname: str, msg: str) -> None:
+        errors.append(RowError(row, fieldname, msg))
+
+    method = commodity = analyte = market = vendor = instrument = sample = None
+    outcome = None
+    try:
+        method = cache.method(r.method)
+    except LimsError as e:
+        bad("method", str(e))
+    if r.tested_at.tzinfo is None:
+        bad("tested_at", "timestamp without time zone")
+    if r.sample_code:
+        sample = samples.get(r.sample_code)
+        if sample is None:
+            bad("sample_code", f"unknown sample code {r.sample_code!r}")
+        else:
+            commodity = cache.commodity_by_id.get(sample.commodity_id)
+    else:
+        if not r.commodity:
+            bad("commodity", "missing")
+        else:
+            try:
+                commodity = cache.commodity(r.commodity)
+            except LimsError as e:
+                bad("commodity", str(e))
+        if r.market:
+            try:
+                market = cache.market(r.market)
+            except LimsError as e:
+                bad("market", str(e))
+        elif not r.resident_purchase and r.event_id is None:
+            bad("market", "missing (give a market, or an event for a resident's purchase)")
+        if r.vendor_stall and market is not None:
+            try:
+                vendor = cache.vendor(market, r.vendor_stall)
+            except LimsError as e:
+                bad("vendor_stall", str(e))
+    if r.analyte:
+        try:
+            analyte = cache.analyte(r.analyte)
+        except LimsError as e:
+            bad("analyte", str(e))
+    elif method is not None and method.analyte_id is not None:
+        analyte = cache.analyte_by_id.get(method.analyte_id)
+    if r.instrument_serial:
+        try:
+            instrument = cache.instrument(r.instrument_serial)
+        except LimsError as e:
+            bad("instrument", str(e))
+    if r.instrument_verdict:
+        try:
+            outcome = parse_outcome(r.instrument_verdict)
+        except ValueError as e:
+            bad("instrument_verdict", str(e))
+    if method is not None:
+        kind = MethodKind(method.kind)
+        missing = [k for k in RAW_KEYS[kind] if r.raw.get(k) in (None, "")]
+        if missing:
+            bad("raw", f"method {method.code} ({kind.value}) needs {', '.join(missing)}")
+        if kind is MethodKind.LAB_QUANTITATIVE and analyte is None:
+            bad("analyte", f"method {method.code} is quantitative: name the analyte")
+        if r.retest_of_id is not None and method.is_rapid and r.source == "objection":
+            bad("method", "a re-test on objection may not use a rapid method")
+    if len(errors) > n_before:
+        return None
+    assert method is not None and commodity is not None
+    return _Resolved(r, r.ingest_key or r.default_key(), method, commodity, analyte, market,
+                     vendor, instrument, sample, outcome)
+
+
+def ingest(*, session: Session, readings: list[ReadingIn], cache: RefCache | None = None,
+           tz=DEFAULT_TZ) -> IngestReport:
+    """Validate the whole batch, then store it (or nothing). See the module docstring."""
+    cache = cache or RefCache.load(session)
+    codes = [r.sample_code for r in readings if r.sample_code]
+    samples: dict[str, Sample] = {}
+    if codes:
+        for s in session.exec(select(Sample).where(Sample.code.in_(set(codes)))):
+            samples[s.code] = s
+
+    errors: list[RowError] = []
+    resolved = [_resolve(r, i, cache, samples, errors) for i, r in enumerate(readings, start=1)]
+    if errors:
+        raise ValidationFailed(errors, "readings")
+
+    keys = [x.key for x in resolved if x is not None]
+    existing: dict[str, TestResult] = {}
+    for i in range(0, len(keys), 500):
+        chunk = keys[i:i + 500]
+        for tr in session.exec(select(TestResult).where(TestResult.ingest_key.in_(chunk))):
+            existing[tr.ingest_key] = tr
+
+    inst_ids = {x.instrument.id for x in resolved if x is not None and x.instrument is not None}
+    records = gate.latest_records(session, inst_ids) if inst_ids else {}
+
+    report = IngestReport()
+    pending: list[tuple[_Resolved, TestResult, Sample, Verdict, bool]] = []
+    seen: dict[str, TestResult] = {}
+    new_samples: list[Sample] = []
+    for x in resolved:
+        assert x is not None
+        r = x.reading
+        prior = existing.get(x.key) or seen.get(x.key)
+        if prior is not None:
+            report.stored.append(Stored(r.row, prior.id or 0, "", Verdict(Outcome(prior.verdict)),
+                                        prior.instrument_verdict, prior.verdict_mismatch,
+                                        prior.status, prior.calibration_state, duplicate=True))
+            continue
+        sample = x.sample
+        if sample is None:
+            sample = Sample(code=new_sample_code(), market_id=x.market.id if x.market else None,
+                            vendor_id=x.vendor.id if x.vendor else None,
+                            resident_purchase=r.resident_purchase, commodity_id=x.commodity.id,
+                            taken_at=r.tested_at, taken_by=r.tested_by, event_id=r.event_id)
+            new_samples.append(sample)
+        day = local_date(r.tested_at, tz)
+        verdict = judge(x.method, r.raw, commodity=x.commodity, analyte=x.analyte, on=day,
+                        limit_for=lambda a, c, on, std: cache.limit(a, c, on, std),
+                        standard=r.standard)
+        mismatch = x.instrument_outcome is not None and not same_meaning(verdict.outcome,
+                                                                        x.instrument_outcome)
+        if x.instrument is not None:
+            state = gate.state_at(records.get(x.instrument.id, []), r.tested_at)
+        else:
+            state = CalibrationState.NOT_APPLICABLE
+        status = gate.status_for(state)
+        reasons = list(verdict.reasons) + [f"warning: {w}" for w in verdict.warnings]
+        if mismatch:
+            reasons.append(f"instrument said {r.instrument_verdict!r}, the engine says "
+                           f"{verdict.outcome.value}: flagged for review")
+        if status is ResultStatus.HELD:
+            reasons.append(f"held: instrument calibration {state.value} at test time")
+        tr = TestResult(
+            method_id=x.method.id, analyte_id=x.analyte.id if x.analyte else None,
+            instrument_id=x.instrument.id if x.instrument else None, channel=r.channel,
+            tested_at=r.tested_at, tested_by=r.tested_by, raw=r.raw,
+            computed_value=verdict.value, computed_unit=verdict.unit,
+            verdict=verdict.outcome.value, verdict_reasons=reasons,
+            instrument_verdict=x.instrument_outcome.value if x.instrument_outcome else None,
+            verdict_mismatch=mismatch,
+            threshold_id=(verdict.threshold or {}).get("threshold_id"),
+            status=status.value, calibration_state=state.value,
+            retest_of_id=r.retest_of_id, source=r.source, ingest_key=x.key,
+            market_id=sample.market_id, commodity_id=sample.commodity_id,
+            local_date=day, week_start=week_start(day),
+        )
+        seen[x.key] = tr
+        pending.append((x, tr, sample, verdict, mismatch))
+
+    if new_samples:
+        session.add_all(new_samples)
+        session.flush()
+    for _x, tr, sample, _v, _m in pending:
+        tr.sample_id = sample.id
+    session.add_all([p[1] for p in pending])
+    session.flush()
+    for x, tr, sample, verdict, mismatch in pending:
+        report.stored.append(Stored(x.reading.row, tr.id, sample.code, verdict,
+                                    tr.instrument_verdict, mismatch, tr.status,
+                                    tr.calibration_state))
+    return report

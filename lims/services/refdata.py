@@ -1,0 +1,136 @@
+"""Load the shipped reference data (lims/refdata/) into the database, idempotently.
+
+Rows are matched by their natural key; a missing row is inserted, an existing one is left as it is
+(a technician's edit made in the app wins over the shipped file). Bad rows raise ValueError naming
+the file, the line and the field, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from lims.models import Analyte, Commodity, Method, Threshold
+from lims.models.enums import MethodKind
+
+REFDATA = Path(__file__).resolve().parent.parent / "refdata"
+
+
+@dataclass
+class LoadReport:
+    inserted: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.inserted.values())
+
+
+def _bool(text: str, where: str) -> bool:
+    t = text.strip().lower()
+    if t in ("true", "1", "yes"):
+        return True
+    if t in ("false", "0", "no", ""):
+        return False
+    raise ValueError(f"{where}: expected true/false, got {text!r}")
+
+
+def _rows(path: Path):
+    with path.open(encoding="utf-8", newline="") as fh:
+        yield from enumerate(csv.DictReader(fh), start=2)
+
+
+def load_reference_data(*, session: Session, directory: Path = REFDATA) -> LoadReport:
+    report = LoadReport()
+
+    commodities = {c.name_zh: c for c in session.exec(select(Commodity))}
+    n = 0
+    for lineno, row in _rows(directory / "commodities.csv"):
+        where = f"commodities.csv line {lineno}"
+        if row["name_zh"] in commodities:
+            continue
+        c = Commodity(name_zh=row["name_zh"], name_en=row["name_en"], category=row["category"],
+                      enzyme_interference=_bool(row["enzyme_interference"], where))
+        session.add(c)
+        commodities[c.name_zh] = c
+        n += 1
+    report.inserted["commodity"] = n
+
+    analytes = {a.name_zh: a for a in session.exec(select(Analyte))}
+    n = 0
+    for lineno, row in _rows(directory / "analytes.csv"):
+        where = f"analytes.csv line {lineno}"
+        if row["name_zh"] in analytes:
+            continue
+        a = Analyte(name_zh=row["name_zh"], name_en=row["name_en"],
+                    pesticide_class=row["pesticide_class"],
+                    enzyme_blind_spot=_bool(row["enzyme_blind_spot"], where))
+        session.add(a)
+        analytes[a.name_zh] = a
+        n += 1
+    report.inserted["analyte"] = n
+    session.flush()
+
+    methods = {m.code: m for m in session.exec(select(Method))}
+    data = tomllib.loads((directory / "methods.toml").read_text(encoding="utf-8"))
+    n = 0
+    for i, m in enumerate(data.get("method", []), start=1):
+        where = f"methods.toml method #{i} ({m.get('code', '?')})"
+        if m["code"] in methods:
+            continue
+        try:
+            kind = MethodKind(m["kind"])
+        except ValueError:
+            raise ValueError(f"{where}: unknown kind {m['kind']!r}") from None
+        analyte_id = None
+        if m.get("analyte"):
+            if m["analyte"] not in analytes:
+                raise ValueError(f"{where}: unknown analyte {m['analyte']!r}")
+            analyte_id = analytes[m["analyte"]].id
+        method = Method(code=m["code"], name_zh=m["name_zh"], name_en=m["name_en"],
+                        standard=m["standard"], edition=str(m["edition"]), kind=kind.value,
+                        is_rapid=bool(m.get("is_rapid", True)), analyte_id=analyte_id,
+                        params=dict(m.get("params", {})), source=m.get("source", ""))
+        session.add(method)
+        methods[method.code] = method
+        n += 1
+    report.inserted["method"] = n
+
+    existing = {(t.analyte_id, t.commodity_id, t.commodity_category, t.standard, t.edition)
+                for t in session.exec(select(Threshold))}
+    n = 0
+    for lineno, row in _rows(directory / "thresholds.csv"):
+        where = f"thresholds.csv line {lineno}"
+        if row["analyte"] not in analytes:
+            raise ValueError(f"{where}: unknown analyte {row['analyte']!r}")
+        commodity_id = None
+        if row["commodity"]:
+            if row["commodity"] not in commodities:
+                raise ValueError(f"{where}: unknown commodity {row['commodity']!r}")
+            commodity_id = commodities[row["commodity"]].id
+        category = row["commodity_category"] or None
+        if (commodity_id is None) == (category is None):
+            raise ValueError(f"{where}: give exactly one of commodity or commodity_category")
+        try:
+            value = float(row["value"])
+        except ValueError:
+            raise ValueError(f"{where}: value {row['value']!r} is not a number") from None
+        if value <= 0:
+            raise ValueError(f"{where}: value must be positive")
+        key = (analytes[row["analyte"]].id, commodity_id, category, row["standard"], row["edition"])
+        if key in existing:
+            continue
+        session.add(Threshold(
+            analyte_id=key[0], commodity_id=commodity_id, commodity_category=category,
+            standard=row["standard"], edition=row["edition"], value=value, unit=row["unit"],
+            effective_from=date.fromisoformat(row["effective_from"]) if row["effective_from"] else None,
+            confirmed=_bool(row["confirmed"], where), source=row["source"]))
+        existing.add(key)
+        n += 1
+    report.inserted["threshold"] = n
+    session.flush()
+    return report

@@ -1,0 +1,101 @@
+"""One settings object for the whole product.
+
+Every setting is declared once in ``SETTINGS`` (name, default, help) and read from the
+environment; ``tests/test_settings_documented.py`` fails when a setting is missing from the README.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str | None
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "LIMS_DATABASE_URL",
+        None,
+        "SQLAlchemy URL of the database. Default: a SQLite file var/lims.sqlite3 under the "
+        "working directory. PostgreSQL: postgresql+psycopg://user:pass@host/db",
+    ),
+    Setting("LIMS_VAR_DIR", "var", "Directory for the SQLite file, the raw instrument journal and backups."),
+    Setting("LIMS_TIMEZONE", "Asia/Shanghai", "Local time zone used for dates, weeks and display."),
+    Setting("LIMS_LANG", "zh", "Default UI language of the app: zh or en."),
+    Setting("LIMS_USER", None, "Identity used by the CLI (a username in the users table)."),
+    Setting("LIMS_PASSWORD", None, "Password for LIMS_USER when the CLI needs to authenticate."),
+    Setting(
+        "LIMS_ADMIN_PASSWORD",
+        None,
+        "Password for the first admin created by `lims init` when no user exists (non-interactive).",
+    ),
+    Setting("LIMS_PUBLIC_BASE_URL", "http://localhost:8501", "Base URL printed in QR codes on result slips."),
+    Setting(
+        "LIMS_TEST_POSTGRES_URL",
+        None,
+        "Tests only: URL of a PostgreSQL server the suite may create databases on. "
+        "Set by .ci/run; CI fails when PostgreSQL tests would skip.",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    var_dir: Path
+    timezone: ZoneInfo
+    lang: str
+    public_base_url: str
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def journal_dir(self) -> Path:
+        return self.var_dir / "journal"
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        for s in SETTINGS:
+            if s.name == name:
+                return s.default
+    return value
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment, refusing values that cannot work."""
+    var_dir = Path(_env("LIMS_VAR_DIR") or "var")
+    url = _env("LIMS_DATABASE_URL") or f"sqlite:///{var_dir / 'lims.sqlite3'}"
+    if not (url.startswith("sqlite") or url.startswith("postgresql")):
+        raise ValueError(
+            f"LIMS_DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL, got {url!r}"
+        )
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    tz_name = _env("LIMS_TIMEZONE") or "Asia/Shanghai"
+    try:
+        tz = ZoneInfo(tz_name)
+    except Exception as exc:  # ZoneInfoNotFoundError, ValueError
+        raise ValueError(f"LIMS_TIMEZONE: unknown time zone {tz_name!r}") from exc
+    lang = _env("LIMS_LANG") or "zh"
+    if lang not in ("zh", "en"):
+        raise ValueError(f"LIMS_LANG must be 'zh' or 'en', got {lang!r}")
+    return Settings(
+        database_url=url,
+        var_dir=var_dir,
+        timezone=tz,
+        lang=lang,
+        public_base_url=_env("LIMS_PUBLIC_BASE_URL") or "http://localhost:8501",
+    )

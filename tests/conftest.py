@@ -1,0 +1,113 @@
+"""Shared fixtures: fresh databases on SQLite and on a real PostgreSQL server.
+
+PostgreSQL tests use LIMS_TEST_POSTGRES_URL (set by .ci/run). Locally they are skipped when it is
+unset; with LIMS_REQUIRE_POSTGRES=1 (CI) a missing server fails the run instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from lims.db import make_engine
+from lims.services.refdata import load_reference_data
+from lims.store import upgrade
+
+PG_URL = os.environ.get("LIMS_TEST_POSTGRES_URL")
+REQUIRE_PG = os.environ.get("LIMS_REQUIRE_POSTGRES") == "1"
+
+
+def pytest_collection_modifyitems(config, items):
+    if PG_URL:
+        return
+    if REQUIRE_PG:
+        raise pytest.UsageError("LIMS_REQUIRE_POSTGRES=1 but LIMS_TEST_POSTGRES_URL is unset")
+    mark = pytest.mark.skip(reason="LIMS_TEST_POSTGRES_URL unset (PostgreSQL tests run in CI)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(mark)
+
+
+def _pg_database() -> Iterator[str]:
+    """Create a throw-away database on the test server; drop it afterwards."""
+    assert PG_URL
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    name = f"lims_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as c:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'lims.sqlite3'}"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    if not PG_URL:  # only reached when the test is not marked postgres
+        raise RuntimeError("mark the test with @pytest.mark.postgres")
+    yield from _pg_database()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path) -> Iterator[str]:
+    """Each test using it runs twice: on a SQLite file and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'lims.sqlite3'}"
+    else:
+        yield from _pg_database()
+
+
+def _ready_engine(url: str) -> sa.Engine:
+    engine = make_engine(url)
+    upgrade(engine)
+    with Session(engine) as s:
+        load_reference_data(session=s)
+        s.commit()
+    return engine
+
+
+@pytest.fixture
+def engine(db_url) -> Iterator[sa.Engine]:
+    """A migrated database with reference data, on SQLite and on PostgreSQL."""
+    eng = _ready_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url) -> Iterator[sa.Engine]:
+    """A migrated SQLite database with reference data (for tests that need only one backend)."""
+    eng = _ready_engine(sqlite_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def session(engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as s:
+        yield s
+
+
+@pytest.fixture
+def env_db(monkeypatch, sqlite_url, tmp_path) -> str:
+    """Point LIMS_DATABASE_URL/LIMS_VAR_DIR at a fresh SQLite file for CLI tests."""
+    monkeypatch.setenv("LIMS_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("LIMS_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("LIMS_USER", raising=False)
+    from lims.db import engine_for
+
+    engine_for.cache_clear()
+    return sqlite_url

@@ -1,0 +1,16 @@
+"""The Alembic migrations produce exactly the models' schema, on both backends."""
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import SQLModel
+
+import lims.models  # noqa: F401
+from lims.store import is_current
+
+
+def test_migrations_match_models(engine):
+    assert is_current(engine)
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(ctx, SQLModel.metadata)
+    assert diff == []
