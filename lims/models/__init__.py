@@ -1,23 +1,47 @@
 """All tables. Import from here so SQLModel.metadata knows every table (Alembic needs it)."""
 
+from lims.models.enforcement import (
+    Alert,
+    CaseStep,
+    EnforcementCase,
+    VendorGradeHistory,
+    VendorRefusal,
+)
 from lims.models.instruments import CalibrationRecord, Instrument
+from lims.models.outreach import (
+    EventService,
+    EventTeam,
+    PatrolLog,
+    Volunteer,
+    VolunteerTeam,
+)
 from lims.models.people import AuditEvent, OutreachEvent, User
 from lims.models.reference import Analyte, Commodity, GridGroup, Market, Method, Threshold, Vendor
 from lims.models.results import Sample, TestResult
 
 __all__ = [
+    "Alert",
     "Analyte",
     "AuditEvent",
     "CalibrationRecord",
+    "CaseStep",
     "Commodity",
+    "EnforcementCase",
+    "EventService",
+    "EventTeam",
     "GridGroup",
     "Instrument",
     "Market",
     "Method",
     "OutreachEvent",
+    "PatrolLog",
     "Sample",
     "TestResult",
     "Threshold",
     "User",
     "Vendor",
+    "VendorGradeHistory",
+    "VendorRefusal",
+    "Volunteer",
+    "VolunteerTeam",
 ]
