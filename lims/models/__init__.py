@@ -18,6 +18,7 @@ from lims.models.outreach import (
 from lims.models.people import AuditEvent, OutreachEvent, User
 from lims.models.reference import Analyte, Commodity, GridGroup, Market, Method, Threshold, Vendor
 from lims.models.results import Sample, TestResult
+from lims.models.rollups import RollupCountyItemWeek, RollupMarketDay, RollupMarketWeek
 
 __all__ = [
     "Alert",
@@ -35,6 +36,9 @@ __all__ = [
     "Method",
     "OutreachEvent",
     "PatrolLog",
+    "RollupCountyItemWeek",
+    "RollupMarketDay",
+    "RollupMarketWeek",
     "Sample",
     "TestResult",
     "Threshold",

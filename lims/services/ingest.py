@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 
 from lims.models import Analyte, Commodity, Instrument, Market, Method, Sample, TestResult, Vendor
 from lims.models.enums import CalibrationState, MethodKind, ResultStatus
-from lims.services import gate
+from lims.services import gate, rollups
 from lims.services.errors import LimsError, RowError, ValidationFailed
 from lims.services.judging import RAW_KEYS, judge
 from lims.services.lookup import RefCache
@@ -271,6 +271,10 @@ def ingest(*, session: Session, readings: list[ReadingIn], cache: RefCache | Non
         tr.sample_id = sample.id
     session.add_all([p[1] for p in pending])
     session.flush()
+    rollups.add_results(session=session, results=[
+        {"market_id": tr.market_id, "week_start": tr.week_start, "local_date": tr.local_date,
+         "commodity_id": tr.commodity_id, "analyte_id": tr.analyte_id, "verdict": tr.verdict,
+         "status": tr.status} for _x, tr, _s, _v, _m in pending])
     for x, tr, sample, verdict, mismatch in pending:
         report.stored.append(Stored(x.reading.row, tr.id, sample.code, verdict,
                                     tr.instrument_verdict, mismatch, tr.status,

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
+import numpy as np
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from lims.models import Commodity, Market, TestResult
+from lims.models import Analyte, Commodity, Market, TestResult
 from lims.models.enums import ResultStatus
+from lims.services import rollups
+from lims.timeutil import week_start
 from lims.verdicts import Outcome
 
 COUNTED_STATUSES = (ResultStatus.RECORDED.value, ResultStatus.ACCEPTED.value)
 PASS_OUTCOMES = tuple(o.value for o in Outcome if o.passes is True)
 FAIL_OUTCOMES = tuple(o.value for o in Outcome if o.passes is False)
+INVALID_OUTCOMES = tuple(o.value for o in Outcome if o.passes is None)
 
 
 def wilson_interval(passes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
@@ -60,26 +64,189 @@ def _where(f: TrendFilter):
     return conds
 
 
-def pass_rate_by_market_week(*, session: Session, filters: TrendFilter) -> list[dict]:
-    """One row per market × week: tested, passed, failed, pass rate and its Wilson interval."""
+def _full_weeks(f: TrendFilter) -> tuple[date | None, date | None]:
+    """First and last week_start of the ISO weeks lying wholly inside [start, end]."""
+    lo = None if f.start is None else f.start + timedelta(days=(7 - f.start.weekday()) % 7)
+    hi = None if f.end is None else week_start(f.end - timedelta(days=6))
+    return lo, hi
+
+
+def _market_conds(col, f: TrendFilter) -> list:
+    conds = []
+    if f.market_ids:
+        conds.append(col.in_(f.market_ids))
+    if f.county:
+        m = Market.__table__.c
+        conds.append(col.in_(sa.select(m.id).where(m.county == f.county)))
+    return conds
+
+
+def _as_date(value, memo: dict) -> date:
+    d = memo.get(value)
+    if d is None:
+        d = memo[value] = value if isinstance(value, date) else date.fromisoformat(str(value))
+    return d
+
+
+def _rows_from_rollups(conn, f: TrendFilter) -> list[tuple]:
+    """(market_id or None, week_start, passed, failed) per market × week, from the rollups.
+
+    Whole weeks inside the period come from rollup_market_week, the days of a partial week at
+    either edge from rollup_market_day, so any date range is exact.
+    """
+    w = rollups.W.c
+    d = rollups.D.c
+    lo, hi = _full_weeks(f)
+    wk_as_text = sa.type_coerce(w.week_start, sa.String)  # dates parsed once per week below
+    conds = _market_conds(w.market_key, f)
+    if lo is not None:
+        conds.append(w.week_start >= lo)
+    if hi is not None:
+        conds.append(w.week_start <= hi)
+    rows = conn.execute(sa.select(w.market_key, wk_as_text, w.passed, w.failed).where(*conds)
+                        .order_by(w.market_key, w.week_start)).all()
+    outside = [c for c in (None if lo is None else d.week_start < lo,
+                           None if hi is None else d.week_start > hi) if c is not None]
+    if outside:  # days of the partial weeks at the edges
+        edge = [sa.or_(*outside), *_market_conds(d.market_key, f)]
+        if f.start is not None:
+            edge.append(d.local_date >= f.start)
+        if f.end is not None:
+            edge.append(d.local_date <= f.end)
+        extra = conn.execute(
+            sa.select(d.market_key, sa.type_coerce(d.week_start, sa.String),
+                      sa.func.sum(d.passed), sa.func.sum(d.failed))
+            .where(*edge).group_by(d.market_key, d.week_start)).all()
+        if extra:
+            rows = sorted([*rows, *extra], key=lambda r: (r[0], str(r[1])))
+    memo: dict = {}
+    return [(mk or None, _as_date(wk, memo), int(p or 0), int(fl or 0))
+            for mk, wk, p, fl in rows]
+
+
+def _rows_from_base(conn, f: TrendFilter) -> list[tuple]:
     t = TestResult.__table__.c
     passed = sa.func.sum(sa.case((t.verdict.in_(PASS_OUTCOMES), 1), else_=0))
     failed = sa.func.sum(sa.case((t.verdict.in_(FAIL_OUTCOMES), 1), else_=0))
     q = (sa.select(t.market_id, t.week_start, passed.label("passed"), failed.label("failed"))
-         .where(*_where(filters)).group_by(t.market_id, t.week_start)
+         .where(*_where(f)).group_by(t.market_id, t.week_start)
          .order_by(t.market_id, t.week_start))
-    rows = session.connection().execute(q).all()
+    memo: dict = {}
+    return [(mk, _as_date(wk, memo), int(p or 0), int(fl or 0))
+            for mk, wk, p, fl in conn.execute(q).all()]
+
+
+def market_week_rows(*, session: Session, filters: TrendFilter) -> list[tuple]:
+    """(market_id, week_start, passed, failed) per market × week, ordered by market then week.
+
+    Read from the rollups (exact for any period); a commodity filter needs the base table.
+    Groups with only invalid results have passed = failed = 0.
+    """
+    conn = session.connection()
+    if filters.commodity_ids:
+        return _rows_from_base(conn, filters)
+    return _rows_from_rollups(conn, filters)
+
+
+def pass_rate_by_market_week(*, session: Session, filters: TrendFilter) -> list[dict]:
+    """One row per market × week: tested, passed, failed, pass rate and its Wilson interval."""
+    rows = market_week_rows(session=session, filters=filters)
     names = dict(session.connection().execute(
         sa.select(Market.__table__.c.id, Market.__table__.c.name)).all())
+    if not rows:
+        return []
+    p = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
+    fl = np.fromiter((r[3] for r in rows), dtype=np.int64, count=len(rows))
+    rate, lo, hi = wilson_arrays(p, p + fl)
     out = []
-    for market_id, week, p, fl in rows:
-        p, fl = int(p or 0), int(fl or 0)
-        n = p + fl
-        lo, hi = wilson_interval(p, n)
+    for (market_id, week, pi, fi), r, a, b in zip(rows, rate.tolist(), lo.tolist(), hi.tolist(),
+                                                 strict=True):
         out.append({"market_id": market_id, "market": names.get(market_id, "—"),
-                    "week_start": week if isinstance(week, date) else date.fromisoformat(str(week)),
-                    "tested": n, "passed": p, "failed": fl,
-                    "pass_rate": p / n if n else math.nan, "ci_low": lo, "ci_high": hi})
+                    "week_start": week, "tested": pi + fi, "passed": pi, "failed": fi,
+                    "pass_rate": r, "ci_low": a, "ci_high": b})
+    return out
+
+
+def wilson_arrays(passes: np.ndarray, n: np.ndarray, z: float = 1.959964):
+    """Pass rate and Wilson interval for arrays of counts (NaN where n = 0)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        nf = n.astype(float)
+        p = passes / nf
+        denom = 1 + z * z / nf
+        centre = (p + z * z / (2 * nf)) / denom
+        half = z * np.sqrt(p * (1 - p) / nf + z * z / (4 * nf * nf)) / denom
+        return p, np.maximum(0.0, centre - half), np.minimum(1.0, centre + half)
+
+
+def heatmap(*, session: Session, filters: TrendFilter) -> dict:
+    """Market × week matrices for a heatmap: ``market_ids``, ``weeks``, ``tested`` and
+    ``pass_rate`` (NaN where nothing counted), as numpy arrays; one pass over the rollups."""
+    rows = market_week_rows(session=session, filters=filters)
+    if not rows:
+        return {"market_ids": [], "weeks": [], "tested": np.zeros((0, 0), dtype=np.int64),
+                "pass_rate": np.zeros((0, 0))}
+    mk = [r[0] for r in rows]
+    market_ids = sorted(set(mk), key=lambda v: (v is None, v or 0))
+    weeks = sorted({r[1] for r in rows})
+    mi = {m: i for i, m in enumerate(market_ids)}
+    wi = {w: i for i, w in enumerate(weeks)}
+    ri = np.fromiter((mi[r[0]] for r in rows), dtype=np.int64, count=len(rows))
+    ci = np.fromiter((wi[r[1]] for r in rows), dtype=np.int64, count=len(rows))
+    p = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
+    n = p + np.fromiter((r[3] for r in rows), dtype=np.int64, count=len(rows))
+    tested = np.zeros((len(market_ids), len(weeks)), dtype=np.int64)
+    passed = np.zeros_like(tested)
+    tested[ri, ci] = n
+    passed[ri, ci] = p
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(tested > 0, passed / np.maximum(tested, 1), np.nan)
+    return {"market_ids": market_ids, "weeks": weeks, "tested": tested, "pass_rate": rate}
+
+
+def commodity_analyte_breakdown(*, session: Session, filters: TrendFilter) -> list[dict]:
+    """Tested/passed/failed/invalid per commodity × analyte (analyte None for broad screens).
+
+    The period is taken in whole ISO weeks: every week that overlaps [start, end] counts. Read
+    from the county rollup; a market filter needs the base table.
+    """
+    conn = session.connection()
+    lo = None if filters.start is None else week_start(filters.start)
+    hi = None if filters.end is None else week_start(filters.end)
+    if filters.market_ids:
+        t = TestResult.__table__.c
+        conds = [t.status.in_(COUNTED_STATUSES), *_market_conds(t.market_id, filters)]
+        wk, com, an = t.week_start, t.commodity_id, sa.func.coalesce(t.analyte_id, 0)
+        counts = [sa.func.sum(sa.case((t.verdict.in_(v), 1), else_=0))
+                  for v in (PASS_OUTCOMES, FAIL_OUTCOMES, INVALID_OUTCOMES)]
+        src = TestResult.__table__
+    else:
+        c = rollups.C.c
+        conds = [c.county == filters.county] if filters.county else []
+        wk, com, an = c.week_start, c.commodity_id, c.analyte_key
+        counts = [sa.func.sum(c.passed), sa.func.sum(c.failed), sa.func.sum(c.invalid)]
+        src = rollups.C
+    if filters.commodity_ids:
+        conds.append(com.in_(filters.commodity_ids))
+    if lo is not None:
+        conds.append(wk >= lo)
+    if hi is not None:
+        conds.append(wk <= hi)
+    rows = conn.execute(sa.select(com, an, *counts).select_from(src).where(*conds)
+                        .group_by(com, an)).all()
+    coms = {r.id: r for r in conn.execute(sa.select(Commodity.__table__))}
+    ans = {r.id: r for r in conn.execute(sa.select(Analyte.__table__))}
+    out = []
+    for com_id, an_key, p, fl, inv in rows:
+        p, fl, inv = int(p or 0), int(fl or 0), int(inv or 0)
+        n = p + fl
+        lo_ci, hi_ci = wilson_interval(p, n)
+        a = ans.get(an_key)
+        out.append({"commodity_id": com_id, "commodity_zh": coms[com_id].name_zh,
+                    "commodity_en": coms[com_id].name_en, "analyte_id": an_key or None,
+                    "analyte_zh": a.name_zh if a else None, "analyte_en": a.name_en if a else None,
+                    "tested": n, "passed": p, "failed": fl, "invalid": inv,
+                    "pass_rate": p / n if n else math.nan, "ci_low": lo_ci, "ci_high": hi_ci})
+    out.sort(key=lambda r: (-r["failed"], r["commodity_en"], r["analyte_en"] or ""))
     return out
 
 
