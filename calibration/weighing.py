@@ -101,7 +101,7 @@ def min_capacity(spec: ScaleSpec, ref: WeighingRef | None = None) -> float:
     return r.min_capacity_e * spec.e
 
 
-def test_points(spec: ScaleSpec, ref: WeighingRef | None = None) -> list[tuple[str, float]]:
+def required_points(spec: ScaleSpec, ref: WeighingRef | None = None) -> list[tuple[str, float]]:
     """Loads the weighing test must cover: zero, Min, the MPE change points, 25…100 % Max."""
     ref = ref or load_weighing()
     cls = ref.cls(spec.accuracy_class)
@@ -132,7 +132,7 @@ def _weighing_checks(spec: ScaleSpec, rows: list[dict], ref: WeighingRef) -> lis
             f"error {err:+g} {spec.unit} {'within' if ok else 'exceeds'} MPE ±{lim:g} {spec.unit}",
             {"load": r["load"], "indication": r["indication"], "error": err, "mpe": lim,
              "load_e": r["load"] / spec.e}))
-    pts = test_points(spec, ref)
+    pts = required_points(spec, ref)
     missing = []
     for label, p in pts:
         tol = ref.point_tolerance_fraction * p

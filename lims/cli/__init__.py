@@ -16,3 +16,7 @@ app.add_typer(verdict_cmd.app, name="verdict")
 from lims.cli import up_cmd  # noqa: E402
 
 app.command("up")(up_cmd.up)
+
+from lims.cli import demo_cmd  # noqa: E402
+
+app.command("demo")(demo_cmd.demo)
