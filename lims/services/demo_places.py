@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import select
 
-from lims.models import CalibrationRecord, GridGroup, Instrument, Market, Method, OutreachEvent, Vendor
+from lims.models import (
+    CalibrationRecord,
+    GridGroup,
+    Instrument,
+    Market,
+    Method,
+    OutreachEvent,
+    Vendor,
+)
 from lims.models.enums import CalibrationKind, InstrumentKind
 
 if TYPE_CHECKING:

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from lims.models import Market
+from lims.services.demo_places import person
 from lims.services.ingest import ReadingIn, ingest
 from lims.services.lookup import RefCache
-from lims.services.demo_places import person
 
 if TYPE_CHECKING:
     from lims.services.demo import DemoContext
@@ -67,15 +66,6 @@ def card_raw(outcome: str, rng: random.Random) -> dict:
     if outcome == "positive":
         return {"colour": rng.choice(["unchanged", "faint_blue", "white"])}
     return {"colour": rng.choice(["sky_blue", "blue", "same_as_blank"])}
-
-
-@dataclass
-class Plan:
-    """What a stored first screen may lead to."""
-
-    reading: ReadingIn
-    commodity: str
-    hours: tuple[float, float]
 
 
 class _World:
