@@ -1,5 +1,6 @@
 """All tables. Import from here so SQLModel.metadata knows every table (Alembic needs it)."""
 
+from lims.models.calibration import MeterCheck, QcControlValue
 from lims.models.enforcement import (
     Alert,
     CaseStep,
@@ -33,9 +34,11 @@ __all__ = [
     "GridGroup",
     "Instrument",
     "Market",
+    "MeterCheck",
     "Method",
     "OutreachEvent",
     "PatrolLog",
+    "QcControlValue",
     "RollupCountyItemWeek",
     "RollupMarketDay",
     "RollupMarketWeek",
