@@ -57,3 +57,21 @@ def session_scope(engine: sa.Engine | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def begin_write(session: Session, lock_key: int | None = None) -> None:
+    """Make the session's transaction a write transaction now, before it reads what it will
+    write after (read-modify-write without a lost update).
+
+    SQLite: the driver opens a transaction only at the first INSERT/UPDATE/DELETE, so reads before
+    it are not isolated; this issues ``BEGIN IMMEDIATE`` (waiting up to busy_timeout for another
+    writer) when no transaction is open yet. PostgreSQL: with ``lock_key``, takes a
+    transaction-scoped advisory lock so writers of the same thing queue up.
+    """
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        dbapi = conn.connection.dbapi_connection
+        if dbapi is not None and not dbapi.in_transaction:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+    elif conn.dialect.name == "postgresql" and lock_key is not None:
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({int(lock_key)})")

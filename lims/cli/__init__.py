@@ -20,3 +20,10 @@ app.command("up")(up_cmd.up)
 from lims.cli import demo_cmd  # noqa: E402
 
 app.command("demo")(demo_cmd.demo)
+
+from lims.cli import audit_cmd, backup_cmd, user_cmd  # noqa: E402
+
+app.add_typer(user_cmd.app, name="user")
+app.add_typer(audit_cmd.app, name="audit")
+app.command("backup")(backup_cmd.backup)
+app.command("restore")(backup_cmd.restore)

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from functools import wraps
 from typing import Any
 
+import sqlalchemy as sa
 import typer
 from sqlmodel import Session
 
@@ -60,16 +61,38 @@ def session() -> Iterator[Session]:
 
 
 def current_actor() -> Actor:
-    """The CLI's identity: LIMS_USER when set (checked against the users table), else the
-    operating-system user acting as a local administrator of this installation."""
-    from lims.services import users  # local import: users imports heavier modules
+    """The CLI's identity (docs/security.md, "CLI identity").
 
-    name = os.environ.get("LIMS_USER")
-    if name:
+    * ``LIMS_USER`` set: that user, authenticated with ``LIMS_PASSWORD`` (prompted for, hidden,
+      when unset and the terminal is interactive). Failures count towards the lock-out.
+    * ``LIMS_USER`` unset and the database has no users yet (a fresh installation before its first
+      admin): the operating-system user acts as local administrator ``cli:<name>``.
+    * ``LIMS_USER`` unset and users exist: asks for username and password on a terminal,
+      otherwise refuses.
+    """
+    from lims.services import users  # local import: users imports heavier modules
+    from lims.services.errors import AuthenticationFailed
+
+    name = os.environ.get("LIMS_USER", "").strip()
+    if not name:
         with session() as s:
-            return users.actor_for(session=s, username=name,
-                                   password=os.environ.get("LIMS_PASSWORD"))
-    return Actor(f"cli:{getpass.getuser()}", Role.ADMIN)
+            try:
+                n_users = users.count_users(session=s)
+            except sa.exc.DBAPIError:  # not initialised yet: nothing to protect
+                n_users = 0
+        if n_users == 0:
+            return Actor(f"cli:{getpass.getuser()}", Role.ADMIN)
+        if not stdin_is_tty():
+            raise AuthenticationFailed("who are you? set LIMS_USER and LIMS_PASSWORD "
+                                       "(users exist, so the CLI needs a login)")
+        name = typer.prompt("username").strip()
+    password = os.environ.get("LIMS_PASSWORD")
+    if password is None:
+        if not stdin_is_tty():
+            raise AuthenticationFailed(f"LIMS_PASSWORD is not set for LIMS_USER={name!r}")
+        password = getpass.getpass(f"password for {name}: ")
+    with session() as s:
+        return users.authenticate(session=s, username=name, password=password)
 
 
 def stdin_is_tty() -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from lims.cli.common import emit_json, handle_errors, session
+from lims.cli.user_cmd import ensure_first_admin
 from lims.db import get_engine
 from lims.services.refdata import load_reference_data
 from lims.settings import load_settings
@@ -12,17 +13,22 @@ from lims.store import upgrade
 
 
 @handle_errors
-def init(as_json: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
+def init(as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+         admin_user: str = typer.Option("admin", "--admin-user",
+                                        help="Username of the first admin (created once, when "
+                                             "no user exists).")) -> None:
     """Create/upgrade the database to the latest migration and load reference data.
 
-    Idempotent: running it twice changes nothing.
+    Idempotent: running it twice changes nothing. When no user exists it creates the first
+    admin with the password from LIMS_ADMIN_PASSWORD or a hidden prompt (never a default).
     """
     settings = load_settings()
     upgrade(get_engine())
     with session() as s:
         report = load_reference_data(session=s)
     data = {"database": get_engine().url.render_as_string(hide_password=True),
-            "inserted": report.inserted}
+            "inserted": report.inserted,
+            "admin_created": ensure_first_admin(admin_user, quiet=as_json)}
     if as_json:
         emit_json(data)
     else:

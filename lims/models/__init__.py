@@ -9,6 +9,7 @@ from lims.models.enforcement import (
     VendorRefusal,
 )
 from lims.models.instruments import CalibrationRecord, Instrument
+from lims.models.listener import ListenerOffset, MeteringReading, QuarantineItem
 from lims.models.outreach import (
     EventService,
     EventTeam,
@@ -20,10 +21,12 @@ from lims.models.people import AuditEvent, OutreachEvent, User
 from lims.models.reference import Analyte, Commodity, GridGroup, Market, Method, Threshold, Vendor
 from lims.models.results import Sample, TestResult
 from lims.models.rollups import RollupCountyItemWeek, RollupMarketDay, RollupMarketWeek
+from lims.models.security import AppSession
 
 __all__ = [
     "Alert",
     "Analyte",
+    "AppSession",
     "AuditEvent",
     "CalibrationRecord",
     "CaseStep",
@@ -33,11 +36,14 @@ __all__ = [
     "EventTeam",
     "GridGroup",
     "Instrument",
+    "ListenerOffset",
     "Market",
     "MeterCheck",
+    "MeteringReading",
     "Method",
     "OutreachEvent",
     "PatrolLog",
+    "QuarantineItem",
     "QcControlValue",
     "RollupCountyItemWeek",
     "RollupMarketDay",

@@ -13,11 +13,13 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from lims.db import begin_write
 from lims.models import AuditEvent
 from lims.services.auth import Actor
 from lims.timeutil import now
 
 GENESIS = "0" * 64
+CHAIN_LOCK = 0x4C494D53  # PostgreSQL advisory lock key of the audit chain ("LIMS")
 
 
 def _digest(prev_hash: str, ev: AuditEvent) -> str:
@@ -37,10 +39,8 @@ def _last_hash(session: Session) -> str:
 def record(*, session: Session, actor: Actor, action: str, entity: str, entity_id: Any,
            old: dict | None = None, new: dict | None = None, reason: str = "") -> AuditEvent:
     """Append one event to the chain (in the caller's transaction)."""
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        # serialise writers of the chain so two transactions cannot fork it
-        session.exec(select(AuditEvent.id).with_for_update().order_by(AuditEvent.id.desc())
-                     .limit(1)).first()
+    # serialise writers of the chain so two transactions cannot fork it (held to commit)
+    begin_write(session, lock_key=CHAIN_LOCK)
     prev = _last_hash(session)
     ev = AuditEvent(at=now().replace(microsecond=0), actor=actor.username, action=action,
                     entity=entity, entity_id=str(entity_id),
@@ -79,3 +79,18 @@ def verify(*, session: Session) -> ChainReport:
             return ChainReport(n, ev.id, f"event {ev.id}: content does not match its hash")
         prev = ev.hash
     return ChainReport(n)
+
+
+def events(*, session: Session, entity: str | None = None, entity_id: Any = None,
+           actor_name: str | None = None, limit: int = 100) -> list[AuditEvent]:
+    """The newest ``limit`` events, newest first, optionally of one entity (and id) or actor."""
+    if limit < 1:
+        raise ValueError(f"limit: must be at least 1, got {limit}")
+    q = select(AuditEvent)
+    if entity:
+        q = q.where(AuditEvent.entity == entity)
+    if entity_id is not None:
+        q = q.where(AuditEvent.entity_id == str(entity_id))
+    if actor_name:
+        q = q.where(AuditEvent.actor == actor_name)
+    return list(session.exec(q.order_by(AuditEvent.id.desc()).limit(limit)))

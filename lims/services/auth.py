@@ -24,6 +24,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "events.manage": frozenset({Role.FIELD_TESTER, Role.MANAGER, Role.ADMIN}),
     "reports.read": frozenset({Role.MANAGER, Role.LAB_TECHNICIAN, Role.ADMIN}),
     "users.manage": frozenset({Role.ADMIN}),
+    "results.correct": frozenset({Role.LAB_TECHNICIAN, Role.ADMIN}),  # amend raw with a reason
+    "audit.read": frozenset({Role.MANAGER, Role.LAB_TECHNICIAN, Role.ADMIN}),
+    "data.backup": frozenset({Role.ADMIN}),
+    "data.restore": frozenset({Role.ADMIN}),
     "data.demo": frozenset({Role.ADMIN}),
 }
 

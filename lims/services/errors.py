@@ -35,3 +35,15 @@ class ValidationFailed(LimsError):
         lines = "\n".join(f"  {e}" for e in errors[:50])
         more = f"\n  … and {len(errors) - 50} more" if len(errors) > 50 else ""
         super().__init__(f"{what}: {len(errors)} bad row(s), nothing written:\n{lines}{more}")
+
+
+class AuthenticationFailed(PermissionDenied):
+    """Wrong username or password, a disabled or locked account, or an expired app session."""
+
+
+class AccountLocked(AuthenticationFailed):
+    """Too many failed logins: the account is locked for a while (security policy)."""
+
+
+class SessionExpired(AuthenticationFailed):
+    """The app session is unknown, ended, idle too long or past its maximum age."""
