@@ -10,7 +10,6 @@ from lims.models.enforcement import (
 )
 from lims.models.instruments import CalibrationRecord, Instrument
 from lims.models.listener import ListenerOffset, MeteringReading, QuarantineItem
-from lims.models.listener import ListenerOffset, MeteringReading, QuarantineItem
 from lims.models.outreach import (
     EventService,
     EventTeam,
@@ -38,15 +37,12 @@ __all__ = [
     "GridGroup",
     "Instrument",
     "ListenerOffset",
-    "ListenerOffset",
     "Market",
     "MeterCheck",
-    "MeteringReading",
     "MeteringReading",
     "Method",
     "OutreachEvent",
     "PatrolLog",
-    "QuarantineItem",
     "QuarantineItem",
     "QcControlValue",
     "RollupCountyItemWeek",
