@@ -48,6 +48,7 @@ def names() -> list[str]:
 _BUILTIN_MODULES: tuple[str, ...] = (
     # each module registers its drivers on import
     "instruments.profiles.driver",
+    "instruments.astm.driver",
 )
 
 
