@@ -1,0 +1,47 @@
+"""What a stored result sets in motion: a case for a positive, an alert for a positive or
+suspicious result. Call ``follow_up`` after ``ingest`` with the new result ids (the field flow,
+the demo loader and the instrument listener all do the same)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, select
+
+from lims.models import Method, TestResult
+from lims.services.alerts import raise_alert
+from lims.services.auth import Actor
+from lims.services.cases import open_case
+from lims.services.workflow_rules import EnforcementRules, load_enforcement_rules
+
+
+@dataclass
+class FollowUp:
+    case_ids: dict[int, int] = field(default_factory=dict)   # result id -> case id
+    alert_ids: dict[int, int] = field(default_factory=dict)  # result id -> alert id
+
+
+def follow_up(*, session: Session, actor: Actor, result_ids: list[int],
+              rules: EnforcementRules | None = None) -> FollowUp:
+    """Open cases and raise alerts for the given results (idempotent).
+
+    Only first tests of a sample with a rapid method count: re-tests and lab confirmations
+    belong to the case already open. Voided results are skipped.
+    """
+    rules = rules or load_enforcement_rules()
+    out = FollowUp()
+    if not result_ids:
+        return out
+    rapid = {m.id for m in session.exec(select(Method).where(Method.is_rapid))}
+    results = session.exec(select(TestResult).where(TestResult.id.in_(result_ids))).all()
+    for r in results:
+        if r.method_id not in rapid or r.retest_of_id is not None or r.status == "voided":
+            continue
+        if r.verdict in rules.alert_verdicts:
+            alert = raise_alert(session=session, actor=actor, result_id=r.id, rules=rules)
+            if alert is not None:
+                out.alert_ids[r.id] = alert.id
+        if r.verdict in rules.case_verdicts:
+            case = open_case(session=session, actor=actor, result_id=r.id, rules=rules)
+            out.case_ids[r.id] = case.id
+    return out
