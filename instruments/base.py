@@ -61,6 +61,16 @@ def message_id(raw: bytes, instrument: str = "") -> str:
     return hashlib.sha256(instrument.encode("utf-8") + b"\x00" + raw).hexdigest()
 
 
+def reading_key(reading: WeightReading | AnalyzerReading, instrument: str = "") -> str:
+    """Idempotency key of one reading. Drivers that decode several readings from one message
+    (ASTM: one per R record) set ``extra["message_key"]`` (whole message + index), so equal raw
+    frames in different messages never collide; otherwise it is ``message_id(raw)``."""
+    key = getattr(reading, "extra", {}).get("message_key")
+    if key:
+        return message_id(str(key).encode("utf-8"), instrument)
+    return message_id(reading.raw, instrument)
+
+
 class Stability(StrEnum):
     STABLE = "stable"
     UNSTABLE = "unstable"
