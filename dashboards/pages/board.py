@@ -1,0 +1,80 @@
+"""Public board (公示): a market's results today and this week, in Chinese, large type, no login.
+
+Open it as /board?market=CODE on the screen at the market entrance.
+"""
+
+from __future__ import annotations
+
+import html
+
+import streamlit as st
+
+from dashboards import data, widgets
+from lims.settings import load_settings
+from lims.timeutil import now
+
+# The board is for the public at the entrance: always Chinese, whatever the sidebar says.
+WORD = widgets.ZH_WORD
+db = data.db_key()
+opts = data.filter_options(db)
+st.markdown("<style>.board td,.board th{font-size:1.9rem;padding:.45rem .9rem}"
+            ".board{width:100%;border-collapse:collapse}.board tr{border-bottom:1px solid #ddd}"
+            "</style>", unsafe_allow_html=True)
+if not opts["markets"]:
+    st.title("快检结果公示")
+    st.info("暂无市场。")
+    st.stop()
+
+by_code = {m["code"]: m for m in opts["markets"]}
+wanted = st.query_params.get("market")
+codes = list(by_code)
+code = st.selectbox("市场", codes, index=codes.index(wanted) if wanted in by_code else 0,
+                    format_func=lambda c: by_code[c]["name"], key="board_market",
+                    label_visibility="collapsed")
+if code != wanted:
+    st.query_params["market"] = code
+today = now().astimezone(load_settings().timezone).date()
+board = data.market_board(db, by_code[code]["id"], today)
+
+st.markdown(f"<h1 style='font-size:3.4rem;text-align:center;margin:0'>"
+            f"{html.escape(board['market']['name'])} 快检结果公示</h1>"
+            f"<p style='font-size:1.8rem;text-align:center'>{today.year}年{today.month}月"
+            f"{today.day}日</p>", unsafe_allow_html=True)
+
+
+def table(rows: list[dict], with_day: bool) -> str:
+    head = ("<tr><th>日期</th>" if with_day else "<tr>") + \
+        "<th>品种</th><th>摊位</th><th>结果</th></tr>"
+    body = []
+    for r in rows:
+        bg, fg, symbol = widgets.VERDICT_STYLE.get(r["verdict"], ("#57606a", "#fff", "•"))
+        day = f"<td>{r['local_date'].month}月{r['local_date'].day}日</td>" if with_day else ""
+        body.append(f"<tr>{day}<td>{html.escape(r['name_zh'])}</td>"
+                    f"<td>{html.escape(r['stall'] or '—')}</td>"
+                    f"<td><span style='background:{bg};color:{fg};border-radius:.4rem;"
+                    f"padding:0 .6rem'>{symbol} {WORD.get(r['verdict'], r['verdict'])}</span></td>"
+                    "</tr>")
+    return f"<table class='board'>{head}{''.join(body)}</table>"
+
+
+n_today = len(board["today"])
+bad_today = sum(1 for r in board["today"] if r["verdict"] in ("positive", "suspicious",
+                                                                "noncompliant"))
+c1, c2, c3 = st.columns(3)
+c1.metric("今日检测", n_today)
+c2.metric("今日阴性/合格", n_today - bad_today - sum(1 for r in board["today"]
+                                                 if r["verdict"] == "invalid"))
+c3.metric("今日阳性/可疑", bad_today)
+st.markdown("## 今日结果")
+if board["today"]:
+    st.markdown(table(board["today"], False), unsafe_allow_html=True)
+else:
+    st.markdown("<p style='font-size:1.8rem'>今日暂无检测结果。</p>", unsafe_allow_html=True)
+st.markdown("## 本周结果")
+earlier = [r for r in board["week"] if r["local_date"] != today]
+if earlier:
+    st.markdown(table(earlier, True), unsafe_allow_html=True)
+else:
+    st.markdown("<p style='font-size:1.8rem'>本周其他日期暂无检测结果。</p>",
+                unsafe_allow_html=True)
+st.caption("阳性样品已按规定暂停销售并送检复核。快检结果仅供参考,不代替法定检验。")

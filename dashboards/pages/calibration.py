@@ -1,0 +1,43 @@
+"""Lab: calibration status of every instrument, and the results the gate held for review."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboards import data, export, review_ui
+from dashboards import i18n as fmt
+from dashboards.i18n import t
+from lims.timeutil import now
+
+st.title(t("page.calibration"))
+db = data.db_key()
+rows = data.instrument_status(db, now().date())
+if not rows:
+    st.info(t("cal.no_instruments"))
+    st.stop()
+
+counts: dict[str, int] = {}
+for r in rows:
+    counts[r["state"]] = counts.get(r["state"], 0) + 1
+cols = st.columns(5)
+for col, state in zip(cols, ("failed", "overdue", "unknown", "due_soon", "ok"), strict=True):
+    col.metric(t(f"cal.state.{state}"), counts.get(state, 0))
+
+ICON = {"failed": "🔴", "overdue": "🟠", "unknown": "⚪", "due_soon": "🟡", "ok": "🟢"}
+table = [{t("cal.serial"): r["serial_no"], t("cal.model"): r["model"],
+          t("cal.kind"): t(f"instrument_kind.{r['kind']}"), t("market"): r["market"],
+          t("cal.state"): f"{ICON.get(r['state'], '')} {t('cal.state.' + r['state'])}",
+          t("cal.last"): fmt.day(r["last_at"]), t("cal.due"): fmt.day(r["due_date"]),
+          t("cal.days_left"): r["days_left"], t("cal.held"): r["held"]} for r in rows]
+st.dataframe(table, hide_index=True, width="stretch")
+export.buttons(table, "calibration_status", key="cal_status")
+
+st.header(t("cal.held_title"))
+with_held = [r for r in rows if r["held"]]
+names = {None: t("all"), **{r["id"]: f"{r['serial_no']} ({r['held']})" for r in with_held}}
+iid = st.selectbox(t("cal.instrument"), list(names), format_func=names.get, key="cal_instrument")
+held = data.held_results(db, iid)
+if not held:
+    st.success(t("cal.no_held"))
+    st.stop()
+review_ui.held_table_and_actions(held)

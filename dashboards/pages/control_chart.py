@@ -1,0 +1,42 @@
+"""Management: p-chart of the weekly fail proportion per market, with 3σ control limits."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboards import charts, data, export, filters
+from dashboards import i18n as fmt
+from dashboards.i18n import t
+from lims.services import reports
+
+st.title(t("page.control_chart"))
+st.caption(t("pchart.caption"))
+f = filters.render()
+rows = data.pass_rates(data.db_key(), *filters.args(f))
+points = reports.p_chart(rows)
+if not points:
+    st.info(t("no_data"))
+    st.stop()
+
+flagged = reports.out_of_control(points)
+if flagged:
+    st.error(t("pchart.out_of_control", n=len(flagged)))
+    table = [{t("market"): a["market"], t("pchart.high_weeks"): a["high"],
+              t("pchart.weeks"): a["weeks"], t("pchart.centre"): fmt.pct(a["centre"]),
+              t("pchart.last_high"): fmt.week(a["last_high"])} for a in flagged]
+    st.dataframe(table, hide_index=True, width="stretch")
+    export.buttons(table, "out_of_control", key="ooc")
+else:
+    st.success(t("pchart.in_control"))
+
+markets = {}
+for p in points:
+    markets.setdefault(p["market_id"], p["market"])
+order = [a["market_id"] for a in flagged] + [m for m in markets if m not in
+                                             {a["market_id"] for a in flagged}]
+market_id = st.selectbox(t("market"), order, format_func=markets.get, key="pchart_market")
+mine = [p for p in points if p["market_id"] == market_id]
+labels = {"ucl": t("pchart.ucl"), "lcl": t("pchart.lcl"), "centre": t("pchart.centre"),
+          "p": t("pchart.p"), "tested": t("tested"), "failed": t("failed"), "week": t("week")}
+st.plotly_chart(charts.p_chart(mine, labels, fmt.plotly_date_format()), width="stretch")
+st.caption(t("pchart.legend"))

@@ -1,0 +1,67 @@
+"""Management: the monthly report (PDF with charts) and the month's tables for download."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from dashboards import data, export, filters
+from dashboards import i18n as fmt
+from dashboards.i18n import lang, t
+from lims.services import monthly_report
+from lims.services.errors import LimsError
+
+st.title(t("page.report"))
+f = filters.render()
+today = date.today()
+months = []
+m = today.replace(day=1)
+for _ in range(12):
+    months.append(m)
+    m = (m.replace(day=1) - date.resolution).replace(day=1)
+month = st.selectbox(t("month"), months, format_func=fmt.month, key="report_month")
+start, end = monthly_report.month_bounds(month)
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def build(db: str, month: date, county: str | None, language: str) -> tuple[bytes, list, list]:
+    with data.session() as s:
+        d = monthly_report.gather(session=s, month=month, county=county)
+    labels = {k: t(f"report.{k}") for k in (
+        "trend", "by_commodity", "by_market", "out_of_control", "high_weeks", "in_control",
+        "instruments")}
+    labels |= {k: t(k) for k in ("tested", "failed", "pass_rate", "ci", "week", "market",
+                                 "no_data")}
+    labels |= {f"state.{s}": t(f"cal.state.{s}") for s in
+               ("ok", "due_soon", "overdue", "failed", "unknown")}
+    labels["title"] = t("report.title", month=fmt.month(month))
+    labels["period"] = f"{fmt.day(d.start)} – {fmt.day(d.end)}" + (
+        f" · {county}" if county else "")
+    pdf = monthly_report.render_pdf(d, labels, lang=language)
+    return pdf, d.by_market, d.by_commodity
+
+
+if st.button(t("report.make"), type="primary", key="report_make"):
+    try:
+        with st.spinner(t("report.making")):
+            st.session_state["report_pdf"] = (month, f["county"], lang(),
+                                              build(data.db_key(), month, f["county"], lang()))
+    except LimsError as exc:
+        st.error(str(exc))
+made = st.session_state.get("report_pdf")
+if made and made[:3] == (month, f["county"], lang()):
+    pdf, by_market, by_commodity = made[3]
+    st.download_button(t("report.download"), pdf, file_name=f"report_{month:%Y-%m}.pdf",
+                       mime="application/pdf", key="report_download", type="primary")
+    for title, rows, key in ((t("report.by_market"), by_market, "market"),
+                             (t("report.by_commodity"), by_commodity, "commodity")):
+        st.subheader(title)
+        table = [{t("breakdown." + key): fmt.name(r), t("tested"): r["tested"],
+                  t("failed"): r["failed"], t("pass_rate"): round(r["pass_rate"] * 100, 1),
+                  t("ci_low"): round(r["ci_low"] * 100, 1),
+                  t("ci_high"): round(r["ci_high"] * 100, 1)} for r in rows]
+        st.dataframe(table, hide_index=True, width="stretch")
+        export.buttons(table, f"{key}_{month:%Y-%m}", key=f"report_{key}")
+else:
+    st.caption(t("report.hint"))

@@ -1,0 +1,56 @@
+"""The held-results table with accept/void actions (calls the review service when present)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboards import data, export, widgets
+from dashboards import i18n as fmt
+from dashboards.i18n import t
+from dashboards.identity import actor
+from lims.services.errors import LimsError
+
+
+def held_table_and_actions(held: list[dict]) -> None:
+    table = [{"ID": h["id"], t("cal.tested_at"): fmt.moment(h["tested_at"]),
+              t("cal.serial"): h["serial_no"], t("field.sample_code"): h["sample"],
+              t("market"): h["market"], t("field.commodity"): fmt.name(h),
+              t("method"): h["method"], t("verdict"): widgets.verdict_chip(h["verdict"]),
+              t("cal.state"): t(f"cal.state.{h['calibration_state']}")} for h in held]
+    st.dataframe(table, hide_index=True, width="stretch")
+    export.buttons(table, "held_results", key="held")
+    review = _review_service()
+    if review is None:
+        st.caption(t("cal.review_pending"))
+        return
+    with st.form("review_form"):
+        ids = st.multiselect(t("cal.pick_results"), [h["id"] for h in held], key="review_ids")
+        decision = st.radio(t("cal.decision"), ["accept", "void"], horizontal=True,
+                            format_func=lambda d: t(f"cal.{d}"), key="review_decision")
+        reason = st.text_input(t("reason"), key="review_reason")
+        submitted = st.form_submit_button(t("cal.apply"), type="primary")
+    if submitted:
+        try:
+            n = _apply(review, decision, ids, reason)
+        except LimsError as exc:
+            st.error(str(exc))
+        else:
+            data.clear()
+            st.success(t("cal.applied", n=n))
+            st.rerun()
+
+
+def _review_service():
+    try:
+        from lims.services import review
+    except ImportError:
+        return None
+    return review if hasattr(review, "accept") and hasattr(review, "void") else None
+
+
+def _apply(review, decision: str, ids: list[int], reason: str) -> int:
+    fn = review.accept if decision == "accept" else review.void
+    with data.session() as s:
+        for rid in ids:
+            fn(session=s, actor=actor(), result_id=rid, reason=reason)
+    return len(ids)
