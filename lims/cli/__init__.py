@@ -27,3 +27,7 @@ app.add_typer(user_cmd.app, name="user")
 app.add_typer(audit_cmd.app, name="audit")
 app.command("backup")(backup_cmd.backup)
 app.command("restore")(backup_cmd.restore)
+
+from lims.cli import results_cmd  # noqa: E402
+
+app.add_typer(results_cmd.app, name="results")

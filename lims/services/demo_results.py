@@ -187,7 +187,7 @@ def _follow_ups(world: _World, cache: RefCache, screen: ReadingIn, result_id: in
     if not options:
         return out
     analyte_name, method = rng.choice(options)
-    when = screen.tested_at + timedelta(days=rng.randint(1, 3), hours=rng.uniform(4, 7))
+    when = screen.tested_at + timedelta(days=rng.randint(1, 3), minutes=rng.randint(240, 420))
     if when.astimezone(ctx.tz).date() > ctx.until:
         return out
     analyte, commodity = cache.analyte(analyte_name), cache.commodity(screen.commodity or "")

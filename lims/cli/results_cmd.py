@@ -1,0 +1,135 @@
+"""`lims results …`: import a file of readings, export results, show one sample's results."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+import typer
+
+from lims.cli.common import current_actor, emit_json, fail, handle_errors, session
+from lims.services import results_io
+from lims.services.errors import ValidationFailed
+from lims.settings import load_settings
+
+app = typer.Typer(help="Import, export and look up test results.", no_args_is_help=True)
+
+
+def _date(text: str | None, option: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{option}: expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+@app.command("import")
+@handle_errors
+def import_(file: Path = typer.Argument(..., help="A .csv (UTF-8 or GBK) or .xlsx file with a "
+                                        "header row; columns in the README."),
+            as_json: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
+    """Import readings, all or nothing: any bad row → nothing written, every bad row listed
+    with its line, column and reason, exit code 1."""
+    settings = load_settings()
+    actor = current_actor()
+    try:
+        with session() as s:
+            report = results_io.import_results(session=s, actor=actor, path=file,
+                                               tz=settings.timezone)
+    except ValidationFailed as exc:
+        if as_json:
+            emit_json({"ok": False, "written": 0,
+                       "errors": [{"line": e.row, "column": e.field, "message": e.message}
+                                  for e in exc.errors]})
+        typer.secho(f"error: {file.name}: {len(exc.errors)} bad row(s), nothing written",
+                    fg=typer.colors.RED, err=True)
+        for e in exc.errors:
+            typer.echo(f"  line {e.row}, column {e.field}: {e.message}", err=True)
+        raise typer.Exit(1) from None
+    if as_json:
+        emit_json({"ok": True, **report.to_dict()})
+        return
+    typer.echo(f"{report.file}: {report.rows} row(s), {report.created} result(s) stored, "
+               f"{report.duplicates} already present")
+    if report.verdicts:
+        typer.echo("  verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(report.verdicts.items())))
+    if report.held:
+        typer.echo(f"  held for review (instrument calibration): {report.held}")
+    if report.mismatches:
+        typer.echo(f"  instrument verdict differs from ours (flagged): {report.mismatches}")
+
+
+@app.command("export")
+@handle_errors
+def export(fmt: str = typer.Option("csv", "--format", help="csv or xlsx."),
+           market: str | None = typer.Option(None, "--market", help="Market code or name."),
+           start: str | None = typer.Option(None, "--from", help="First day (YYYY-MM-DD, local)."),
+           end: str | None = typer.Option(None, "--to", help="Last day, inclusive (YYYY-MM-DD)."),
+           out: Path | None = typer.Option(None, "--out", help="Output file; default: CSV to "
+                                           "standard output, XLSX to results-<time>.xlsx."),
+           encoding: str = typer.Option("utf-8-sig", "--encoding",
+                                        help="CSV encoding: utf-8-sig (Excel) or gb18030.")) -> None:
+    """Export results (names in Chinese and English, local times; cells that a spreadsheet
+    would run as a formula are escaped with a leading apostrophe)."""
+    settings = load_settings()
+    fmt = fmt.lower()
+    if fmt not in ("csv", "xlsx"):
+        fail(f"--format must be csv or xlsx, got {fmt!r}")
+    if encoding.lower() not in ("utf-8-sig", "utf-8", "gb18030", "gbk"):
+        fail(f"--encoding must be utf-8-sig, utf-8 or gb18030, got {encoding!r}")
+    first, last = _date(start, "--from"), _date(end, "--to")
+    if out is None and fmt == "xlsx":
+        out = Path(f"results-{datetime.now(settings.timezone):%Y%m%d-%H%M%S}.xlsx")
+    actor = current_actor()
+    with session() as s:
+        if out is None:
+            n = results_io.export_results(session=s, actor=actor, out=sys.stdout.buffer, fmt=fmt,
+                                          market=market, start=first, end=last,
+                                          tz=settings.timezone, encoding=encoding)
+            sys.stdout.flush()
+            return
+        tmp = out.with_name(out.name + ".part")
+        try:
+            with tmp.open("wb") as fh:
+                n = results_io.export_results(session=s, actor=actor, out=fh, fmt=fmt,
+                                              market=market, start=first, end=last,
+                                              tz=settings.timezone, encoding=encoding)
+            tmp.replace(out)
+        finally:
+            tmp.unlink(missing_ok=True)
+    typer.echo(f"{n} result(s) written to {out}", err=True)
+
+
+@app.command("show")
+@handle_errors
+def show(code: str = typer.Argument(..., help="Sample code (on the result slip)."),
+         as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+    """A sample and all its results, each verdict with its reasons."""
+    settings = load_settings()
+    actor = current_actor()
+    with session() as s:
+        data = results_io.sample_results(session=s, actor=actor, code=code, tz=settings.timezone)
+    if as_json:
+        emit_json(data)
+        return
+    where = data["market_name"] or ("resident purchase" if data["resident_purchase"] else "—")
+    stall = f" stall {data['vendor_stall']} {data['vendor_name'] or ''}" if data["vendor_stall"] else ""
+    typer.echo(f"sample {data['code']}: {data['commodity']} ({data['commodity_en']}), "
+               f"{where}{stall}, taken {data['taken_at']}")
+    for r in data["results"]:
+        value = f" {r['value']:g} {r['unit']}" if r["value"] is not None else ""
+        flags = [r["status"]] if r["status"] != "recorded" else []
+        if r["mismatch"]:
+            flags.append(f"instrument said {r['instrument_verdict']}")
+        if r["retest_of"]:
+            flags.append(f"re-test of #{r['retest_of']}")
+        extra = f"  [{'; '.join(flags)}]" if flags else ""
+        analyte = f" {r['analyte']}" if r["analyte"] else ""
+        typer.echo(f"  #{r['id']} {r['tested_at']} {r['method']}{analyte}: "
+                   f"{r['verdict'].upper()}{value}{extra}")
+        for reason in r["reasons"]:
+            typer.echo(f"      - {reason}")
+    if not data["results"]:
+        typer.echo("  (no results)")
