@@ -89,6 +89,8 @@ class WeighingRef:
     test_point_fractions: tuple[float, ...]
     household_body_scale_class: str
     household_body_scale_confirmed: bool
+    household_kitchen_scale_class: str
+    household_kitchen_scale_confirmed: bool
 
     def cls(self, name: str) -> AccuracyClass:
         key = name.strip().upper()
@@ -144,6 +146,8 @@ def _parse_weighing(d: dict[str, Any], where: str) -> WeighingRef:
         test_point_fractions=tuple(float(x) for x in d.get("test_point_fractions", [])),
         household_body_scale_class=_get(d, "household_body_scale_class", where, str),
         household_body_scale_confirmed=bool(d.get("household_body_scale_confirmed", False)),
+        household_kitchen_scale_class=_get(d, "household_kitchen_scale_class", where, str),
+        household_kitchen_scale_confirmed=bool(d.get("household_kitchen_scale_confirmed", False)),
     )
 
 

@@ -234,6 +234,20 @@ def _standard_checks(spec: ScaleSpec, weights: list[dict], weighing: list[dict],
     return checks
 
 
+def check_points(spec: ScaleSpec, rows: list[dict], ref: WeighingRef | None = None) -> Report:
+    """A quick check (outreach, intermediate check): only the weighings given, each against its
+    MPE; no coverage, eccentricity or other tests. At least one weighing is required."""
+    ref = ref or load_weighing()
+    ref.cls(spec.accuracy_class)
+    rep = Report("scale_check", spec.to_dict(),
+                 {**ref.provenance.to_dict(), "mpe": "in service" if spec.in_service else "initial"})
+    if not rows:
+        rep.checks.append(Check("weighing", False, "not performed (no readings)"))
+    else:
+        rep.checks += _weighing_checks(spec, rows, ref)[:-1]
+    return rep
+
+
 def verify_scale(spec: ScaleSpec, readings: dict[str, list[dict]],
                  ref: WeighingRef | None = None) -> Report:
     """The full verification: class, weighing test, eccentricity, repeatability,
