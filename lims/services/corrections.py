@@ -4,7 +4,8 @@
   judged again by the verdict engine (never typed in as a verdict); the old values stay in the
   audit event (``result.correct``: old and new raw, verdict, value) with the reason.
 * ``void_result`` — the result must not count (wrong sample, spoiled kit …): status ``voided``,
-  kept in the table with the reason (``result.void``).
+  kept in the table with the reason (``result.void``). A held result is voided through
+  ``lims.services.review.void`` (the review of held results), so both write the same event.
 
 Both refresh the pass-rate rollups of the result's (market, week) in the same transaction.
 Permissions: ``results.correct`` (lab technicians, admins) and ``results.review`` (the same roles
@@ -19,7 +20,7 @@ from sqlmodel import Session
 
 from lims.models import Analyte, Commodity, Method, TestResult, Threshold
 from lims.models.enums import MethodKind, ResultStatus
-from lims.services import audit, rollups
+from lims.services import audit, review, rollups
 from lims.services.auth import Actor, require
 from lims.services.errors import LimsError, NotFound
 from lims.services.judging import RAW_KEYS, judge
@@ -95,7 +96,7 @@ def correct_result(*, session: Session, actor: Actor, result_id: int, raw: dict[
     tr.threshold_id = (verdict.threshold or {}).get("threshold_id")
     session.add(tr)
     session.flush()
-    audit.record(session=session, actor=actor, action="result.correct", entity="result",
+    audit.record(session=session, actor=actor, action="result.correct", entity="test_result",
                  entity_id=tr.id, old=old, new=_state(tr), reason=why)
     rollups.refresh(session=session, keys={(tr.market_id, tr.week_start)})
     return tr
@@ -108,12 +109,14 @@ def void_result(*, session: Session, actor: Actor, result_id: int, reason: str) 
     tr = _result(session, result_id)
     if tr.status == ResultStatus.VOIDED.value:
         raise LimsError(f"test result {result_id} is voided already")
+    if tr.status == ResultStatus.HELD.value:  # the review service owns held results
+        return review.void(session=session, actor=actor, result_id=result_id, reason=why)
     old = _state(tr)
     tr.status = ResultStatus.VOIDED.value
     tr.verdict_reasons = [*tr.verdict_reasons, f"voided by {actor.username}: {why}"]
     session.add(tr)
     session.flush()
-    audit.record(session=session, actor=actor, action="result.void", entity="result",
+    audit.record(session=session, actor=actor, action="result.void", entity="test_result",
                  entity_id=tr.id, old={"status": old["status"]}, new={"status": tr.status},
                  reason=why)
     rollups.refresh(session=session, keys={(tr.market_id, tr.week_start)})

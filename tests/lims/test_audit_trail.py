@@ -66,7 +66,7 @@ def test_correction_rejudges_audits_and_refreshes_rollups(session, result_id):
     assert tr.verdict == "positive"
     assert any("typed 0.30 for 0.10" in r for r in tr.verdict_reasons)
     ev = session.exec(select(AuditEvent).where(AuditEvent.action == "result.correct")).one()
-    assert ev.actor == "tech1" and ev.entity == "result" and ev.entity_id == str(result_id)
+    assert ev.actor == "tech1" and ev.entity == "test_result" and ev.entity_id == str(result_id)
     assert ev.old["raw"]["sample_delta"] == 0.30 and ev.old["verdict"] == "negative"
     assert ev.new["raw"]["sample_delta"] == 0.10 and ev.new["verdict"] == "positive"
     assert ev.reason == "typed 0.30 for 0.10 on the field sheet"
@@ -104,7 +104,7 @@ def test_field_testers_and_managers_cannot_alter_or_void_results(session, result
     session.rollback()
     tr = session.get(TestResult, result_id)
     assert tr.status == "recorded" and tr.raw["sample_delta"] == 0.30
-    assert session.exec(select(AuditEvent).where(AuditEvent.entity == "result")).first() is None
+    assert session.exec(select(AuditEvent).where(AuditEvent.entity == "test_result")).first() is None
 
 
 def test_void_keeps_the_result_and_takes_it_out_of_the_rollups(session, result_id):
@@ -203,8 +203,29 @@ def test_verify_detects_a_rehashed_forgery(session, result_id):
 
 def test_events_query_filters(session, result_id):
     _three_events(session, result_id)
-    evs = audit.events(session=session, entity="result", entity_id=result_id, limit=2)
+    evs = audit.events(session=session, entity="test_result", entity_id=result_id, limit=2)
     assert [e.reason for e in evs] == ["third", "second"]
     assert audit.events(session=session, actor_name="nobody") == []
     with pytest.raises(ValueError, match="limit"):
         audit.events(session=session, limit=0)
+
+
+def test_void_of_a_held_result_goes_through_the_review_service(session, result_id):
+    from lims.models import Instrument
+
+    inst = Instrument(serial_no="SN-NOCAL", model="RP", kind="pesticide_analyzer",
+                      driver="profile")
+    session.add(inst)
+    session.commit()
+    rep = ingest(session=session, readings=[ReadingIn(
+        method="ENZ-5009.199", raw={"control_delta": 0.4, "sample_delta": 0.1}, tested_at=T0,
+        market="M1", commodity="小白菜", instrument_serial="SN-NOCAL")])
+    held_id = rep.stored[0].result_id
+    assert rep.stored[0].status == "held"
+    with pytest.raises(PermissionDenied):
+        void_result(session=session, actor=TESTER, result_id=held_id, reason="x")
+    void_result(session=session, actor=TECH, result_id=held_id, reason="no calibration record")
+    session.commit()
+    ev = session.exec(select(AuditEvent).where(AuditEvent.entity_id == str(held_id))).one()
+    assert ev.action == "result.void" and ev.old["calibration_state"] == "unknown"
+    assert rollups.check(session=session) == []
