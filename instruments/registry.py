@@ -49,6 +49,7 @@ _BUILTIN_MODULES: tuple[str, ...] = (
     # each module registers its drivers on import
     "instruments.profiles.driver",
     "instruments.astm.driver",
+    "instruments.balances.drivers",
 )
 
 
