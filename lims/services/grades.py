@@ -71,9 +71,9 @@ def decide_grade(metrics: dict[str, Any], rules: GradeRules) -> GradeDecision:
     for i, rule in enumerate(rules.rules, start=1):
         if all(c.holds(metrics) for c in rule.conditions):
             why = "; ".join(c.describe(metrics) for c in rule.conditions)
-            return GradeDecision(rule.grade, f"{rule.grade}: {rule.reason_en} ({why}) "
+            return GradeDecision(rule.grade, f"{rule.grade}: {rule.reason_en}: {why} "
                                  f"[rule {i}, {rules.edition}]",
-                                 f"{rule.grade}:{rule.reason_zh}({why})", i)
+                                 f"{rule.grade}:{rule.reason_zh}:{why}", i)
     return GradeDecision(rules.default, f"{rules.default}: {rules.default_reason_en} "
                          f"[{rules.edition}]", f"{rules.default}:{rules.default_reason_zh}", None)
 

@@ -1,7 +1,7 @@
 """The printable result slip (快检结果告知单): bilingual text and a QR code to the public page.
 
 ``slip_png`` draws it with Pillow (QR from ``qrcode``); ``slip_pdf`` puts the same image on an
-A6 page with fpdf2. Chinese needs a CJK font: the first of ``FONT_CANDIDATES`` found is used
+80 mm wide page with fpdf2 (receipt printers). Chinese needs a CJK font: the first of ``FONT_CANDIDATES`` found is used
 (else Pillow's default font, which has no Chinese glyphs).
 """
 
@@ -27,6 +27,7 @@ FONT_CANDIDATES = (
 )
 WIDTH = 720
 MARGIN = 36
+PDF_WIDTH_MM = 80
 VERDICT_COLOURS = {"negative": "#1b7f3b", "compliant": "#1b7f3b", "positive": "#c62828",
                    "noncompliant": "#c62828", "suspicious": "#e08a00"}
 
@@ -103,17 +104,14 @@ def slip_png(*, session: Session, code: str, base_url: str | None = None,
 
 def slip_pdf(*, session: Session, code: str, base_url: str | None = None,
              tz=DEFAULT_TZ) -> bytes:
-    """The slip on an A6 PDF page (the PNG image scaled to the page width)."""
+    """The slip as a PDF for an 80 mm receipt printer (the PNG scaled to the paper width)."""
     png = slip_png(session=session, code=code, base_url=base_url, tz=tz)
     img = Image.open(io.BytesIO(png))
-    pdf = FPDF(unit="mm", format="A6")
-    pdf.set_margins(5, 5)
+    w = PDF_WIDTH_MM - 8
+    h = w * img.height / img.width
+    pdf = FPDF(unit="mm", format=(PDF_WIDTH_MM, h + 8))
+    pdf.set_margins(4, 4)
     pdf.set_auto_page_break(False)
     pdf.add_page()
-    w = 105 - 10
-    h = w * img.height / img.width
-    if h > 148 - 10:
-        h = 148 - 10
-        w = h * img.width / img.height
-    pdf.image(img, x=(105 - w) / 2, y=5, w=w, h=h)
+    pdf.image(img, x=4, y=4, w=w, h=h)
     return bytes(pdf.output())

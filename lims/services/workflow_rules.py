@@ -50,7 +50,7 @@ class Condition:
         return OPERATORS[self.op](actual, self.value)
 
     def describe(self, metrics: dict[str, Any]) -> str:
-        return f"{self.metric} = {metrics.get(self.metric)} ({self.op} {self.value:g})"
+        return f"{self.metric} = {metrics.get(self.metric)} (rule {self.op} {self.value:g})"
 
 
 @dataclass(frozen=True)
