@@ -31,3 +31,11 @@ app.command("restore")(backup_cmd.restore)
 from lims.cli import results_cmd  # noqa: E402
 
 app.add_typer(results_cmd.app, name="results")
+
+from lims.cli import calibration_cmd, metering_cmd, metrology_cmd, qc_cmd, review_cmd  # noqa: E402
+
+app.add_typer(metrology_cmd.app, name="metrology")
+app.add_typer(qc_cmd.app, name="qc")
+app.add_typer(calibration_cmd.app, name="calibration")
+app.add_typer(review_cmd.app, name="review")
+app.add_typer(metering_cmd.app, name="metering")
