@@ -16,15 +16,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from lims.models import Analyte, Commodity, Instrument, Market, Method, Sample, TestResult, Vendor
 from lims.models.enums import CalibrationState, MethodKind, ResultStatus
+from lims.models.results import new_uuid
 from lims.services import gate, rollups
 from lims.services.errors import LimsError, RowError, ValidationFailed
 from lims.services.judging import RAW_KEYS, judge
 from lims.services.lookup import RefCache
-from lims.timeutil import DEFAULT_TZ, local_date, week_start
+from lims.timeutil import DEFAULT_TZ, local_date, now, week_start
 from lims.verdicts import Outcome, Verdict, parse_outcome, same_meaning
 
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
@@ -32,7 +34,8 @@ CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L,
 
 def new_sample_code() -> str:
     """A short code for the slip, e.g. ``K7Q2M9XD`` (32⁸ ≈ 10¹² codes; unique in the table)."""
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    n = int.from_bytes(secrets.token_bytes(5), "big")  # 40 random bits = 8 base32 digits
+    return "".join(CODE_ALPHABET[(n >> shift) & 31] for shift in range(35, -1, -5))
 
 
 @dataclass
@@ -201,35 +204,51 @@ def ingest(*, session: Session, readings: list[ReadingIn], cache: RefCache | Non
         raise ValidationFailed(errors, "readings")
 
     keys = [x.key for x in resolved if x is not None]
-    existing: dict[str, TestResult] = {}
+    t = TestResult.__table__.c
+    existing: dict[str, Any] = {}
     for i in range(0, len(keys), 500):
         chunk = keys[i:i + 500]
-        for tr in session.exec(select(TestResult).where(TestResult.ingest_key.in_(chunk))):
-            existing[tr.ingest_key] = tr
+        for row in session.execute(sa.select(
+                t.ingest_key, t.id, t.verdict, t.instrument_verdict, t.verdict_mismatch, t.status,
+                t.calibration_state).where(t.ingest_key.in_(chunk))):
+            existing[row.ingest_key] = row
 
     inst_ids = {x.instrument.id for x in resolved if x is not None and x.instrument is not None}
     records = gate.latest_records(session, inst_ids) if inst_ids else {}
 
-    report = IngestReport()
-    pending: list[tuple[_Resolved, TestResult, Sample, Verdict, bool]] = []
-    seen: dict[str, TestResult] = {}
-    new_samples: list[Sample] = []
+    # Stored with bulk Core inserts (one executemany per table): the ORM's
+    # per-object bookkeeping cost more than judging (docs/performance.md).
+    slots: list[Stored | int | str] = []   # a prior duplicate, a pending index, or a repeated key
+    pending: list[tuple[_Resolved, dict, int, Verdict, bool]] = []  # int: sample slot
+    first_of: dict[str, int] = {}
+    sample_rows: list[dict] = []
+    old_samples: list[Sample] = []
+    stamp = now()
     for x in resolved:
         assert x is not None
         r = x.reading
-        prior = existing.get(x.key) or seen.get(x.key)
+        prior = existing.get(x.key)
         if prior is not None:
-            report.stored.append(Stored(r.row, prior.id or 0, "", Verdict(Outcome(prior.verdict)),
-                                        prior.instrument_verdict, prior.verdict_mismatch,
-                                        prior.status, prior.calibration_state, duplicate=True))
+            slots.append(Stored(r.row, prior.id or 0, "", Verdict(Outcome(prior.verdict)),
+                                prior.instrument_verdict, prior.verdict_mismatch, prior.status,
+                                prior.calibration_state, duplicate=True))
             continue
-        sample = x.sample
-        if sample is None:
-            sample = Sample(code=new_sample_code(), market_id=x.market.id if x.market else None,
-                            vendor_id=x.vendor.id if x.vendor else None,
-                            resident_purchase=r.resident_purchase, commodity_id=x.commodity.id,
-                            taken_at=r.tested_at, taken_by=r.tested_by, event_id=r.event_id)
-            new_samples.append(sample)
+        if x.key in first_of:
+            slots.append(x.key)
+            continue
+        if x.sample is None:
+            sample_rows.append({
+                "uuid": new_uuid(), "code": new_sample_code(),
+                "market_id": x.market.id if x.market else None,
+                "vendor_id": x.vendor.id if x.vendor else None,
+                "resident_purchase": r.resident_purchase, "commodity_id": x.commodity.id,
+                "taken_at": r.tested_at, "taken_by": r.tested_by, "event_id": r.event_id})
+            s_slot = len(sample_rows) - 1
+            market_id, commodity_id = sample_rows[-1]["market_id"], x.commodity.id
+        else:
+            old_samples.append(x.sample)
+            s_slot = -len(old_samples)
+            market_id, commodity_id = x.sample.market_id, x.sample.commodity_id
         day = local_date(r.tested_at, tz)
         verdict = judge(x.method, r.raw, commodity=x.commodity, analyte=x.analyte, on=day,
                         limit_for=lambda a, c, on, std: cache.limit(a, c, on, std),
@@ -247,36 +266,94 @@ def ingest(*, session: Session, readings: list[ReadingIn], cache: RefCache | Non
                            f"{verdict.outcome.value}: flagged for review")
         if status is ResultStatus.HELD:
             reasons.append(f"held: instrument calibration {state.value} at test time")
-        tr = TestResult(
-            method_id=x.method.id, analyte_id=x.analyte.id if x.analyte else None,
-            instrument_id=x.instrument.id if x.instrument else None, channel=r.channel,
-            tested_at=r.tested_at, tested_by=r.tested_by, raw=r.raw,
-            computed_value=verdict.value, computed_unit=verdict.unit,
-            verdict=verdict.outcome.value, verdict_reasons=reasons,
-            instrument_verdict=x.instrument_outcome.value if x.instrument_outcome else None,
-            verdict_mismatch=mismatch,
-            threshold_id=(verdict.threshold or {}).get("threshold_id"),
-            status=status.value, calibration_state=state.value,
-            retest_of_id=r.retest_of_id, source=r.source, ingest_key=x.key,
-            market_id=sample.market_id, commodity_id=sample.commodity_id,
-            local_date=day, week_start=week_start(day),
-        )
-        seen[x.key] = tr
-        pending.append((x, tr, sample, verdict, mismatch))
+        row = {
+            "method_id": x.method.id, "analyte_id": x.analyte.id if x.analyte else None,
+            "instrument_id": x.instrument.id if x.instrument else None, "channel": r.channel,
+            "tested_at": r.tested_at, "tested_by": r.tested_by, "raw": r.raw,
+            "computed_value": verdict.value, "computed_unit": verdict.unit,
+            "verdict": verdict.outcome.value, "verdict_reasons": reasons,
+            "instrument_verdict": x.instrument_outcome.value if x.instrument_outcome else None,
+            "verdict_mismatch": mismatch,
+            "threshold_id": (verdict.threshold or {}).get("threshold_id"),
+            "status": status.value, "calibration_state": state.value,
+            "retest_of_id": r.retest_of_id, "source": r.source, "ingest_key": x.key,
+            "market_id": market_id, "commodity_id": commodity_id,
+            "local_date": day, "week_start": week_start(day), "created_at": stamp,
+        }
+        first_of[x.key] = len(pending)
+        slots.append(len(pending))
+        pending.append((x, row, s_slot, verdict, mismatch))
 
-    if new_samples:
-        session.add_all(new_samples)
-        session.flush()
-    for _x, tr, sample, _v, _m in pending:
-        tr.sample_id = sample.id
-    session.add_all([p[1] for p in pending])
-    session.flush()
-    rollups.add_results(session=session, results=[
-        {"market_id": tr.market_id, "week_start": tr.week_start, "local_date": tr.local_date,
-         "commodity_id": tr.commodity_id, "analyte_id": tr.analyte_id, "verdict": tr.verdict,
-         "status": tr.status} for _x, tr, _s, _v, _m in pending])
-    for x, tr, sample, verdict, mismatch in pending:
-        report.stored.append(Stored(x.reading.row, tr.id, sample.code, verdict,
-                                    tr.instrument_verdict, mismatch, tr.status,
-                                    tr.calibration_state))
+    session.flush()  # what the caller added before, so the bulk inserts can refer to it
+    sample_ids = _insert_ids(session, Sample.__table__, sample_rows, "code")
+
+    def sample_of(s_slot: int) -> tuple[int, str]:
+        if s_slot >= 0:
+            return sample_ids[s_slot], sample_rows[s_slot]["code"]
+        sm = old_samples[-s_slot - 1]
+        return sm.id, sm.code
+
+    for _x, row, s_slot, _v, _m in pending:
+        row["sample_id"] = sample_of(s_slot)[0]
+    result_ids = _insert_ids(session, TestResult.__table__, [p[1] for p in pending],
+                            "ingest_key")
+    rollups.add_results(session=session, results=[p[1] for p in pending])
+    new: list[Stored] = []
+    for (x, row, s_slot, verdict, mismatch), rid in zip(pending, result_ids, strict=True):
+        new.append(Stored(x.reading.row, rid, sample_of(s_slot)[1], verdict,
+                          row["instrument_verdict"], mismatch, row["status"],
+                          row["calibration_state"]))
+    report = IngestReport()
+    for x, slot in zip(resolved, slots, strict=True):
+        if isinstance(slot, Stored):
+            report.stored.append(slot)
+        elif isinstance(slot, int):
+            report.stored.append(new[slot])
+        else:  # the same reading twice in one batch: stored once
+            f = new[first_of[slot]]
+            assert x is not None
+            report.stored.append(Stored(x.reading.row, f.result_id, "", f.verdict,
+                                        f.instrument_verdict, f.mismatch, f.status,
+                                        f.calibration_state, duplicate=True))
     return report
+
+
+def _insert_ids(session: Session, table: sa.Table, rows: list[dict], key: str) -> list[int]:
+    """Insert ``rows`` with one DBAPI executemany; their new ids, found by the unique ``key``.
+
+    The columns' own bind processors convert the values (time zones, JSON, dates), once per
+    column rather than through SQLAlchemy's per-row parameter machinery, which cost more than
+    SQLite's insert itself. (``INSERT … RETURNING`` with guaranteed order falls back to one
+    statement per row on SQLite, hence the ids from rowid order or a look-up by ``key``.)
+    """
+    if not rows:
+        return []
+    conn = session.connection()
+    dialect = conn.dialect
+    if dialect.name != "sqlite":  # PostgreSQL: batched multi-row INSERT … RETURNING, in order
+        stmt = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return list(session.execute(stmt, rows).scalars())
+    names = list(rows[0])
+    procs = [table.c[n].type.bind_processor(dialect) for n in names]
+    sql = (f"INSERT INTO {table.name} ({', '.join(names)}) "
+           f"VALUES ({', '.join('?' * len(names))})")
+    columns = [[r[n] for r in rows] for n in names]
+    for i, proc in enumerate(procs):
+        if proc is not None:
+            columns[i] = [proc(v) for v in columns[i]]
+    conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))
+    col = table.c[key]
+    # SQLite gives rowid max+1 to each new row, and this transaction holds the write lock since
+    # the first row: the ids are the last len(rows) ones. Checked at both ends.
+    last = conn.exec_driver_sql(f"SELECT max(id) FROM {table.name}").scalar_one()
+    first = last - len(rows) + 1
+    ends = dict(session.execute(sa.select(table.c.id, col)
+                                .where(table.c.id.in_([first, last]))).all())
+    if ends.get(first) == rows[0][key] and ends.get(last) == rows[-1][key]:
+        return list(range(first, last + 1))
+    ids: dict[str, int] = {}
+    values = [r[key] for r in rows]
+    for i in range(0, len(values), 500):
+        ids.update(session.execute(sa.select(col, table.c.id)
+                                   .where(col.in_(values[i:i + 500]))).all())
+    return [ids[v] for v in values]
