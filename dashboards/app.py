@@ -29,6 +29,7 @@ PAGES: dict[str, list[st.Page]] = {
     "lab": [
         page("calibration.py", "page.calibration", "🛠️", "calibration"),
         page("qc.py", "page.qc", "📉", "qc"),
+        page("cases.py", "page.cases", "🚨", "cases"),
         page("reference.py", "page.reference", "📚", "reference"),
     ],
     "management": [
@@ -36,11 +37,15 @@ PAGES: dict[str, list[st.Page]] = {
         page("control_chart.py", "page.control_chart", "🚦", "p-chart"),
         page("heatmap.py", "page.heatmap", "🗓️", "heatmap"),
         page("breakdowns.py", "page.breakdowns", "🧮", "breakdowns"),
+        page("vendors.py", "page.vendors", "🏷️", "vendors"),
+        page("alerts.py", "page.alerts", "⏱️", "alerts"),
+        page("agreement.py", "page.agreement", "⚖️", "agreement"),
         page("outreach.py", "page.outreach", "🤝", "outreach"),
         page("report.py", "page.report", "📄", "report"),
     ],
-    "admin": [],
-    "public": [page("board.py", "page.board", "📋", "board")],
+    "admin": [page("users.py", "page.users", "👥", "users")],
+    "public": [page("board.py", "page.board", "📋", "board"),
+               page("public_result.py", "page.public_result", "🔎", "public")],
 }
 
 sections = [s for s in identity.SECTIONS[identity.role()] if PAGES[s]]

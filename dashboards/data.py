@@ -72,9 +72,11 @@ def instrument_status(db: str, on: date) -> list[dict]:
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def held_results(db: str, instrument_id: int | None) -> list[dict]:
+def held_results(db: str, instrument_serial: str | None) -> list[dict]:
+    from lims.services import review
+
     with session_scope(get_engine()) as s:
-        return reports.held_results(session=s, instrument_id=instrument_id)
+        return review.held(session=s, instrument_serial=instrument_serial)
 
 
 @st.cache_data(ttl=30, show_spinner=False)
@@ -104,15 +106,31 @@ def methods(db: str) -> list[dict]:
 
 
 @st.cache_data(ttl=15, show_spinner=False)
-def market_board(db: str, market_id: int, on: date) -> dict:
+def market_board(db: str, market_id: int, on: date):
+    from lims.services import board
+
     with session_scope(get_engine()) as s:
-        return reports.market_board(session=s, market_id=market_id, on=on)
+        return board.market_board(session=s, market=market_id, on=on)
+
+
+@st.cache_data(ttl=15, show_spinner=False)
+def public_result(db: str, code: str):
+    from lims.services import sampling
+    from lims.services.errors import NotFound
+
+    try:
+        with session_scope(get_engine()) as s:
+            return sampling.public_result(session=s, code=code)
+    except NotFound:
+        return None
 
 
 @st.cache_data(ttl=120, show_spinner=False)
-def outreach(db: str, start: date | None, end: date | None) -> list[dict]:
+def team_report(db: str, year: int, by_month: bool = True) -> list:
+    from lims.services import events
+
     with session_scope(get_engine()) as s:
-        return reports.outreach_summary(session=s, start=start, end=end)
+        return events.team_report(session=s, year=year, by_month=by_month)
 
 
 def latest_reading(instrument_id: int, since) -> dict | None:
@@ -132,13 +150,122 @@ def recent_events(db: str, on: date) -> list[dict]:
         return reports.recent_events(session=s, on=on)
 
 
-def record_reading(actor, reading):
-    """Store one reading typed in at the stand; returns the ingest ``Stored`` row."""
-    from lims.services import ingest
-    from lims.services.auth import require
+def record_field_test(actor, *, card_colour: str, blank_ok: bool = True, **kwargs):
+    """A test-card result typed in at the stand (sampling service); clears the caches."""
+    from lims.services import sampling
 
-    require(actor, "results.create")
+    if blank_ok:
+        kwargs["card_colour"] = card_colour
+    else:  # the blank did not turn blue: the engine judges the card invalid
+        kwargs.update(method=sampling.CARD_METHOD,
+                      reading={"colour": card_colour, "blank_ok": False})
     with session() as s:
-        report = ingest.ingest(session=s, readings=[reading])
+        out = sampling.record_field_test(session=s, actor=actor, **kwargs)
     clear()
-    return report.stored[0]
+    return out
+
+
+def public_url(code: str) -> str:
+    from lims.services import sampling
+
+    return sampling.public_url(code)
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def slip(db: str, code: str) -> tuple[bytes, bytes] | None:
+    """The result slip of a sample as (PNG, PDF), or None when it has no result."""
+    from lims.services import slips
+    from lims.services.errors import NotFound
+
+    try:
+        with session_scope(get_engine()) as s:
+            return slips.slip_png(session=s, code=code), slips.slip_pdf(session=s, code=code)
+    except NotFound:
+        return None
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def vendor_grade(db: str, vendor_id: int) -> tuple[str, str]:
+    from lims.services import grades
+
+    with session_scope(get_engine()) as s:
+        return grades.current_grade(session=s, vendor_id=vendor_id)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def user_count(db: str) -> int:
+    from lims.services import users
+
+    with session_scope(get_engine()) as s:
+        return users.count_users(session=s)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def qc_controls(db: str, serial_no: str) -> list[tuple[str, str | None]]:
+    with session_scope(get_engine()) as s:
+        return reports.qc_controls(session=s, serial_no=serial_no)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def qc_check(db: str, serial_no: str, control: str, channel: str | None) -> dict:
+    from lims.services import calibration
+
+    with session_scope(get_engine()) as s:
+        return calibration.qc_check(session=s, serial_no=serial_no, control=control,
+                                    channel=channel)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def cases(db: str, status: str | None) -> list[dict]:
+    from lims.services import cases as svc
+
+    with session_scope(get_engine()) as s:
+        return [c.model_dump() for c in svc.list_cases(session=s, status=status)]
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def case_view(db: str, case_id: int):
+    from lims.services import cases as svc
+
+    with session_scope(get_engine()) as s:
+        return svc.case_view(session=s, case_id=case_id)
+
+
+@st.cache_data(ttl=120, show_spinner=False)
+def names(db: str) -> dict:
+    """id → name maps for markets, vendors (stall) and commodities (zh, en)."""
+    with session_scope(get_engine()) as s:
+        return reports.names(session=s)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def grades(db: str, county: str | None, market_ids: tuple[int, ...], start: date | None,
+           end: date | None) -> tuple[dict, dict]:
+    with session_scope(get_engine()) as s:
+        return (reports.grade_distribution(session=s, county=county, market_ids=market_ids),
+                reports.grade_moves(session=s, start=start, end=end, county=county,
+                                    market_ids=market_ids))
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def sampling_plan(db: str, market_id: int | None) -> list:
+    from lims.services import grades as svc
+
+    with session_scope(get_engine()) as s:
+        return svc.sampling_plan(session=s, market_id=market_id)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def alert_report(db: str, year: int) -> list:
+    from lims.services import alerts
+
+    with session_scope(get_engine()) as s:
+        return alerts.response_report(session=s, year=year)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def agreement(db: str, start: date | None, end: date | None) -> list:
+    from lims.services import agreement as svc
+
+    with session_scope(get_engine()) as s:
+        return svc.agreement_report(session=s, start=start, end=end)

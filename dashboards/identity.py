@@ -1,17 +1,24 @@
-"""Who is using the app: a login when the security service offers one, else a demo role picker.
+"""Who is using the app.
 
-The actor lives in ``st.session_state["actor"]`` (a ``lims.services.auth.Actor`` or None for the
-public). Pages read it with ``actor()`` and pass it to services, which check the permission.
+With user accounts in the database the sidebar shows a login form; the session token (from
+``lims.services.sessions``) lives in ``st.session_state`` and is checked on every run, so an
+expired or ended session logs the user out. A database without any user account (a fresh local
+install) runs in a clearly marked local demo mode: pick a role to see its pages.
+
+The actor is ``st.session_state["actor"]`` (a ``lims.services.auth.Actor``, or None for the public).
+Pages read it with ``actor()`` and pass it to services, which check the permission.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
+from dashboards import data
 from dashboards.i18n import t
 from lims.models.enums import Role
-from lims.services import users
+from lims.services import sessions, users
 from lims.services.auth import Actor
+from lims.services.errors import LimsError, SessionExpired
 
 #: navigation sections each role sees (the public board is always there)
 SECTIONS: dict[Role | None, tuple[str, ...]] = {
@@ -32,22 +39,23 @@ def role() -> Role | None:
     return a.role if a else None
 
 
-def login_available() -> bool:
-    """True once the security service provides ``users.authenticate``."""
-    return hasattr(users, "authenticate")
+def demo_mode() -> bool:
+    """True when the database has no user account at all (nothing to log in with)."""
+    return data.user_count(data.db_key()) == 0
 
 
 def sidebar() -> None:
     """The identity box in the sidebar: log in/out, or pick a role in local demo mode."""
     box = st.sidebar.container(border=True)
-    if login_available():
-        _login_box(box)
-    else:
+    if demo_mode():
         _demo_box(box)
+    else:
+        _check_session(box)
+        _login_box(box)
 
 
 def _demo_box(box) -> None:
-    box.markdown(f"**{t('auth.demo_mode')}**")
+    box.markdown(f"**⚠️ {t('auth.demo_mode')}**")
     box.caption(t("auth.demo_help"))
     options = [None, *Role]
     current = role()
@@ -59,11 +67,27 @@ def _demo_box(box) -> None:
         st.rerun()
 
 
+def _check_session(box) -> None:
+    token = st.session_state.get("auth_token")
+    if token is None:
+        st.session_state["actor"] = None
+        return
+    try:
+        with data.session() as s:
+            st.session_state["actor"] = sessions.resolve_session(session=s, token=token)
+    except SessionExpired as exc:
+        st.session_state["actor"] = None
+        st.session_state.pop("auth_token", None)
+        box.warning(t("auth.expired", reason=str(exc)))
+
+
 def _login_box(box) -> None:
     a = actor()
     if a is not None:
         box.markdown(t("auth.signed_in", user=a.username, role=t(f"role.{a.role}")))
         if box.button(t("auth.logout"), key="logout"):
+            with data.session() as s:
+                sessions.end_session(session=s, token=st.session_state.pop("auth_token", None))
             st.session_state["actor"] = None
             st.rerun()
         return
@@ -71,15 +95,17 @@ def _login_box(box) -> None:
         st.markdown(f"**{t('auth.login')}**")
         username = st.text_input(t("auth.username"), key="login_user")
         password = st.text_input(t("auth.password"), type="password", key="login_pw")
-        if st.form_submit_button(t("auth.login")):
-            from dashboards.data import session
-            from lims.services.errors import LimsError
-
-            try:
-                with session() as s:
-                    st.session_state["actor"] = users.authenticate(
-                        session=s, username=username.strip(), password=password)
-            except LimsError as exc:
-                st.error(t("auth.failed", reason=str(exc)))
-            else:
-                st.rerun()
+        submitted = st.form_submit_button(t("auth.login"))
+    if submitted:
+        try:
+            with data.session() as s:
+                who = users.authenticate(session=s, username=username.strip(), password=password)
+                token = sessions.create_session(session=s, actor=who)
+        except LimsError as exc:
+            box.error(t("auth.failed", reason=str(exc)))
+        else:
+            st.session_state["auth_token"] = token
+            st.session_state["actor"] = who
+            st.rerun()
+    else:
+        box.caption(t("auth.public_hint"))

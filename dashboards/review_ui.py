@@ -1,4 +1,4 @@
-"""The held-results table with accept/void actions (calls the review service when present)."""
+"""The held-results table with accept/void actions (lims.services.review)."""
 
 from __future__ import annotations
 
@@ -14,14 +14,14 @@ from lims.services.errors import LimsError
 def held_table_and_actions(held: list[dict]) -> None:
     table = [{"ID": h["id"], t("cal.tested_at"): fmt.moment(h["tested_at"]),
               t("cal.serial"): h["serial_no"], t("field.sample_code"): h["sample"],
-              t("market"): h["market"], t("field.commodity"): fmt.name(h),
+              t("market"): h["market"], t("field.commodity"): h["commodity"],
               t("method"): h["method"], t("verdict"): widgets.verdict_chip(h["verdict"]),
               t("cal.state"): t(f"cal.state.{h['calibration_state']}")} for h in held]
     st.dataframe(table, hide_index=True, width="stretch")
     export.buttons(table, "held_results", key="held")
-    review = _review_service()
-    if review is None:
-        st.caption(t("cal.review_pending"))
+    a = actor()
+    if a is None or not a.can("results.review"):
+        st.caption(t("cal.review_not_allowed"))
         return
     with st.form("review_form"):
         ids = st.multiselect(t("cal.pick_results"), [h["id"] for h in held], key="review_ids")
@@ -29,9 +29,11 @@ def held_table_and_actions(held: list[dict]) -> None:
                             format_func=lambda d: t(f"cal.{d}"), key="review_decision")
         reason = st.text_input(t("reason"), key="review_reason")
         submitted = st.form_submit_button(t("cal.apply"), type="primary")
-    if submitted:
+    if submitted and not ids:
+        st.warning(t("cal.pick_some"))
+    elif submitted:
         try:
-            n = _apply(review, decision, ids, reason)
+            n = _apply(a, decision, ids, reason)
         except LimsError as exc:
             st.error(str(exc))
         else:
@@ -40,17 +42,12 @@ def held_table_and_actions(held: list[dict]) -> None:
             st.rerun()
 
 
-def _review_service():
-    try:
-        from lims.services import review
-    except ImportError:
-        return None
-    return review if hasattr(review, "accept") and hasattr(review, "void") else None
+def _apply(a, decision: str, ids: list[int], reason: str) -> int:
+    """Accept or void each picked result in one transaction (all or none)."""
+    from lims.services import review
 
-
-def _apply(review, decision: str, ids: list[int], reason: str) -> int:
     fn = review.accept if decision == "accept" else review.void
     with data.session() as s:
         for rid in ids:
-            fn(session=s, actor=actor(), result_id=rid, reason=reason)
+            fn(session=s, actor=a, result_id=rid, reason=reason)
     return len(ids)

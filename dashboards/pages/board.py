@@ -33,45 +33,48 @@ code = st.selectbox("市场", codes, index=codes.index(wanted) if wanted in by_c
                     label_visibility="collapsed")
 if code != wanted:
     st.query_params["market"] = code
-today = now().astimezone(load_settings().timezone).date()
+tz = load_settings().timezone
+today = now().astimezone(tz).date()
 board = data.market_board(db, by_code[code]["id"], today)
 
 st.markdown(f"<h1 style='font-size:3.4rem;text-align:center;margin:0'>"
-            f"{html.escape(board['market']['name'])} 快检结果公示</h1>"
+            f"{html.escape(board.market)} 快检结果公示</h1>"
             f"<p style='font-size:1.8rem;text-align:center'>{today.year}年{today.month}月"
             f"{today.day}日</p>", unsafe_allow_html=True)
 
 
-def table(rows: list[dict], with_day: bool) -> str:
+def table(rows, with_day: bool) -> str:
     head = ("<tr><th>日期</th>" if with_day else "<tr>") + \
-        "<th>品种</th><th>摊位</th><th>结果</th></tr>"
+        "<th>品种</th><th>摊位</th><th>结果</th><th>处置</th></tr>"
     body = []
     for r in rows:
-        bg, fg, symbol = widgets.VERDICT_STYLE.get(r["verdict"], ("#57606a", "#fff", "•"))
-        day = f"<td>{r['local_date'].month}月{r['local_date'].day}日</td>" if with_day else ""
-        body.append(f"<tr>{day}<td>{html.escape(r['name_zh'])}</td>"
-                    f"<td>{html.escape(r['stall'] or '—')}</td>"
+        bg, fg, symbol = widgets.VERDICT_STYLE.get(r.verdict, ("#57606a", "#fff", "•"))
+        local = r.tested_at.astimezone(tz)
+        day = f"<td>{local.month}月{local.day}日</td>" if with_day else ""
+        handling = "<br>".join(html.escape(h.split(" / ")[0]) for h in r.handling)
+        body.append(f"<tr>{day}<td>{html.escape(r.commodity_zh)}</td>"
+                    f"<td>{html.escape(r.stall or '—')}</td>"
                     f"<td><span style='background:{bg};color:{fg};border-radius:.4rem;"
-                    f"padding:0 .6rem'>{symbol} {WORD.get(r['verdict'], r['verdict'])}</span></td>"
-                    "</tr>")
+                    f"padding:0 .6rem;white-space:nowrap'>{symbol} "
+                    f"{WORD.get(r.verdict, r.verdict_zh)}</span></td>"
+                    f"<td style='font-size:1.3rem'>{handling}</td></tr>")
     return f"<table class='board'>{head}{''.join(body)}</table>"
 
 
-n_today = len(board["today"])
-bad_today = sum(1 for r in board["today"] if r["verdict"] in ("positive", "suspicious",
-                                                                "noncompliant"))
+counts = board.counts(board.today)
+bad_today = sum(counts.get(v, 0) for v in ("positive", "suspicious", "noncompliant"))
+good_today = sum(counts.get(v, 0) for v in ("negative", "compliant"))
 c1, c2, c3 = st.columns(3)
-c1.metric("今日检测", n_today)
-c2.metric("今日阴性/合格", n_today - bad_today - sum(1 for r in board["today"]
-                                                 if r["verdict"] == "invalid"))
+c1.metric("今日检测", len(board.today))
+c2.metric("今日阴性/合格", good_today)
 c3.metric("今日阳性/可疑", bad_today)
 st.markdown("## 今日结果")
-if board["today"]:
-    st.markdown(table(board["today"], False), unsafe_allow_html=True)
+if board.today:
+    st.markdown(table(board.today, False), unsafe_allow_html=True)
 else:
     st.markdown("<p style='font-size:1.8rem'>今日暂无检测结果。</p>", unsafe_allow_html=True)
 st.markdown("## 本周结果")
-earlier = [r for r in board["week"] if r["local_date"] != today]
+earlier = [r for r in board.week if r.tested_at.astimezone(tz).date() != today]
 if earlier:
     st.markdown(table(earlier, True), unsafe_allow_html=True)
 else:

@@ -34,9 +34,10 @@ export.buttons(table, "calibration_status", key="cal_status")
 
 st.header(t("cal.held_title"))
 with_held = [r for r in rows if r["held"]]
-names = {None: t("all"), **{r["id"]: f"{r['serial_no']} ({r['held']})" for r in with_held}}
-iid = st.selectbox(t("cal.instrument"), list(names), format_func=names.get, key="cal_instrument")
-held = data.held_results(db, iid)
+names = {None: t("all"), **{r["serial_no"]: f"{r['serial_no']} ({r['held']})" for r in with_held}}
+serial = st.selectbox(t("cal.instrument"), list(names), format_func=names.get,
+                      key="cal_instrument")
+held = data.held_results(db, serial)
 if not held:
     st.success(t("cal.no_held"))
     st.stop()

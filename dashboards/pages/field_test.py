@@ -11,7 +11,6 @@ from dashboards import i18n as fmt
 from dashboards.i18n import t
 from dashboards.identity import actor
 from lims.services.errors import LimsError
-from lims.services.ingest import ReadingIn
 from lims.settings import load_settings
 from lims.timeutil import now
 
@@ -63,8 +62,9 @@ with left:
             st.caption(t("field.no_vendors"))
             resident = event is not None
         if vendor:
-            st.markdown(f"{t('grade')}: {widgets.grade_badge(vendor['credit_grade'])}",
-                        unsafe_allow_html=True)
+            grade, why = data.vendor_grade(db, vendor["id"])
+            st.markdown(f"{t('grade')}: {widgets.grade_badge(grade)}", unsafe_allow_html=True)
+            st.caption(why)
     else:
         resident = True
 
@@ -79,12 +79,18 @@ with left:
 def show_result(verdict: str, code: str | None, detail: str = "") -> None:
     widgets.verdict_banner(verdict, detail)
     if code:
-        url = f"{settings.public_base_url.rstrip('/')}/board?sample={code}"
+        url = data.public_url(code)
         c1, c2 = st.columns([1, 2])
         c1.image(widgets.qr_png(url), width=170)
-        c2.markdown(f"### {t('field.slip')}\n**{t('field.sample_code')}:** `{code}`\n\n"
-                    f"{com[commodity_id]} · {fmt.moment(now())}")
+        c2.markdown(f"### {t('field.slip')}\n**{t('field.sample_code')}:** `{code}`")
         c2.caption(url)
+        slip = data.slip(db, code)
+        if slip:
+            d1, d2 = c2.columns(2)
+            d1.download_button(t("field.slip_png"), slip[0], file_name=f"slip_{code}.png",
+                               mime="image/png", key=f"slip_png_{code}")
+            d2.download_button(t("field.slip_pdf"), slip[1], file_name=f"slip_{code}.pdf",
+                               mime="application/pdf", key=f"slip_pdf_{code}")
 
 
 with right:
@@ -95,23 +101,23 @@ with right:
             blank_ok = st.checkbox(t("card.blank_ok"), value=True, key="card_blank_ok")
             go = st.form_submit_button(t("field.record"), type="primary")
         if go:
-            a = actor()
-            reading = ReadingIn(
-                method="ENZ-CARD", raw={"colour": colour, "blank_ok": blank_ok},
-                tested_at=now(), market=next((m["code"] for m in opts["markets"]
-                                              if m["id"] == market_id), None),
-                vendor_stall=vendor["stall"] if vendor else None, resident_purchase=resident,
-                commodity=commodity["name_zh"], tested_by=a.username if a else "",
-                event_id=event["id"] if event else None, source="manual")
+            market_code = next((m["code"] for m in opts["markets"] if m["id"] == market_id), None)
             try:
-                stored = data.record_reading(a, reading)
+                out = data.record_field_test(
+                    actor(), commodity=commodity["name_zh"], card_colour=colour,
+                    blank_ok=blank_ok, event_id=event["id"] if event else None,
+                    market=None if event else market_code,
+                    vendor_stall=vendor["stall"] if vendor else None, resident_purchase=resident)
             except LimsError as exc:
                 st.error(str(exc))
             else:
-                st.session_state["field_last"] = {"verdict": stored.verdict.outcome.value,
-                                                  "code": stored.sample_code}
+                st.session_state["field_last"] = {"verdict": out.verdict,
+                                                  "code": out.sample_code,
+                                                  "case": out.case_id, "grade": out.vendor_grade}
         last = st.session_state.get("field_last")
         if last:
+            if last["case"]:
+                st.warning(t("field.case_opened", case=last["case"]))
             show_result(last["verdict"], last["code"])
     else:
         instruments = data.field_instruments(db, market_id)

@@ -1,30 +1,40 @@
-"""Management: outreach figures (events, people served, talks, samples tested) per month."""
+"""Management: outreach figures per volunteer team and month (events, hours, people served …)."""
 
 from __future__ import annotations
 
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboards import data, export, filters
+from dashboards import data, export
 from dashboards import i18n as fmt
 from dashboards.i18n import t
+from lims.timeutil import now
 
 st.title(t("page.outreach"))
-f = filters.render()
-rows = data.outreach(data.db_key(), f["start"], f["end"])
+this_year = now().year
+year = st.selectbox(t("year"), list(range(this_year, this_year - 5, -1)), key="outreach_year")
+rows = data.team_report(data.db_key(), year)
 if not rows:
     st.info(t("outreach.none"))
     st.stop()
-cols = st.columns(4)
-for col, key in zip(cols, ("events", "people_served", "talks", "samples"), strict=True):
-    col.metric(t(f"outreach.{key}"), fmt.num(sum(r[key] for r in rows)))
+KEYS = ("events", "service_hours", "people_served", "samples_tested", "instruments_verified",
+        "talks")
+cols = st.columns(len(KEYS))
+for col, key in zip(cols, KEYS, strict=True):
+    col.metric(t(f"outreach.{key}"), fmt.num(sum(getattr(r, key) for r in rows),
+                                             1 if key == "service_hours" else 0))
+teams = {r.team_id: (r.registered_volunteers, r.active_volunteers) for r in rows}
+st.caption(t("outreach.volunteers", teams=len(teams), registered=sum(v[0] for v in teams.values()),
+             active=sum(v[1] for v in teams.values())))
+months = sorted({r.period for r in rows})
 fig = go.Figure()
-for key in ("events", "samples"):
-    fig.add_trace(go.Bar(x=[fmt.month(r["month"]) for r in rows], y=[r[key] for r in rows],
-                         name=t(f"outreach.{key}")))
-fig.update_layout(barmode="group", height=380, margin={"t": 20}, legend={"orientation": "h"})
+for key in ("events", "service_hours"):
+    fig.add_trace(go.Bar(x=months, y=[sum(getattr(r, key) for r in rows if r.period == m)
+                                      for m in months], name=t(f"outreach.{key}")))
+fig.update_layout(barmode="group", height=360, margin={"t": 20}, legend={"orientation": "h"})
 st.plotly_chart(fig, width="stretch")
-table = [{t("month"): fmt.month(r["month"]), **{t(f"outreach.{k}"): r[k] for k in
-          ("events", "people_served", "talks", "samples")}} for r in rows]
+table = [{t("outreach.team"): r.team, t("month"): r.period,
+          **{t(f"outreach.{k}"): getattr(r, k) for k in KEYS},
+          t("outreach.volunteers_served"): r.volunteers_served} for r in rows]
 st.dataframe(table, hide_index=True, width="stretch")
-export.buttons(table, "outreach", key="outreach")
+export.buttons(table, f"outreach_{year}", key="outreach")

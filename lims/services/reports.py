@@ -175,27 +175,6 @@ def instrument_status(*, session: Session, on: date | None = None, soon_days: in
     return out
 
 
-def held_results(*, session: Session, instrument_id: int | None = None, limit: int = 500,
-                 ) -> list[dict]:
-    """Results the calibration gate held, oldest first, with what is needed to review them."""
-    c = Commodity.__table__.c
-    i = Instrument.__table__.c
-    s = Sample.__table__.c
-    me = Method.__table__.c
-    q = (sa.select(_T.id, _T.tested_at, _T.verdict, _T.computed_value, _T.computed_unit,
-                   _T.calibration_state, i.serial_no, me.code.label("method"), s.code.label("sample"),
-                   c.name_zh, c.name_en, _M.name.label("market"))
-         .join_from(TestResult, Commodity, _T.commodity_id == c.id)
-         .join(Method, _T.method_id == me.id)
-         .join(Sample, _T.sample_id == s.id)
-         .outerjoin(Instrument, _T.instrument_id == i.id)
-         .outerjoin(Market, _T.market_id == _M.id)
-         .where(_T.status == ResultStatus.HELD.value).order_by(_T.tested_at).limit(limit))
-    if instrument_id is not None:
-        q = q.where(_T.instrument_id == instrument_id)
-    return [dict(r._mapping) for r in session.connection().execute(q)]
-
-
 def calibration_history(*, session: Session, instrument_id: int, kinds: tuple[str, ...] = (),
                         limit: int = 200) -> list[dict]:
     cr = CalibrationRecord.__table__.c
@@ -263,57 +242,6 @@ def instruments_for_field(*, session: Session, market_id: int | None = None) -> 
     return rows
 
 
-# --------------------------------------------------------------------------- public board
-
-def market_board(*, session: Session, market_id: int, on: date) -> dict:
-    """Today's and this week's results of one market, for the public board (no personal data)."""
-    market = session.get(Market, market_id)
-    if market is None:
-        raise NotFound(f"unknown market id {market_id}")
-    c = Commodity.__table__.c
-    v = Vendor.__table__.c
-    s = Sample.__table__.c
-    monday = on - timedelta(days=on.weekday())
-    q = (sa.select(_T.local_date, _T.tested_at, _T.verdict, c.name_zh, c.name_en,
-                   v.stall, s.code.label("sample"))
-         .join_from(TestResult, Sample, _T.sample_id == s.id)
-         .join(Commodity, _T.commodity_id == c.id)
-         .outerjoin(Vendor, s.vendor_id == v.id)
-         .where(_T.market_id == market_id, _T.local_date >= monday, _T.local_date <= on,
-                _T.status.in_(stats.COUNTED_STATUSES))
-         .order_by(_T.tested_at.desc()))
-    rows = [dict(r._mapping) for r in session.connection().execute(q)]
-    today = [r for r in rows if r["local_date"] == on]
-    return {"market": {"id": market.id, "name": market.name, "code": market.code},
-            "day": on, "week_start": monday, "today": today, "week": rows}
-
-
-def outreach_summary(*, session: Session, start: date | None = None, end: date | None = None,
-                     ) -> list[dict]:
-    """Outreach events per month: events, people served, talks, samples tested."""
-    from lims.models import OutreachEvent
-
-    e = OutreachEvent.__table__.c
-    s = Sample.__table__.c
-    q = sa.select(e.id, e.starts_at, e.people_served, e.talks_given, e.team)
-    events = list(session.connection().execute(q))
-    samples = dict(session.connection().execute(
-        sa.select(s.event_id, sa.func.count()).where(s.event_id.is_not(None))
-        .group_by(s.event_id)).all())
-    months: dict[date, dict] = {}
-    for ev in events:
-        d = ev.starts_at.date()
-        if (start and d < start) or (end and d > end):
-            continue
-        m = months.setdefault(d.replace(day=1), {"month": d.replace(day=1), "events": 0,
-                                                  "people_served": 0, "talks": 0, "samples": 0})
-        m["events"] += 1
-        m["people_served"] += ev.people_served or 0
-        m["talks"] += ev.talks_given or 0
-        m["samples"] += int(samples.get(ev.id, 0))
-    return [months[k] for k in sorted(months)]
-
-
 def recent_events(*, session: Session, on: date, days_back: int = 14) -> list[dict]:
     """Outreach events starting between ``days_back`` days before ``on`` and the day after."""
     from lims.models import OutreachEvent
@@ -324,3 +252,75 @@ def recent_events(*, session: Session, on: date, days_back: int = 14) -> list[di
     q = (sa.select(e.id, e.name, e.kind, e.place, e.market_id, e.starts_at)
          .where(e.starts_at >= lo, e.starts_at < hi).order_by(e.starts_at.desc()))
     return [dict(r._mapping) for r in session.connection().execute(q)]
+
+
+# --------------------------------------------------------------------------- vendor grades
+
+def _vendor_scope(county: str | None, market_ids: tuple[int, ...]):
+    v = Vendor.__table__.c
+    conds = []
+    if market_ids:
+        conds.append(v.market_id.in_(market_ids))
+    if county:
+        conds.append(v.market_id.in_(sa.select(_M.id).where(_M.county == county)))
+    return conds
+
+
+def grade_distribution(*, session: Session, county: str | None = None,
+                       market_ids: tuple[int, ...] = ()) -> dict[str, int]:
+    """Vendors per current credit grade (A–D)."""
+    v = Vendor.__table__.c
+    q = (sa.select(v.credit_grade, sa.func.count()).where(*_vendor_scope(county, market_ids))
+         .group_by(v.credit_grade))
+    return {g: int(n) for g, n in session.connection().execute(q)}
+
+
+def grade_moves(*, session: Session, start: date | None = None, end: date | None = None,
+                county: str | None = None, market_ids: tuple[int, ...] = (),
+                limit: int = 500) -> dict:
+    """How grades moved: a previous → new count matrix and the latest changes with reasons."""
+    from lims.models import VendorGradeHistory
+
+    h = VendorGradeHistory.__table__.c
+    v = Vendor.__table__.c
+    conds = [h.previous.is_not(None), h.previous != h.grade, *_vendor_scope(county, market_ids)]
+    if start:
+        conds.append(h.computed_at >= datetime.combine(start, time(0), tzinfo=DEFAULT_TZ))
+    if end:
+        conds.append(h.computed_at < datetime.combine(end + timedelta(days=1), time(0),
+                                                      tzinfo=DEFAULT_TZ))
+    base = sa.select().select_from(VendorGradeHistory.__table__).join(
+        Vendor.__table__, h.vendor_id == v.id).where(*conds)
+    matrix = {(p, g): int(n) for p, g, n in session.connection().execute(
+        base.add_columns(h.previous, h.grade, sa.func.count()).group_by(h.previous, h.grade))}
+    latest = [dict(r._mapping) for r in session.connection().execute(
+        base.add_columns(h.computed_at, h.previous, h.grade, h.reason, v.stall, v.name,
+                         _M.name.label("market"))
+        .join(Market.__table__, v.market_id == _M.id)
+        .order_by(h.computed_at.desc(), h.id.desc()).limit(limit))]
+    return {"matrix": matrix, "latest": latest}
+
+
+def qc_controls(*, session: Session, serial_no: str) -> list[tuple[str, str | None]]:
+    """The (control, channel) series an instrument has QC values for."""
+    from lims.models.calibration import QcControlValue
+
+    q = QcControlValue.__table__.c
+    i = Instrument.__table__.c
+    rows = session.connection().execute(
+        sa.select(q.control, q.channel).distinct().join_from(
+            QcControlValue.__table__, Instrument.__table__, q.instrument_id == i.id)
+        .where(i.serial_no == serial_no).order_by(q.control, q.channel))
+    return [(c, ch) for c, ch in rows]
+
+
+def names(*, session: Session) -> dict:
+    """id → display names for markets, vendor stalls and commodities (for tables)."""
+    conn = session.connection()
+    c = Commodity.__table__.c
+    v = Vendor.__table__.c
+    return {"markets": dict(conn.execute(sa.select(_M.id, _M.name)).all()),
+            "vendors": {i: f"{stall} {name}".strip() for i, stall, name in
+                        conn.execute(sa.select(v.id, v.stall, v.name))},
+            "commodities": {i: (zh, en) for i, zh, en in
+                            conn.execute(sa.select(c.id, c.name_zh, c.name_en))}}

@@ -1,0 +1,38 @@
+"""Management: rapid method vs lab agreement per method (2×2 table, sensitivity, McNemar)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboards import data, export, filters
+from dashboards import i18n as fmt
+from dashboards.i18n import t
+
+st.title(t("page.agreement"))
+st.caption(t("agree.caption"))
+f = filters.render()
+rows = data.agreement(data.db_key(), f["start"], f["end"])
+if not rows:
+    st.info(t("agree.none"))
+    st.stop()
+table = []
+for r in rows:
+    s = r.stats
+    table.append({t("method"): r.method, t("ref.name"): r.method_name, t("agree.pairs"): r.pairs,
+                  "N11": s.n11, "N12": s.n12, "N21": s.n21, "N22": s.n22,
+                  t("agree.sensitivity"): fmt.pct(s.sensitivity),
+                  t("agree.specificity"): fmt.pct(s.specificity),
+                  t("agree.fnr"): fmt.pct(s.false_negative_rate),
+                  t("agree.fpr"): fmt.pct(s.false_positive_rate),
+                  t("agree.accuracy"): fmt.pct(s.relative_accuracy),
+                  "McNemar χ²": None if s.mcnemar_chi2 is None else round(s.mcnemar_chi2, 3),
+                  "p": None if s.mcnemar_p is None else round(s.mcnemar_p, 4)})
+st.dataframe(table, hide_index=True, width="stretch")
+export.buttons(table, "agreement", key="agreement")
+pick = st.selectbox(t("method"), [r.method for r in rows], key="agree_method")
+r = next(x for x in rows if x.method == pick)
+s = r.stats
+st.markdown(
+    f"| | {t('agree.rapid_pos')} | {t('agree.rapid_neg')} |\n|---|---|---|\n"
+    f"| **{t('agree.lab_pos')}** | N11 = {s.n11} | N12 = {s.n12} |\n"
+    f"| **{t('agree.lab_neg')}** | N21 = {s.n21} | N22 = {s.n22} |")

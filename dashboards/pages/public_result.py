@@ -1,0 +1,58 @@
+"""Public: one sample's result, opened from the QR code on the result slip (/public?code=…).
+
+Bilingual (Chinese first), no login, no personal data.
+"""
+
+from __future__ import annotations
+
+import html
+
+import streamlit as st
+
+from dashboards import data, widgets
+from dashboards import i18n as fmt
+
+db = data.db_key()
+code = (st.query_params.get("code") or "").strip().upper()
+typed = st.text_input("样品编号 Sample code", value=code, key="public_code", max_chars=20)
+if typed.strip().upper() != code:
+    code = typed.strip().upper()
+    st.query_params["code"] = code
+if not code:
+    st.title("快检结果查询 · Rapid test result")
+    st.info("请输入结果凭条上的样品编号,或扫描凭条上的二维码。"
+            " Type the sample code from the slip, or scan its QR code.")
+    st.stop()
+r = data.public_result(db, code)
+if r is None:
+    st.error(f"没有编号为 {code} 的样品结果。 No result for sample code {code}.")
+    st.stop()
+
+st.title(f"快检结果 · {r.code}")
+widgets.verdict_banner(r.verdict if r.verdict in widgets.VERDICT_STYLE else "invalid",
+                       f"{r.verdict_zh} / {r.verdict_en}", size_rem=5)
+rows = [("市场 Market", r.market), ("摊位 Stall", r.stall),
+        ("品种 Commodity", f"{r.commodity_zh} / {r.commodity_en}"),
+        ("检测时间 Tested", fmt.moment(r.tested_at)),
+        ("方法 Method", f"{r.method_zh} / {r.method_en}")]
+if r.value is not None:
+    rows.append(("数值 Value", f"{r.value:g} {r.unit or ''}"))
+st.markdown("<table style='font-size:1.3rem'>" + "".join(
+    f"<tr><th style='text-align:left;padding-right:1rem'>{html.escape(k)}</th>"
+    f"<td>{html.escape(str(v))}</td></tr>" for k, v in rows) + "</table>",
+    unsafe_allow_html=True)
+if r.handling:
+    st.subheader("处置情况 · Handling")
+    for line in r.handling:
+        st.markdown(f"- {line}")
+if r.retests:
+    st.subheader("复检 · Re-tests")
+    st.dataframe([{"方法 Method": x["method"], "结果 Verdict": widgets.ZH_WORD.get(
+        x["verdict"], x["verdict"]) + f" / {x['verdict']}", "数值 Value": x["value"],
+        "单位 Unit": x["unit"], "时间 Tested": fmt.moment(x["tested_at"])} for x in r.retests],
+        hide_index=True)
+if r.verdict in ("positive", "suspicious"):
+    st.info(f"经营者对快检结果有异议的,可以自收到检测结果时起 {r.objection_hours:g} 小时内申请复检"
+            "(《食品安全法》第八十八条),复检不得采用快速检测方法。"
+            f" A vendor may object within {r.objection_hours:g} h of receiving the result and ask"
+            " for a re-test, which may not use a rapid method (Food Safety Law art. 88).")
