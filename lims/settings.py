@@ -1,7 +1,7 @@
 """One settings object for the whole product.
 
 Every setting is declared once in ``SETTINGS`` (name, default, help) and read from the
-environment; ``tests/test_settings_documented.py`` fails when a setting is missing from the README.
+environment; ``tests/lims/test_settings_documented.py`` fails when a setting is missing from the README.
 """
 
 from __future__ import annotations

@@ -92,7 +92,7 @@ def demo_places(ctx: DemoContext) -> None:
         per_kind: dict[str, int] = {}
         licence_seq = 1
         for j in range(ctx.markets_per_county):
-            kind = kinds[(ci + k) % len(kinds)]
+            kind = kinds[k % len(kinds)]
             k += 1
             n_kind = per_kind.get(kind, 0)
             per_kind[kind] = n_kind + 1

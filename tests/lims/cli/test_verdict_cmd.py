@@ -1,0 +1,68 @@
+"""`lims verdict …` on the worked examples of domain.md, as text and as JSON."""
+
+import json
+
+import pytest
+
+
+def _json(result):
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output[result.output.index("{"):result.output.rindex("}") + 1])
+
+
+def test_enzyme_worked_example(lims):
+    result = lims("verdict", "enzyme", "--control-delta", "0.303", "--sample-delta", "0.131")
+    assert result.exit_code == 0, result.output
+    assert "POSITIVE" in result.output and "56.77" in result.output
+
+
+def test_enzyme_json(lims):
+    data = _json(lims("verdict", "enzyme", "--control-delta", "0.303", "--sample-delta", "0.131",
+                      "--json"))
+    assert data["outcome"] == "positive"
+    assert data["value"] == pytest.approx((0.303 - 0.131) / 0.303 * 100, abs=0.01)
+    assert data["unit"] == "%" and data["threshold"]["positive_at"] == 50.0
+    assert data["reasons"]
+
+
+def test_enzyme_control_too_weak_is_invalid(lims):
+    data = _json(lims("verdict", "enzyme", "--control-delta", "0.2", "--sample-delta", "0.1",
+                      "--json"))
+    assert data["outcome"] == "invalid" and "minimum" in data["reasons"][0]
+
+
+def test_gold_json(lims):
+    data = _json(lims("verdict", "gold", "--t", "0.4", "--c", "1.0", "--kit", "KJ-GOLD-CBF",
+                      "--json"))
+    assert data["outcome"] == "positive" and data["value"] == pytest.approx(0.4)
+    no_c = _json(lims("verdict", "gold", "--t", "0.4", "--c", "0", "--kit", "KJ-GOLD-CBF",
+                      "--json"))
+    assert no_c["outcome"] == "invalid"
+
+
+def test_card(lims):
+    result = lims("verdict", "card", "--colour", "sky_blue")
+    assert result.exit_code == 0 and "NEGATIVE" in result.output
+
+
+def test_mrl_chinese_and_english_names(lims):
+    zh = _json(lims("verdict", "mrl", "--analyte", "毒死蜱", "--commodity", "芹菜",
+                    "--value", "0.08", "--on", "2026-05-01", "--json"))
+    en = _json(lims("verdict", "mrl", "--analyte", "chlorpyrifos", "--commodity", "celery",
+                    "--value", "0.08", "--on", "2026-05-01", "--json"))
+    assert zh["outcome"] == en["outcome"] == "noncompliant"
+    assert zh["threshold"]["standard"] == "GB 2763-2021" and zh["threshold"]["value"] == 0.05
+
+
+def test_mrl_edition_matters(lims):
+    old = _json(lims("verdict", "mrl", "--analyte", "腐霉利", "--commodity", "韭菜", "--value", "1",
+                     "--standard", "GB 2763-2021", "--json"))
+    new = _json(lims("verdict", "mrl", "--analyte", "腐霉利", "--commodity", "韭菜", "--value", "1",
+                     "--standard", "GB 2763.1-2022", "--json"))
+    assert (old["outcome"], new["outcome"]) == ("noncompliant", "compliant")
+
+
+def test_unknown_kit_is_a_clear_error(lims):
+    result = lims("verdict", "gold", "--t", "1", "--c", "1", "--kit", "NOPE")
+    assert result.exit_code == 2
+    assert "NOPE" in result.output
