@@ -277,15 +277,8 @@ def record_confirmatory(*, session: Session, actor: Actor, case_id: int, method:
         tested_by=actor.username, standard=standard, retest_of_id=case.result_id,
         source=source, row=f"case {case_id}")])
     stored = report.stored[0]
-    verdicts = [r.verdict for r in session.exec(
-        select(TestResult).where(TestResult.retest_of_id == case.result_id,
-                                 TestResult.method_id.in_(
-                                     [x.id for x in cache.method_by_id.values() if not x.is_rapid])))]
     old_outcome = case.outcome
-    if Outcome.NONCOMPLIANT.value in verdicts:
-        case.outcome = "confirmed"
-    elif verdicts and all(v == Outcome.COMPLIANT.value for v in verdicts):
-        case.outcome = "overturned"
+    refresh_outcome(session=session, case=case)
     if stored.verdict.outcome is Outcome.NONCOMPLIANT or case.confirmatory_result_id is None:
         case.confirmatory_result_id = stored.result_id
     v = stored.verdict
@@ -297,6 +290,27 @@ def record_confirmatory(*, session: Session, actor: Actor, case_id: int, method:
           old={"outcome": old_outcome})
     return ConfirmatoryOutcome(case.id, stored.result_id, v.outcome.value, v.value, v.unit, std,
                                tuple(v.reasons), case.outcome)
+
+
+def refresh_outcome(*, session: Session, case: EnforcementCase) -> str:
+    """Set the case outcome from the lab (non-rapid) re-tests of its result.
+
+    ``confirmed`` when any exceeds its MRL, ``overturned`` when all are within, else unchanged.
+    Also links the deciding lab result (the first noncompliant one, else the first).
+    """
+    lab_ids = list(session.exec(select(Method.id).where(Method.is_rapid.is_(False))))
+    labs = session.exec(select(TestResult).where(
+        TestResult.retest_of_id == case.result_id, TestResult.method_id.in_(lab_ids),
+        TestResult.status != "voided").order_by(TestResult.tested_at, TestResult.id)).all()
+    bad = [r for r in labs if r.verdict == Outcome.NONCOMPLIANT.value]
+    if bad:
+        case.outcome = "confirmed"
+    elif labs and all(r.verdict == Outcome.COMPLIANT.value for r in labs):
+        case.outcome = "overturned"
+    if labs and case.confirmatory_result_id is None:
+        case.confirmatory_result_id = (bad or labs)[0].id
+    session.add(case)
+    return case.outcome
 
 
 def record_disposal(*, session: Session, actor: Actor, case_id: int, disposal: str,
