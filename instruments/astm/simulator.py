@@ -20,9 +20,10 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from instruments.astm.constants import ENQ, STX
+from instruments.astm.constants import ACK, ENQ, NAK, STX
 from instruments.astm.records import Record, encode_record
 from instruments.astm.sender import AstmSender, SenderState
+from instruments.base import Discarded, Event, Send
 
 FAULTS = frozenset({"corrupt_checksum", "drop_byte", "garbage", "nak_storm", "silence",
                     "restart_mid_message"})
@@ -61,7 +62,8 @@ class AstmSimulator:
         if count is not None and count < 0:
             raise ValueError("count must be ≥ 0 (or None: endless)")
         self.faults = check_faults(faults, FAULTS, "astm")
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)                 # faults
+        self._content_rng = random.Random(seed)        # message content: same with any faults
         self.interval = interval
         self.silence_seconds = silence_seconds
         self.restart_delay = restart_delay
@@ -86,23 +88,24 @@ class AstmSimulator:
     # -- message content -------------------------------------------------------------------------
     def _message(self, i: int, n_results: int) -> list[str]:
         t = self._t0 + timedelta(minutes=3 * i)
+        rng = self._content_rng
         sample = f"SIM{i + 1:05d}"
         recs = [
             Record.build("H", {5: ("KJ-SIM", "1.0", self.serial), 12: "P", 13: "LIS2-A2",
                                14: _ts(t)}),
-            Record.build("P", {2: "1", 3: f"MKT{self.rng.randint(1, 9):02d}"}),
+            Record.build("P", {2: "1", 3: f"MKT{rng.randint(1, 9):02d}"}),
             Record.build("O", {2: "1", 3: sample, 5: ("", "", "", TESTS[0][0]), 12: "N"}),
         ]
         for k in range(n_results):
             code, name, unit, kind = TESTS[(i + k) % len(TESTS)]
             if kind == "inhibition":
-                value = f"{self.rng.uniform(5, 80):.1f}"
+                value = f"{rng.uniform(5, 80):.1f}"
                 flag = "H" if float(value) >= 50 else "N"
             elif kind == "quantitative":
-                value = f"{self.rng.uniform(0.01, 0.4):.3f}"
+                value = f"{rng.uniform(0.01, 0.4):.3f}"
                 flag = "H" if float(value) > 0.2 else "N"
             else:
-                value = self.rng.choice(["NEG", "NEG", "POS"])
+                value = rng.choice(["NEG", "NEG", "POS"])
                 flag = "A" if value == "POS" else "N"
             recs.append(Record.build("R", {2: str(k + 1), 3: ("", "", "", code, name), 4: value,
                                            5: unit, 7: flag, 9: "F", 11: "tester01",
@@ -219,3 +222,31 @@ class AstmSimulator:
             self._attempt = 0
         self._current = None
         self._not_before = now + self.interval
+
+
+class NakStormHost:
+    """A host-side fault for receiver tests: wraps a receiver (``instruments.base.Decoder``) and
+    answers the first ``storm`` frames with NAK instead of ACK (ENQ replies are left alone)."""
+
+    def __init__(self, receiver, storm: int = 6) -> None:
+        self.receiver = receiver
+        self.name = getattr(receiver, "name", "astm")
+        self.storm = storm
+        self.naks_sent = 0
+
+    def _rewrite(self, events: list[Event]) -> list[Event]:
+        session_start = any(isinstance(e, Discarded) and e.raw == ENQ for e in events)
+        out = []
+        for e in events:
+            if (isinstance(e, Send) and e.data == ACK and not session_start
+                    and self.naks_sent < self.storm):
+                self.naks_sent += 1
+                e = Send(NAK)
+            out.append(e)
+        return out
+
+    def feed(self, data: bytes, now: float) -> list[Event]:
+        return self._rewrite(self.receiver.feed(data, now))
+
+    def poll(self, now: float) -> list[Event]:
+        return self.receiver.poll(now)
