@@ -39,9 +39,27 @@ def _bool(text: str, where: str) -> bool:
     raise ValueError(f"{where}: expected true/false, got {text!r}")
 
 
+COLUMNS = {
+    "commodities.csv": ("name_zh", "name_en", "category", "enzyme_interference"),
+    "analytes.csv": ("name_zh", "name_en", "pesticide_class", "enzyme_blind_spot"),
+    "thresholds.csv": ("analyte", "commodity", "commodity_category", "standard", "edition",
+                       "value", "unit", "effective_from", "confirmed", "source"),
+}
+
+
 def _rows(path: Path):
+    """(line number, row) pairs; a missing column, or a row with too few or too many fields,
+    raises ValueError naming the file and the line."""
     with path.open(encoding="utf-8", newline="") as fh:
-        yield from enumerate(csv.DictReader(fh), start=2)
+        reader = csv.DictReader(fh)
+        missing = [c for c in COLUMNS.get(path.name, ()) if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{path.name} line 1: missing column(s) {', '.join(missing)}")
+        for lineno, row in enumerate(reader, start=2):
+            if None in row or any(v is None for v in row.values()):
+                raise ValueError(f"{path.name} line {lineno}: expected {len(reader.fieldnames)} "
+                                 "fields separated by commas")
+            yield lineno, row
 
 
 def load_reference_data(*, session: Session, directory: Path = REFDATA) -> LoadReport:
@@ -121,14 +139,19 @@ def load_reference_data(*, session: Session, directory: Path = REFDATA) -> LoadR
             raise ValueError(f"{where}: value {row['value']!r} is not a number") from None
         if value <= 0:
             raise ValueError(f"{where}: value must be positive")
+        try:
+            effective = date.fromisoformat(row["effective_from"]) if row["effective_from"] else None
+        except ValueError:
+            raise ValueError(f"{where}: effective_from {row['effective_from']!r} is not a date "
+                             "(YYYY-MM-DD)") from None
+        confirmed = _bool(row["confirmed"], f"{where}, confirmed")
         key = (analytes[row["analyte"]].id, commodity_id, category, row["standard"], row["edition"])
         if key in existing:
             continue
         session.add(Threshold(
             analyte_id=key[0], commodity_id=commodity_id, commodity_category=category,
             standard=row["standard"], edition=row["edition"], value=value, unit=row["unit"],
-            effective_from=date.fromisoformat(row["effective_from"]) if row["effective_from"] else None,
-            confirmed=_bool(row["confirmed"], where), source=row["source"]))
+            effective_from=effective, confirmed=confirmed, source=row["source"]))
         existing.add(key)
         n += 1
     report.inserted["threshold"] = n
