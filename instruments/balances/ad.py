@@ -30,7 +30,9 @@ ERRORS = {"E0": "communication error", "E1": "undefined command", "E2": "not rea
 _INDICATOR = re.compile(r"(ST|US|OL|QT),(GS|NT|TR),([+-]?)([0-9. ]*?)\s*([A-Za-z%]{1,3})\s*")
 
 
-def parse_ad(text: str) -> WeightReading:
+def parse_ad(text: str, indicator_width: int | None = None) -> WeightReading:
+    """Parse one line; ``indicator_width``: the value-field width this indicator has sent so
+    far (a line with another width is refused: most likely a dropped byte)."""
     head = text[:2]
     if head == "EC":
         code = text[3:].strip()
@@ -40,7 +42,7 @@ def parse_ad(text: str) -> WeightReading:
     if text[2:3] != ",":
         raise LineError("no comma after the header")
     if text[3:5] in MODES and text[5:6] == ",":
-        return _indicator(text)
+        return _indicator(text, indicator_width)
     if len(text) != 15:
         raise LineError(f"{len(text)} characters; the A&D standard format has 15 "
                         "(HH,±DDDDDDDD UUU)")
@@ -56,11 +58,19 @@ def parse_ad(text: str) -> WeightReading:
     return WeightReading(value, unit, HEADERS[head], mode=mode, header=head)
 
 
-def _indicator(text: str) -> WeightReading:
+def indicator_width(text: str) -> int | None:
+    m = _INDICATOR.fullmatch(text)
+    return len(m.group(4)) if m and m.group(1) != "OL" else None   # OL lines carry no digits
+
+
+def _indicator(text: str, width: int | None = None) -> WeightReading:
     m = _INDICATOR.fullmatch(text)
     if not m:
         raise LineError("not the indicator form HH,GS|NT|TR,±value unit")
     head, mode_code, sign, digits, unit = m.groups()
+    if width is not None and len(digits) != width:
+        raise LineError(f"value field of {len(digits)} characters where this indicator sends "
+                        f"{width} (a dropped or extra byte?)")
     header = f"{head},{mode_code}"
     if head == "OL":
         return WeightReading(None, unit, Stability.OVERLOAD, mode=MODES[mode_code], header=header)
@@ -74,8 +84,23 @@ class AdDecoder(LineDecoder):
     name = "ad"
     label = "A&D"
 
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self._width: int | None = None        # indicator value width, learnt from its lines
+        self._odd: int | None = None          # a differing width seen once
+
     def parse(self, text: str) -> WeightReading:
-        return parse_ad(text)
+        width = indicator_width(text)
+        if width is None or self._width is None or width == self._width:
+            reading = parse_ad(text, None)
+            if width is not None:
+                self._width, self._odd = width, None
+            return reading
+        if self._odd == width:                # twice in a row: the instrument changed format
+            self._width, self._odd = width, None
+            return parse_ad(text, None)
+        self._odd = width
+        return parse_ad(text, self._width)
 
 
 class AdIndicatorDecoder(AdDecoder):

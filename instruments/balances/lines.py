@@ -72,10 +72,13 @@ class LineDecoder:
             return [event]
         cut = max((i for i, b in enumerate(raw) if not 0x20 <= b <= 0x7E and b not in b"\r\n"),
                   default=-1) + 1
-        if 0 < cut < len(raw.rstrip(b"\r\n")):
-            rest = self._one(raw[cut:])
+        end = len(raw.rstrip(b"\r\n"))
+        if cut == 0:
+            return [event]
+        for start in range(cut, min(end, cut + 16)):   # printable tail of the noise, if any
+            rest = self._one(raw[start:])
             if isinstance(rest, Decoded):
-                return [Discarded(raw[:cut], f"{self.label}: noise before a line"), rest]
+                return [Discarded(raw[:start], f"{self.label}: noise before a line"), rest]
         return [event]
 
     def _one(self, raw: bytes) -> Event:

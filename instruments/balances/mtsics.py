@@ -61,8 +61,9 @@ def parse_mtsics(text: str, strict: bool = True) -> WeightReading | Info:
         if status == "S":
             value, unit = _weight(text, head, strict)
             return WeightReading(value, unit, Stability.STABLE, mode="tare", header=head)
-    elif cmd == "Z" and status in ("A", "D"):
-        return Info("zero set (Z A)" if status == "A" else "zero set, not stable (Z D)")
+    elif cmd == "Z":
+        if status in ("A", "D"):
+            return Info("zero set (Z A)" if status == "A" else "zero set, not stable (Z D)")
     elif cmd.startswith("I") and cmd[1:].isdigit() and status == "A":
         arg = parts[2].strip().strip('"') if len(parts) > 2 else ""
         what = "serial number" if cmd == "I4" else f"{cmd} reply"
