@@ -84,12 +84,13 @@ class ProfileDecoder:
         if not body.strip():
             events.append(Discarded(line, "empty line"))
             return
-        loose = body.decode(p.encoding, errors="replace")
-        if any(s.search(loose) for s in p.skip):
-            events.append(Discarded(line, "header line (profile text.skip)"))
-            return
+        starts = list(p.record_start.finditer(body)) if p.record_start is not None else []
+        if not starts:
+            loose = body.decode(p.encoding, errors="replace")
+            if any(s.search(loose) for s in p.skip):
+                events.append(Discarded(line, "header line (profile text.skip)"))
+                return
         if p.record_start is not None:
-            starts = list(p.record_start.finditer(body))
             if not starts:
                 events.append(DecodeError(line, "no record start (profile framing.record_start) "
                                                 "in this line"))

@@ -39,3 +39,11 @@ app.add_typer(qc_cmd.app, name="qc")
 app.add_typer(calibration_cmd.app, name="calibration")
 app.add_typer(review_cmd.app, name="review")
 app.add_typer(metering_cmd.app, name="metering")
+
+from lims.cli import instruments_cmd  # noqa: E402
+
+app.command("listen")(instruments_cmd.listen)
+app.command("simulate")(instruments_cmd.simulate)
+app.add_typer(instruments_cmd.instruments_app, name="instruments")
+app.add_typer(instruments_cmd.journal_app, name="journal")
+app.add_typer(instruments_cmd.quarantine_app, name="quarantine")
