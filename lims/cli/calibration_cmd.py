@@ -39,7 +39,8 @@ def due(within: str = typer.Option("30d", "--within", help="Window: 30d, 6w …"
     if not rows:
         typer.echo(f"nothing due within {days} days")
     for r in rows:
-        when = r["due_date"].isoformat() if r["due_date"] else "never calibrated"
+        when = (r["due_date"].isoformat() if r["due_date"] else
+                "— (last record failed)" if r["state"] == "failed" else "— (never calibrated)")
         left = f" ({r['days_left']:+d} d)" if r["days_left"] is not None else ""
         typer.echo(f"{r['state']:8} {r['serial_no']:16} {r['model']:16} due {when}{left}")
 
