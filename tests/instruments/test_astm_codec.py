@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from instruments.astm.codec import (
     ChecksumError,
@@ -207,3 +209,28 @@ def test_gbk_text_is_decoded():
     events = interpret([Segment(t, t) for t in lines])
     (r,) = [e.reading for e in events if isinstance(e, Decoded)]
     assert (r.sample_id, r.test_id, r.verdict) == ("芹菜-01", "有机磷", "阴性")
+
+
+def test_query_message_has_no_readings_and_is_discarded_whole():
+    lines = ["H|\\^&|||", "Q|1|^S-0001||^^^ALL||20260105000000", "L|1|N"]
+    events = interpret(_segments(lines))
+    assert [type(e) for e in events] == [Discarded]
+    assert "without result records" in events[0].why
+    q = parse_record(lines[1])
+    assert type(q).__name__ == "QueryRecord" and q.component(3, 2) == "S-0001"
+
+
+# -- property: any field text survives encode → parse, delimiters and escape included -----------
+
+TEXT = st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=12)
+
+
+@given(fields=st.lists(st.lists(st.lists(TEXT, min_size=1, max_size=3), min_size=1,
+                                max_size=3), min_size=1, max_size=8))
+def test_record_round_trip_property(fields):
+    values = {i + 2: [tuple(rep) for rep in f] for i, f in enumerate(fields)}
+    rec = Record.build("R", values)
+    assert parse_record(encode_record(rec)) == rec
+    frames = encode_frames([encode_record(rec).encode() + b"\r"], max_text=17)
+    text = b"".join(decode_frame(f).text for f in frames)
+    assert parse_record(text.decode().rstrip("\r")) == rec
