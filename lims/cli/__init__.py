@@ -47,3 +47,14 @@ app.command("simulate")(instruments_cmd.simulate)
 app.add_typer(instruments_cmd.instruments_app, name="instruments")
 app.add_typer(instruments_cmd.journal_app, name="journal")
 app.add_typer(instruments_cmd.quarantine_app, name="quarantine")
+
+from lims.cli import cases_cmd, workflows_cmd  # noqa: E402
+
+app.add_typer(cases_cmd.case_app, name="case")
+app.add_typer(cases_cmd.alerts_app, name="alerts")
+app.add_typer(workflows_cmd.grades_app, name="grades")
+app.add_typer(workflows_cmd.events_app, name="events")
+app.command("agreement")(workflows_cmd.agreement)
+app.command("slip")(workflows_cmd.slip)
+app.command("board")(workflows_cmd.board)
+app.command("field-test")(workflows_cmd.field_test)

@@ -4,6 +4,7 @@ Opens the cases and raises the alerts the demo's results call for (``followup.fo
 walks them the way a county office would: the vendor is told and suspends sale, a few object (one
 in ten of those too late), lab results already in the demo decide the outcome, older cases are
 disposed of, noticed and closed; grid staff acknowledge and arrive (most within 10 minutes).
+A few negative screens also go to the lab, so the rapid-vs-lab tables have both sides.
 Volunteer teams (one per county) get volunteers, the demo's events and service hours; night
 markets get weekly patrols; every vendor is graded at the end.
 """
@@ -14,12 +15,16 @@ import math
 from collections import defaultdict
 from datetime import timedelta
 
+from sqlmodel import select
+
 from lims.models import (
     Alert,
     EnforcementCase,
     EventService,
     EventTeam,
     PatrolLog,
+    Sample,
+    TestResult,
     Volunteer,
     VolunteerTeam,
 )
@@ -27,6 +32,8 @@ from lims.services import alerts, cases, grades
 from lims.services.demo import DemoContext, register_step
 from lims.services.demo_places import person
 from lims.services.followup import follow_up
+from lims.services.ingest import ReadingIn, ingest
+from lims.services.lookup import RefCache
 from lims.services.workflow_rules import load_enforcement_rules
 from lims.timeutil import now
 
@@ -82,6 +89,39 @@ def _alerts(ctx: DemoContext, alert_ids: list[int]) -> None:
             continue
         alerts.acknowledge(session=ctx.session, actor=ctx.actor, alert_id=aid, at=min(ack, arrive))
         alerts.arrive(session=ctx.session, actor=ctx.actor, alert_id=aid, at=arrive)
+
+
+def _surveillance_labs(ctx: DemoContext) -> None:
+    """Send a few negative screens to the lab as well (method evaluation needs both sides)."""
+    rng = ctx.rng("demo_workflows.labs")
+    options = ctx.scenario.get("lab", {})
+    cache = RefCache.load(ctx.session)
+    rapid = [m.id for m in cache.method_by_id.values() if m.is_rapid]
+    ids = set(ctx.result_ids)
+    readings = []
+    rows = ctx.session.exec(
+        select(TestResult, Sample.code).join(Sample, Sample.id == TestResult.sample_id)
+        .where(TestResult.verdict == "negative", TestResult.retest_of_id.is_(None),
+               TestResult.method_id.in_(rapid)).order_by(TestResult.id)).all()
+    for r, code in rows:
+        commodity = cache.commodity_by_id[r.commodity_id]
+        if r.id not in ids or commodity.name_zh not in options or rng.random() >= 0.06:
+            continue
+        analyte_name, method = rng.choice(options[commodity.name_zh])
+        when = r.tested_at + timedelta(days=rng.randint(1, 3), hours=rng.randint(4, 7))
+        if when.astimezone(ctx.tz).date() > ctx.until:
+            continue
+        limit = cache.limit(cache.analyte(analyte_name), commodity, when.astimezone(ctx.tz).date())
+        if limit is None:
+            continue
+        factor = rng.uniform(1.5, 4.0) if rng.random() < 0.06 else rng.uniform(0.0, 0.6)
+        readings.append(ReadingIn(method=method, raw={"value": round(limit.value * factor, 4),
+                                                      "unit": limit.unit},
+                                  tested_at=when, sample_code=code, analyte=analyte_name,
+                                  retest_of_id=r.id, source="demo", tested_by="demo lab"))
+    if readings:
+        ingest(session=ctx.session, readings=readings, cache=cache, tz=ctx.tz)
+    ctx.counts["surveillance_lab_results"] = len(readings)
 
 
 def _teams(ctx: DemoContext) -> None:
@@ -151,6 +191,7 @@ def demo_workflows(ctx: DemoContext) -> None:
         alert_ids += list(fu.alert_ids.values())
     ctx.counts["cases"] = len(case_ids)
     ctx.counts["alerts"] = len(alert_ids)
+    _surveillance_labs(ctx)
     _cases(ctx, sorted(case_ids))
     _alerts(ctx, sorted(alert_ids))
     _teams(ctx)
