@@ -87,7 +87,8 @@ class AstmSender:
 
     @property
     def busy(self) -> bool:
-        return bool(self._queue)
+        """A message is queued or being sent, or bytes (EOT) are still to be written."""
+        return bool(self._queue) or bool(self._out)
 
     @property
     def current_frame(self) -> bytes | None:

@@ -211,8 +211,9 @@ def test_contention_instrument_wins_computer_waits_20_s():
         assert computer.poll(t) == b""               # silent while the instrument sends
         t += 0.1
         to_host = instrument.poll(t)
-    host_rx.feed(to_host, t)
+    delivered += [e.reading for e in host_rx.feed(to_host, t) if isinstance(e, Decoded)]
     assert instrument.results[-1].ok
+    assert [r.sample_id for r in delivered] == ["S-1"]
     assert computer.poll(19.9) == b"" and computer.poll(20.1) == ENQ
     assert inst_rx.feed(ENQ, 20.2)[-1] == Send(ACK)
 
