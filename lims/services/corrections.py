@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from lims.db import begin_write
 from lims.models import Analyte, Commodity, Method, TestResult, Threshold
 from lims.models.enums import MethodKind, ResultStatus
 from lims.services import audit, review, rollups
@@ -38,7 +39,10 @@ def _reason(reason: str, what: str) -> str:
 
 
 def _result(session: Session, result_id: int) -> TestResult:
-    tr = session.get(TestResult, result_id)
+    """The result, locked for this transaction (two writers correct it one after the other and
+    the second sees the first's change: no lost update)."""
+    begin_write(session)
+    tr = session.get(TestResult, result_id, with_for_update=True, populate_existing=True)
     if tr is None:
         raise NotFound(f"test result {result_id} does not exist")
     return tr

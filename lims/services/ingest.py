@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from lims.db import begin_write
 from lims.models import Analyte, Commodity, Instrument, Market, Method, Sample, TestResult, Vendor
 from lims.models.enums import CalibrationState, MethodKind, ResultStatus
 from lims.models.results import new_uuid
@@ -203,6 +204,7 @@ def ingest(*, session: Session, readings: list[ReadingIn], cache: RefCache | Non
     if errors:
         raise ValidationFailed(errors, "readings")
 
+    begin_write(session)  # SQLite: checks and inserts below see no other writer (no races)
     keys = [x.key for x in resolved if x is not None]
     t = TestResult.__table__.c
     existing: dict[str, Any] = {}
@@ -285,7 +287,7 @@ def ingest(*, session: Session, readings: list[ReadingIn], cache: RefCache | Non
         pending.append((x, row, s_slot, verdict, mismatch))
 
     session.flush()  # what the caller added before, so the bulk inserts can refer to it
-    sample_ids = _insert_ids(session, Sample.__table__, sample_rows, "code")
+    sample_ids = _insert_samples(session, sample_rows)
 
     def sample_of(s_slot: int) -> tuple[int, str]:
         if s_slot >= 0:
@@ -316,6 +318,44 @@ def ingest(*, session: Session, readings: list[ReadingIn], cache: RefCache | Non
                                         f.instrument_verdict, f.mismatch, f.status,
                                         f.calibration_state, duplicate=True))
     return report
+
+
+def _free_codes(session: Session, rows: list[dict]) -> None:
+    """Give every new sample a code unique in the batch and in the table (redrawn on collision)."""
+    for _attempt in range(20):
+        codes = [r["code"] for r in rows]
+        taken: set[str] = set()
+        for i in range(0, len(codes), 500):
+            taken.update(session.execute(sa.select(Sample.__table__.c.code).where(
+                Sample.__table__.c.code.in_(codes[i:i + 500]))).scalars())
+        seen: set[str] = set()
+        clash = False
+        for r in rows:
+            if r["code"] in taken or r["code"] in seen:
+                r["code"] = new_sample_code()
+                clash = True
+            seen.add(r["code"])
+        if not clash:
+            return
+    raise LimsError("could not draw free sample codes after 20 attempts")
+
+
+def _insert_samples(session: Session, rows: list[dict]) -> list[int]:
+    """Insert new samples; a code another writer took meanwhile is redrawn (PostgreSQL: the
+    insert runs in a savepoint and is retried; SQLite: the write lock is held, no race)."""
+    if not rows:
+        return []
+    for _attempt in range(5):
+        _free_codes(session, rows)
+        if session.connection().dialect.name == "sqlite":
+            return _insert_ids(session, Sample.__table__, rows, "code")
+        try:
+            with session.begin_nested():
+                return _insert_ids(session, Sample.__table__, rows, "code")
+        except sa.exc.IntegrityError as exc:
+            if "code" not in str(exc.orig):
+                raise
+    raise LimsError("sample codes kept colliding with another writer's; try again")
 
 
 def _insert_ids(session: Session, table: sa.Table, rows: list[dict], key: str) -> list[int]:
