@@ -90,10 +90,13 @@ def record(instrument: str = typer.Option(..., "--instrument", help="Serial numb
 @handle_errors
 def certificate_cmd(record_id: int = typer.Option(..., "--record", help="Calibration record id."),
                     out: Path = typer.Option(..., "--out", help="PDF file to write."),
+                    font: Path | None = typer.Option(None, "--font", help="CJK font file "
+                                                     "(default: found with fc-list :lang=zh)."),
                     as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Write the PDF certificate of a passing verification/calibration record."""
     with session() as s:
-        cert = certificate.write_certificate(session=s, record_id=record_id, out=out)
+        cert = certificate.write_certificate(session=s, record_id=record_id, out=out,
+                                            font_file=font)
     if cert.warning:
         typer.secho(f"warning: {cert.warning}", fg=typer.colors.YELLOW, err=True)
     if as_json:

@@ -1,15 +1,15 @@
 """A calibration certificate (PDF, fpdf2) for an instrument whose record passed.
 
-Chinese text needs a CJK font: the first Noto/WenQuanYi CJK font fontconfig knows (``fc-list
-:lang=zh``; CI installs fonts-noto-cjk), or the file named by ``LIMS_CJK_FONT``. Without one the
+Chinese text needs a CJK font: the font file the caller names, else the best Simplified-Chinese
+font fontconfig knows (``fc-list :lang=zh``; CI installs fonts-noto-cjk). Without one the
 certificate is English-only and ``Certificate.warning`` says so.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,9 +36,6 @@ class Certificate:
 
 def find_cjk_font() -> tuple[str, int] | None:
     """(file, index in a .ttc collection) of a Simplified-Chinese font, or None."""
-    env = os.environ.get("LIMS_CJK_FONT")
-    if env:
-        return (env, 0) if Path(env).is_file() else None
     if shutil.which("fc-list") is None:
         return None
     try:
@@ -88,8 +85,13 @@ def _rows(rec: CalibrationRecord, inst: Instrument, zh: bool) -> list[tuple[str,
     ]
 
 
-def write_certificate(*, session: Session, record_id: int, out: Path | str) -> Certificate:
-    """Write the certificate of a passing verification/calibration record to ``out``."""
+def write_certificate(*, session: Session, record_id: int, out: Path | str,
+                      font_file: Path | str | None = None,
+                      font_finder: Callable[[], tuple[str, int] | None] = find_cjk_font,
+                      ) -> Certificate:
+    """Write the certificate of a passing verification/calibration record to ``out``.
+
+    ``font_file`` names a CJK TTF/TTC/OTF to use; otherwise ``font_finder`` looks one up."""
     rec = session.get(CalibrationRecord, record_id)
     if rec is None:
         raise NotFound(f"no calibration record with id {record_id}")
@@ -102,7 +104,12 @@ def write_certificate(*, session: Session, record_id: int, out: Path | str) -> C
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()
-    font = find_cjk_font()
+    if font_file is not None:
+        if not Path(font_file).is_file():
+            raise LimsError(f"font file {font_file} does not exist")
+        font: tuple[str, int] | None = (str(font_file), 0)
+    else:
+        font = font_finder()
     warning = ""
     if font is not None:
         try:

@@ -207,11 +207,14 @@ def test_certificate_pdf(insts, tmp_path):
     assert not (tmp_path / "f.pdf").exists()
 
 
-def test_certificate_falls_back_to_english_without_cjk_font(insts, tmp_path, monkeypatch):
+def test_certificate_falls_back_to_english_without_cjk_font(insts, tmp_path):
     s = insts
     rec = cal.record(session=s, actor=TECH, serial_no="SC-1", kind="verification",
                      readings=SCALE, performed_at=T0)
-    monkeypatch.setenv("LIMS_CJK_FONT", str(tmp_path / "missing.ttf"))
-    cert = certificate.write_certificate(session=s, record_id=rec.id, out=tmp_path / "en.pdf")
+    cert = certificate.write_certificate(session=s, record_id=rec.id, out=tmp_path / "en.pdf",
+                                         font_finder=lambda: None)
     assert not cert.cjk and "English-only" in cert.warning
     assert cert.path.read_bytes().startswith(b"%PDF")
+    with pytest.raises(LimsError, match="does not exist"):
+        certificate.write_certificate(session=s, record_id=rec.id, out=tmp_path / "x.pdf",
+                                      font_file=tmp_path / "missing.ttf")
