@@ -24,6 +24,7 @@ from instruments.astm.constants import ACK, ENQ, NAK, STX
 from instruments.astm.records import Record, encode_record
 from instruments.astm.sender import AstmSender, SenderState
 from instruments.base import Discarded, Event, Send
+from instruments.pacing import Pacer
 
 FAULTS = frozenset({"corrupt_checksum", "drop_byte", "garbage", "nak_storm", "silence",
                     "restart_mid_message"})
@@ -58,7 +59,8 @@ class AstmSimulator:
                  results_per_message: int = 2, instrument_serial: str = "SIM-ASTM-0001",
                  start_time: datetime | None = None, silence_seconds: float = 35.0,
                  restart_delay: float = 0.5, max_attempts: int = 5,
-                 sender_options: dict | None = None) -> None:
+                 sender_options: dict | None = None, byte_time: float = 0.0,
+                 live_clock: bool = False) -> None:
         if count is not None and count < 0:
             raise ValueError("count must be ≥ 0 (or None: endless)")
         self.faults = check_faults(faults, FAULTS, "astm")
@@ -69,7 +71,11 @@ class AstmSimulator:
         self.restart_delay = restart_delay
         self.max_attempts = max_attempts
         self.serial = instrument_serial
-        self._t0 = start_time or datetime(2026, 1, 5, 9, 0, 0)
+        # live_clock: records carry the current local time (demo); else a fixed, seeded day
+        self._t0 = start_time or (datetime.now().replace(microsecond=0) if live_clock
+                                  else datetime(2026, 1, 5, 9, 0, 0))
+        self.live_clock = live_clock
+        self._pacer = Pacer(byte_time)
         opts = {"role": "instrument", **(sender_options or {})}
         self._make_sender = lambda: AstmSender(**opts)
         self.sender = self._make_sender()
@@ -87,7 +93,8 @@ class AstmSimulator:
 
     # -- message content -------------------------------------------------------------------------
     def _message(self, i: int, n_results: int) -> list[str]:
-        t = self._t0 + timedelta(minutes=3 * i)
+        t = datetime.now().replace(microsecond=0) if self.live_clock else \
+            self._t0 + timedelta(minutes=3 * i)
         rng = self._content_rng
         sample = f"SIM{i + 1:05d}"
         recs = [
@@ -121,7 +128,7 @@ class AstmSimulator:
     # -- Simulator interface ---------------------------------------------------------------------
     @property
     def done(self) -> bool:
-        return (self._current is None and not self._more()
+        return (self._current is None and not self._more() and not self._pacer.pending
                 and not self.sender.busy and self._silent_until is None)
 
     def receive(self, data: bytes, now: float) -> None:
@@ -130,6 +137,9 @@ class AstmSimulator:
         self.sender.receive(data, now)
 
     def poll(self, now: float) -> bytes:
+        return self._pacer.pace(self._poll(now), now)
+
+    def _poll(self, now: float) -> bytes:
         if self._silent_until is not None:
             if now < self._silent_until:
                 return b""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 
-from instruments.simulator import Simulator  # noqa: F401  (the protocol implemented here)
+from instruments.pacing import Pacer
 
 FAULTS = frozenset({"drop_byte", "garbage", "silence", "restart_mid_message", "unstable",
                     "overload"})
@@ -42,7 +42,8 @@ class BalanceSimulator:
 
     def __init__(self, *, faults=(), count: int | None = 10, seed: int = 1, interval: float = 0.2,
                  mode: str = "stream", silence_seconds: float = 3.0, restart_delay: float = 0.5,
-                 serial: str | None = None) -> None:
+                 serial: str | None = None, byte_time: float = 0.0,
+                 live_clock: bool = False) -> None:
         if mode not in ("stream", "respond"):
             raise ValueError(f"mode must be 'stream' or 'respond', not {mode!r}")
         if count is not None and count < 0:
@@ -64,12 +65,14 @@ class BalanceSimulator:
         self._next_time = 0.0
         self._silent_until: float | None = None
         self._after_silence = b""
+        self._pacer = Pacer(byte_time)      # live_clock: balances print no time; accepted
 
     # -- Simulator interface ---------------------------------------------------------------------
     @property
     def done(self) -> bool:
         return (self.count is not None and self.sent >= self.count and not self._out
-                and self._silent_until is None and not self._after_silence)
+                and self._silent_until is None and not self._after_silence
+                and not self._pacer.pending)
 
     def receive(self, data: bytes, now: float) -> None:
         if self._silent_until is not None:
@@ -83,6 +86,9 @@ class BalanceSimulator:
                     self._out += self.command(text)
 
     def poll(self, now: float) -> bytes:
+        return self._pacer.pace(self._poll(now), now)
+
+    def _poll(self, now: float) -> bytes:
         if self._silent_until is not None:
             if now < self._silent_until:
                 return b""

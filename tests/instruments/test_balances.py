@@ -153,3 +153,10 @@ def test_simulator_commands():
     ohaus = registry.get("ohaus").make_simulator(count=None, mode="respond")
     ohaus.receive(b"IP\r\nX\r\n", 0.0)
     assert ohaus.poll(0.0).endswith(b"ES\r\n")
+
+
+def test_byte_time_paces_the_line():
+    sim = registry.get("ohaus").make_simulator(count=1, byte_time=0.01)
+    got = {t: sim.poll(t / 1000) for t in range(0, 400)}      # a poll every millisecond
+    assert len(b"".join(v for t, v in got.items() if t <= 50)) <= 5
+    assert b"".join(got.values()) == sim.lines[0] and sim.done
