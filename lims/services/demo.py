@@ -161,8 +161,11 @@ def has_results(session: Session) -> bool:
 
 def run_demo(*, session: Session, actor: Actor, markets_per_county: int = 5, days: int = 120,
              seed: int = 42, until: date | None = None, if_empty: bool = False,
-             tz: ZoneInfo = DEFAULT_TZ) -> DemoReport:
-    """Build the demo data in the caller's transaction (see the module docstring)."""
+             only: list[str] | None = None, tz: ZoneInfo = DEFAULT_TZ) -> DemoReport:
+    """Build the demo data in the caller's transaction (see the module docstring).
+
+    ``only`` runs just the named steps (in DEMO_STEPS order), e.g. the built-in ones in a test.
+    """
     require(actor, "data.demo")
     if not 1 <= markets_per_county <= 100:
         raise LimsError(f"markets: {markets_per_county} is out of range (1–100 per county)")
@@ -183,6 +186,11 @@ def run_demo(*, session: Session, actor: Actor, markets_per_county: int = 5, day
                       markets_per_county=markets_per_county, days=days, until=until, tz=tz,
                       scenario=scenario)
     steps = discover_steps()
+    if only is not None:
+        unknown = sorted(set(only) - {s.__name__ for s in steps})
+        if unknown:
+            raise LimsError(f"unknown demo step(s) {unknown}; known: {[s.__name__ for s in steps]}")
+        steps = [s for s in steps if s.__name__ in only]
     for step in steps:
         step(ctx)
         session.flush()

@@ -13,7 +13,7 @@ from lims.models.enums import Role
 from lims.services import demo
 from lims.services.auth import Actor
 from lims.services.demo import DEMO_STEPS, DemoContext, register_step, run_demo
-from lims.services.errors import PermissionDenied
+from lims.services.errors import LimsError, PermissionDenied
 
 ADMIN = Actor("admin", Role.ADMIN)
 BUILT_IN = ["demo_places", "demo_instruments", "demo_events", "demo_results"]
@@ -60,7 +60,7 @@ def test_added_step_runs_with_the_context(session, steps):
         ctx.counts["probe"] += 1
 
     rep = run_demo(session=session, actor=ADMIN, markets_per_county=2, days=5,
-                   until=date(2026, 7, 20), seed=3)
+                   until=date(2026, 7, 20), seed=3, only=[*BUILT_IN, "demo_probe"])
     session.commit()
     assert "demo_probe" in rep.steps and rep.counts["probe"] == 1
     assert seen["markets"] == 8
@@ -70,6 +70,11 @@ def test_added_step_runs_with_the_context(session, steps):
     assert a == b != other  # a stream per name, reproducible
     kinds = set(session.exec(select(Market.kind)))
     assert len(kinds) == 5
+
+
+def test_only_names_known_steps(session):
+    with pytest.raises(LimsError, match="unknown demo step"):
+        run_demo(session=session, actor=ADMIN, days=1, only=["demo_nope"])
 
 
 def test_demo_needs_permission(session):
@@ -82,7 +87,7 @@ def test_summer_is_worse_than_winter(sqlite_engine):
 
     with Session(sqlite_engine) as s:
         run_demo(session=s, actor=ADMIN, markets_per_county=1, days=365,
-                 until=date(2026, 6, 30), seed=11)
+                 until=date(2026, 6, 30), seed=11, only=BUILT_IN)
         s.commit()
     with sqlite_engine.connect() as c:
         rows = c.execute(sa.text("""
