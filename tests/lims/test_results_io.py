@@ -121,3 +121,50 @@ def test_readme_lists_the_import_columns():
     section = readme[readme.index("## Importing results"):]
     for col in IMPORT_COLUMNS:
         assert f"`{col}`" in section, col
+
+
+# --------------------------------------------------------------------------- property tests
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+CELL = st.one_of(st.none(), st.text(max_size=12), st.floats(allow_nan=True),
+                 st.integers(-10**6, 10**6), st.booleans())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300))
+def test_any_bytes_read_as_a_table_or_a_clear_error(data):
+    try:
+        table = read_csv_bytes(data, "x.csv")
+    except FileFormatError as exc:
+        assert "x.csv" in str(exc)
+    else:
+        assert isinstance(table.header, list)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(CELL, min_size=6, max_size=6), min_size=1, max_size=5))
+def test_any_cells_parse_or_fail_with_row_errors(rows):
+    header = ["method", "tested_at", "control_delta", "sample_delta", "resident_purchase",
+              "sample_code"]
+    table = Table(header, [(i + 2, r) for i, r in enumerate(rows)])
+    try:
+        readings = parse_rows(table, name="t")
+    except ValidationFailed as exc:
+        lines = {i + 2 for i in range(len(rows))}
+        assert all(e.row in lines for e in exc.errors)
+        assert all(e.field in header for e in exc.errors)
+    except FileFormatError as exc:
+        assert "no data rows" in str(exc)
+    else:
+        assert all(r.tested_at.tzinfo is not None for r in readings)
+        assert all(isinstance(v, float) for r in readings for k, v in r.raw.items()
+                   if k in ("control_delta", "sample_delta"))
+
+
+def test_header_only_file_is_refused():
+    with pytest.raises(FileFormatError, match="no data rows"):
+        parse_rows(read_csv_bytes(b"method,tested_at\n"), name="empty.csv")
+    with pytest.raises(FileFormatError, match="empty"):
+        read_csv_bytes(b"", "empty.csv")
