@@ -14,12 +14,13 @@ import typer
 
 from calibration import bp as cal_bp
 from calibration import weighing as cal_weighing
+from calibration.curve import fit_line
 from calibration.refdata import load_weighing
 from calibration.report import Report
 from lims.cli.common import emit_json, handle_errors
 
 app = typer.Typer(help="Legal metrology: MPE of weighing instruments, scale and BP-meter "
-                       "verification reports.", no_args_is_help=True)
+                       "verification reports, calibration curves.", no_args_is_help=True)
 
 def load_readings(path: Path) -> dict[str, Any] | list[dict[str, Any]]:
     """A JSON document, or a CSV file (one reading a row, header names the fields)."""
@@ -134,3 +135,51 @@ def verify_bp(file: Path = typer.Argument(..., help="Points: JSON {points: [{ref
                            kind=kind or doc.get("kind", "automated"),
                            zero=zero if zero is not None else doc.get("zero"))
     show_report(rep, as_json)
+
+
+@app.command("curve")
+@handle_errors
+def curve(file: Path = typer.Argument(..., help="Standards: JSON {x: [..], y: [..], weights: "
+                                      "[..]} or CSV with columns x, y[, weight]."),
+          y0: list[float] = typer.Option([], "--y0", help="Read x back from this response "
+                                         "(repeat the option for several)."),
+          replicates: int = typer.Option(1, "--replicates", help="Readings averaged into y0."),
+          as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Fit a straight calibration line (weighted when weights are given) and read x back with
+    its uncertainty."""
+    data = load_readings(file)
+    if isinstance(data, list):
+        data = {"x": [r.get("x") for r in data], "y": [r.get("y") for r in data],
+                "weights": ([r.get("weight") for r in data]
+                            if any("weight" in r for r in data) else None)}
+    nums: dict[str, list[float] | None] = {}
+    for key in ("x", "y", "weights"):
+        vals = data.get(key)
+        if vals is None and key == "weights":
+            nums[key] = None
+            continue
+        if not isinstance(vals, list):
+            raise ValueError(f"{file}: {key} must be a list of numbers")
+        try:
+            nums[key] = [float(v) for v in vals]
+        except (TypeError, ValueError):
+            bad = next(i for i, v in enumerate(vals, 1) if not _is_number(v))
+            raise ValueError(f"{file}: {key} #{bad} is not a number: {vals[bad - 1]!r}") from None
+    fit = fit_line(nums["x"], nums["y"], nums["weights"])
+    backs = [fit.read_back(v, replicates=replicates) for v in y0]
+    if as_json:
+        emit_json({"fit": fit.to_dict(), "read_back": backs})
+        return
+    typer.echo(f"y = {fit.intercept:.6g} + {fit.slope:.6g}·x   r² = {fit.r2:.6f}   "
+               f"s(y/x) = {fit.s_yx:.4g}   n = {fit.n}{'  (weighted)' if fit.weighted else ''}")
+    for b in backs:
+        typer.echo(f"  y0 = {b['y0']:g} → x0 = {b['x0']:.4g} ± {b['s_x0']:.2g} (s); "
+                   f"95 % CI {b['ci_low']:.4g} … {b['ci_high']:.4g}")
+
+
+def _is_number(v) -> bool:
+    try:
+        float(v)
+    except (TypeError, ValueError):
+        return False
+    return True

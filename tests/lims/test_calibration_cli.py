@@ -85,6 +85,18 @@ def test_verify_bp(tmp_path):
     assert run("metrology", "verify-bp", tmp_path / "bad.json", "--in-service").exit_code == 0
 
 
+def test_curve_command(tmp_path):
+    p = write(tmp_path, "c.json", {"x": [0, 2, 4, 6, 8, 10, 12],
+                                   "y": [2.1, 5.0, 9.0, 12.6, 17.3, 21.0, 24.7]})
+    res = run("metrology", "curve", p, "--y0", "13.5", "--json")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert round(out["fit"]["slope"], 2) == 1.93 and round(out["read_back"][0]["x0"], 2) == 6.21
+    bad = write(tmp_path, "b.json", {"x": [0, 1, "two"], "y": [1, 2, 3]})
+    res = run("metrology", "curve", bad)
+    assert res.exit_code == 2 and "x #3 is not a number" in res.output
+
+
 # ------------------------------------------------------------- with a database
 
 T0 = datetime(2026, 5, 6, 9, 30, tzinfo=DEFAULT_TZ)
