@@ -95,3 +95,16 @@ def test_grid_group_sees_its_markets_first(session, world):
     codes = [m.code for m in events.markets_in_grid_order(session=session,
                                                           grid_group_id=world["g1"].id)]
     assert codes[0] == "M1"
+
+
+def test_household_instruments_verified_are_counted(session, world, teams):
+    from lims.models.calibration import MeterCheck
+
+    red = teams[0]
+    ev = events.create_event(session=session, actor=TESTER, name="进社区校验血压计",
+                             kind="community", starts_at=T0, team_ids=[red.id])
+    for kind, outcome in (("bp_meter", "pass"), ("body_scale", "fail"), ("bp_meter", "pass")):
+        session.add(MeterCheck(event_id=ev.id, kind=kind, outcome=outcome, checked_at=T0))
+    session.commit()
+    (row,) = events.team_report(session=session, year=2026, by_month=False)
+    assert row.instruments_verified == 3 and row.events == 1
