@@ -58,3 +58,8 @@ app.command("agreement")(workflows_cmd.agreement)
 app.command("slip")(workflows_cmd.slip)
 app.command("board")(workflows_cmd.board)
 app.command("field-test")(workflows_cmd.field_test)
+
+from lims.cli import bench_cmd, rollups_cmd  # noqa: E402
+
+app.command("bench")(bench_cmd.bench)
+app.add_typer(rollups_cmd.app, name="rollups")

@@ -3,6 +3,8 @@
 Only results that count (status recorded or accepted) are summed. ``market_key`` is the market id,
 or 0 for results without a market (a resident's purchase at an outreach event), so that it can be
 part of a primary key on every backend; ``analyte_key`` likewise is the analyte id or 0.
+On SQLite the tables are WITHOUT ROWID: rows are stored in primary-key order, so a range of
+markets × weeks is read in one pass without a look-up per row.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ class RollupMarketWeek(SQLModel, table=True):
     """Counts per market × ISO week: the trend and heatmap read this."""
 
     __tablename__ = "rollup_market_week"
-    __table_args__ = (sa.Index("ix_rollup_market_week_week", "week_start", "market_key"),)
+    __table_args__ = (sa.Index("ix_rollup_market_week_week", "week_start", "market_key"),
+                      {"sqlite_with_rowid": False})
     market_key: int = Field(sa_column=_key_col())
     week_start: date = Field(primary_key=True)
     passed: int = 0
@@ -33,7 +36,8 @@ class RollupMarketDay(SQLModel, table=True):
     """Counts per market × local day: the partial weeks at the edges of a date range."""
 
     __tablename__ = "rollup_market_day"
-    __table_args__ = (sa.Index("ix_rollup_market_day_day", "local_date", "market_key"),)
+    __table_args__ = (sa.Index("ix_rollup_market_day_day", "local_date", "market_key"),
+                      {"sqlite_with_rowid": False})
     market_key: int = Field(sa_column=_key_col())
     local_date: date = Field(primary_key=True)
     week_start: date
@@ -46,7 +50,8 @@ class RollupCountyItemWeek(SQLModel, table=True):
     """Counts per county × week × commodity × analyte: the commodity × analyte breakdown."""
 
     __tablename__ = "rollup_county_item_week"
-    __table_args__ = (sa.Index("ix_rollup_county_item_week_week", "week_start", "county"),)
+    __table_args__ = (sa.Index("ix_rollup_county_item_week_week", "week_start", "county"),
+                      {"sqlite_with_rowid": False})
     county: str = Field(primary_key=True, max_length=100)
     week_start: date = Field(primary_key=True)
     commodity_id: int = Field(sa_column=_key_col())

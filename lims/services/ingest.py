@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, select
 
 from lims.db import begin_write
@@ -359,20 +360,45 @@ def _insert_samples(session: Session, rows: list[dict]) -> list[int]:
 
 
 def _insert_ids(session: Session, table: sa.Table, rows: list[dict], key: str) -> list[int]:
-    """Insert ``rows`` with one DBAPI executemany; their new ids, found by the unique ``key``.
+    """Insert ``rows`` in one batch; their new ids in order, found by the unique column ``key``.
 
-    The columns' own bind processors convert the values (time zones, JSON, dates), once per
-    column rather than through SQLAlchemy's per-row parameter machinery, which cost more than
-    SQLite's insert itself. (``INSERT … RETURNING`` with guaranteed order falls back to one
-    statement per row on SQLite, hence the ids from rowid order or a look-up by ``key``.)
+    (``INSERT … RETURNING`` for many rows degrades to one statement per row here, on SQLite
+    and with psycopg, so ids come from SQLite's rowid order or a look-up by ``key``.)
     """
     if not rows:
         return []
     conn = session.connection()
     dialect = conn.dialect
-    if dialect.name != "sqlite":  # PostgreSQL: batched multi-row INSERT … RETURNING, in order
-        stmt = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        return list(session.execute(stmt, rows).scalars())
+    col = table.c[key]
+    if dialect.name == "sqlite":
+        _sqlite_executemany(conn, table, rows)
+        # SQLite gives rowid max+1 to each new row, and this transaction holds the write lock
+        # since the first row: the ids are the last len(rows) ones. Checked at both ends.
+        last = conn.exec_driver_sql(f"SELECT max(id) FROM {table.name}").scalar_one()
+        first = last - len(rows) + 1
+        ends = dict(session.execute(sa.select(table.c.id, col)
+                                    .where(table.c.id.in_([first, last]))).all())
+        if ends.get(first) == rows[0][key] and ends.get(last) == rows[-1][key]:
+            return list(range(first, last + 1))
+    else:  # PostgreSQL: psycopg's pipelined executemany, then the ids in one query
+        session.execute(sa.insert(table), rows)
+        values = [r[key] for r in rows]
+        got = dict(session.execute(sa.select(col, table.c.id).where(
+            col == sa.any_(sa.bindparam("keys", values, type_=ARRAY(col.type))))).all())
+        return [got[v] for v in values]
+    ids: dict[str, int] = {}
+    values = [r[key] for r in rows]
+    for i in range(0, len(values), 500):
+        ids.update(session.execute(sa.select(col, table.c.id)
+                                   .where(col.in_(values[i:i + 500]))).all())
+    return [ids[v] for v in values]
+
+
+def _sqlite_executemany(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
+    """One DBAPI executemany. The columns' own bind processors convert the values (time zones,
+    JSON, dates) column by column, skipping SQLAlchemy's per-row parameter machinery, which cost
+    more than SQLite's insert itself."""
+    dialect = conn.dialect
     names = list(rows[0])
     procs = [table.c[n].type.bind_processor(dialect) for n in names]
     sql = (f"INSERT INTO {table.name} ({', '.join(names)}) "
@@ -382,18 +408,3 @@ def _insert_ids(session: Session, table: sa.Table, rows: list[dict], key: str) -
         if proc is not None:
             columns[i] = [proc(v) for v in columns[i]]
     conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))
-    col = table.c[key]
-    # SQLite gives rowid max+1 to each new row, and this transaction holds the write lock since
-    # the first row: the ids are the last len(rows) ones. Checked at both ends.
-    last = conn.exec_driver_sql(f"SELECT max(id) FROM {table.name}").scalar_one()
-    first = last - len(rows) + 1
-    ends = dict(session.execute(sa.select(table.c.id, col)
-                                .where(table.c.id.in_([first, last]))).all())
-    if ends.get(first) == rows[0][key] and ends.get(last) == rows[-1][key]:
-        return list(range(first, last + 1))
-    ids: dict[str, int] = {}
-    values = [r[key] for r in rows]
-    for i in range(0, len(values), 500):
-        ids.update(session.execute(sa.select(col, table.c.id)
-                                   .where(col.in_(values[i:i + 500]))).all())
-    return [ids[v] for v in values]

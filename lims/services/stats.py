@@ -81,6 +81,16 @@ def _market_conds(col, f: TrendFilter) -> list:
     return conds
 
 
+def _raw_rows(conn, q) -> list[tuple]:
+    """Plain DBAPI tuples (no Row objects: with a few hundred thousand market-weeks, building
+    SQLAlchemy rows cost more than the query). Only for columns needing no result processing."""
+    res = conn.execute(q)
+    try:
+        return res.cursor.fetchall()
+    finally:
+        res.close()
+
+
 def _as_date(value, memo: dict) -> date:
     d = memo.get(value)
     if d is None:
@@ -103,22 +113,26 @@ def _rows_from_rollups(conn, f: TrendFilter) -> list[tuple]:
         conds.append(w.week_start >= lo)
     if hi is not None:
         conds.append(w.week_start <= hi)
-    rows = conn.execute(sa.select(w.market_key, wk_as_text, w.passed, w.failed).where(*conds)
-                        .order_by(w.market_key, w.week_start)).all()
-    outside = [c for c in (None if lo is None else d.week_start < lo,
-                           None if hi is None else d.week_start > hi) if c is not None]
-    if outside:  # days of the partial weeks at the edges
-        edge = [sa.or_(*outside), *_market_conds(d.market_key, f)]
-        if f.start is not None:
-            edge.append(d.local_date >= f.start)
-        if f.end is not None:
-            edge.append(d.local_date <= f.end)
-        extra = conn.execute(
-            sa.select(d.market_key, sa.type_coerce(d.week_start, sa.String),
-                      sa.func.sum(d.passed), sa.func.sum(d.failed))
-            .where(*edge).group_by(d.market_key, d.week_start)).all()
-        if extra:
-            rows = sorted([*rows, *extra], key=lambda r: (r[0], str(r[1])))
+    rows = _raw_rows(conn, sa.select(w.market_key, wk_as_text, w.passed, w.failed)
+                     .where(*conds).order_by(w.market_key, w.week_start))
+    # days of the partial weeks at the edges, each a tight range of rollup_market_day
+    if lo is not None and hi is not None and lo > hi:   # no whole week inside the period
+        ranges = [(f.start, f.end)]
+    else:
+        ranges = []
+        if lo is not None and lo > f.start:
+            ranges.append((f.start, min(lo - timedelta(days=1), f.end or lo)))
+        if hi is not None and f.end > hi + timedelta(days=6):
+            ranges.append((max(hi + timedelta(days=7), f.start or hi), f.end))
+    extra: list[tuple] = []
+    for a, b in ranges:
+        extra += _raw_rows(conn, sa.select(d.market_key, sa.type_coerce(d.week_start, sa.String),
+                                           sa.func.sum(d.passed), sa.func.sum(d.failed))
+                           .where(d.local_date >= a, d.local_date <= b,
+                                  *_market_conds(d.market_key, f))
+                           .group_by(d.market_key, d.week_start))
+    if extra:
+        rows = sorted([*rows, *extra], key=lambda r: (r[0], str(r[1])))
     memo: dict = {}
     return [(mk or None, _as_date(wk, memo), int(p or 0), int(fl or 0))
             for mk, wk, p, fl in rows]

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("failed", sa.Integer(), nullable=False),
         sa.Column("invalid", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("market_key", "week_start"),
+        sqlite_with_rowid=False,
     )
     op.create_index("ix_rollup_market_week_week", "rollup_market_week",
                     ["week_start", "market_key"], unique=False)
@@ -45,6 +46,7 @@ def upgrade() -> None:
         sa.Column("failed", sa.Integer(), nullable=False),
         sa.Column("invalid", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("market_key", "local_date"),
+        sqlite_with_rowid=False,
     )
     op.create_index("ix_rollup_market_day_day", "rollup_market_day",
                     ["local_date", "market_key"], unique=False)
@@ -58,6 +60,7 @@ def upgrade() -> None:
         sa.Column("failed", sa.Integer(), nullable=False),
         sa.Column("invalid", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("county", "week_start", "commodity_id", "analyte_key"),
+        sqlite_with_rowid=False,
     )
     op.create_index("ix_rollup_county_item_week_week", "rollup_county_item_week",
                     ["week_start", "county"], unique=False)

@@ -1,0 +1,45 @@
+"""Peak RSS of the dashboard's data path, measured in a fresh subprocess.
+
+The child imports what the Streamlit process imports for the management pages (streamlit, the
+services), then loads the filter options, the two-year trend of all markets, the 52-week
+heatmap and the commodity × analyte breakdown, and reports ``ru_maxrss`` before and after.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import date
+
+CHILD = r"""
+import json, resource, sys
+from datetime import date, timedelta
+
+import streamlit  # noqa: F401  (loaded in the dashboard process anyway)
+from sqlmodel import Session
+
+from lims.db import make_engine
+from lims.services import stats
+
+url, end = sys.argv[1], date.fromisoformat(sys.argv[2])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+engine = make_engine(url)
+with Session(engine) as s:
+    stats.filter_options(session=s)
+    trend = stats.pass_rate_by_market_week(
+        session=s, filters=stats.TrendFilter(start=end - timedelta(days=729), end=end))
+    year = stats.TrendFilter(start=end - timedelta(days=364), end=end)
+    heat = stats.heatmap(session=s, filters=year)
+    items = stats.commodity_analyte_breakdown(session=s, filters=year)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"before_mb": before / 1024, "peak_mb": after / 1024, "trend_rows": len(trend),
+                  "heatmap_cells": int(heat["tested"].size), "breakdown_rows": len(items)}))
+"""
+
+
+def dashboard_peak_rss(url: str, end: date) -> dict:
+    """{'before_mb', 'peak_mb', ...} of a child process running the dashboard's data path."""
+    out = subprocess.run([sys.executable, "-c", CHILD, url, end.isoformat()], check=True,
+                         capture_output=True, text=True, timeout=1800)
+    return json.loads(out.stdout.strip().splitlines()[-1])

@@ -1,0 +1,246 @@
+"""Runs the benchmark on each backend and collects one row per measured figure."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import sqlalchemy as sa
+
+from lims.bench import datagen, ingest_bench, memory, queries, serial_bench
+from lims.db import make_engine
+
+
+@dataclass
+class Row:
+    backend: str
+    figure: str
+    unit: str
+    median: float
+    p95: float | None = None
+    duckdb: float | None = None      # DuckDB's median for the same question
+    target: str = ""
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        return self.median / self.duckdb if self.duckdb else None
+
+
+@dataclass
+class Options:
+    results: int = 1_000_000
+    backends: tuple[str, ...] = ("sqlite",)
+    postgres_url: str | None = None
+    repeat: int = 7
+    ingest: int = 20_000
+    ingest_batch: int = 5_000
+    latency_messages: int = 200
+    codec_messages: int = 300
+    duckdb: bool = True
+    baseline: bool = True
+    reuse: bool = True
+    keep: bool = True
+    workdir: Path = Path("var/bench")
+
+
+@dataclass
+class Report:
+    options: dict
+    started: str
+    host: dict
+    scale: dict = field(default_factory=dict)
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"options": self.options, "started": self.started, "host": self.host,
+                "scale": self.scale, "notes": self.notes,
+                "rows": [{**asdict(r), "ratio": r.ratio} for r in self.rows]}
+
+
+Progress = Callable[[str, int, int], None]
+
+
+def _host() -> dict:
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (None, None, None)
+    return {"python": platform.python_version(), "machine": platform.machine(),
+            "cpus": os.cpu_count(), "loadavg_at_start": [round(x, 2) for x in load]}
+
+
+# ------------------------------------------------------------------------------- databases
+
+def _sqlite_db(opts: Options, progress: Progress) -> tuple[sa.Engine, str, bool]:
+    opts.workdir.mkdir(parents=True, exist_ok=True)
+    path = (opts.workdir / f"bench-{opts.results}.sqlite3").resolve()
+    done = path.with_suffix(".done")
+    if not (opts.reuse and path.exists() and done.exists()):
+        for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"),
+                  done):
+            p.unlink(missing_ok=True)
+        url = f"sqlite:///{path}"
+        engine = make_engine(url)
+        datagen.generate(engine, opts.results, progress=progress)
+        done.write_text(str(opts.results))
+        return engine, url, False
+    url = f"sqlite:///{path}"
+    return make_engine(url), url, True
+
+
+def _pg_db(opts: Options, progress: Progress) -> tuple[sa.Engine, str, bool]:
+    if not opts.postgres_url:
+        raise ValueError("--backend postgres needs --postgres-url or LIMS_TEST_POSTGRES_URL")
+    admin = sa.create_engine(opts.postgres_url, isolation_level="AUTOCOMMIT")
+    name = f"lims_bench_{opts.results}"
+    url = sa.engine.make_url(opts.postgres_url).set(database=name).render_as_string(
+        hide_password=False)
+    try:
+        with admin.connect() as c:
+            exists = c.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                               {"n": name}).scalar() is not None
+            ready = False
+            if exists and opts.reuse:
+                eng = make_engine(url)
+                try:
+                    with eng.connect() as ec:
+                        ready = ec.execute(sa.text(
+                            "SELECT obj_description('test_result'::regclass, 'pg_class')")
+                        ).scalar() == f"bench {opts.results}"
+                except sa.exc.DBAPIError:
+                    ready = False
+                eng.dispose()
+            if ready:
+                return make_engine(url), url, True
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    engine = make_engine(url)
+    datagen.generate(engine, opts.results, progress=progress)
+    with engine.begin() as c:
+        c.execute(sa.text(f"COMMENT ON TABLE test_result IS 'bench {opts.results}'"))
+    return engine, url, False
+
+
+def _drop_pg(opts: Options) -> None:
+    admin = sa.create_engine(opts.postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(sa.text(f'DROP DATABASE IF EXISTS "lims_bench_{opts.results}" WITH (FORCE)'))
+    admin.dispose()
+
+
+# ------------------------------------------------------------------------------- the run
+
+def _ms(xs: list[float]) -> tuple[float, float]:
+    med, p95 = queries.summarize(xs)
+    return med * 1000, p95 * 1000
+
+
+def run_backend(backend: str, opts: Options, report: Report, progress: Progress) -> None:
+    t0 = time.perf_counter()
+    engine, url, reused = (_sqlite_db if backend == "sqlite" else _pg_db)(opts, progress)
+    report.notes.append(f"{backend}: data {'reused' if reused else 'generated'} "
+                        f"in {time.perf_counter() - t0:.0f} s")
+    scale = datagen.Scale.for_results(opts.results)
+    report.scale = asdict(scale)
+    county = datagen.counties(engine)[0]
+    add = report.rows.append
+    try:
+        duck = queries.duck_load(engine) if opts.duckdb else None
+        specs = queries.specs(county)
+        for i, spec in enumerate(specs, start=1):
+            med, p95 = _ms(queries.time_ours(engine, spec, opts.repeat))
+            dmed = _ms(queries.time_duck(duck, spec, opts.repeat))[0] if duck else None
+            add(Row(backend, spec.label, "ms", med, p95, dmed, "p50 < 300 ms, ≤ 3× DuckDB"))
+            progress("queries", i, len(specs))
+        if opts.baseline:
+            for spec in queries.baseline(county):
+                med, p95 = _ms(queries.time_ours(engine, spec, max(3, opts.repeat // 2)))
+                add(Row(backend, spec.label, "ms", med, p95, None, "",
+                        "the same GROUP BY over test_result, for comparison"))
+        if duck is not None:
+            duck.close()
+        if opts.ingest:
+            res = ingest_bench.run(engine, opts.ingest, opts.ingest_batch,
+                                   progress=lambda d, n: progress("ingest", d, n))
+            rates = res["rates"]
+            add(Row(backend, f"ingest, batches of {opts.ingest_batch}", "results/s",
+                    float(np.median(rates)), float(np.percentile(rates, 5)), None,
+                    "≥ 20 000 results/s (SQLite)", "p95 column: 5th percentile (slow batch)"))
+            add(Row(backend, "ingest, a batch re-sent (all duplicates)", "results/s",
+                    res["duplicate_rate"], None, None, "", "idempotency check path"))
+        if opts.latency_messages:
+            lat = serial_bench.pty_latency(engine, opts.latency_messages, market="BM00001")
+            xs = np.array(lat.latencies) * 1000
+            add(Row(backend, "serial frame → committed row", "ms", float(np.median(xs)),
+                    float(np.percentile(xs, 99)), None, "p99 < 50 ms",
+                    f"p95 column is p99; {lat.path}"))
+            progress("latency", 1, 1)
+        mem = memory.dashboard_peak_rss(url, datagen.END)
+        add(Row(backend, "dashboard data path, peak RSS", "MB", mem["peak_mb"], None, None,
+                "< 500 MB", f"{mem['before_mb']:.0f} MB after imports; trend rows "
+                            f"{mem['trend_rows']}, heatmap cells {mem['heatmap_cells']}"))
+        progress("memory", 1, 1)
+    finally:
+        engine.dispose()
+        if backend == "postgres" and not opts.keep:
+            _drop_pg(opts)
+
+
+def run_codecs(opts: Options, report: Report, progress: Progress) -> None:
+    targets = serial_bench.codec_targets()
+    for i, (label, driver, profile) in enumerate(targets, start=1):
+        data, decoded = serial_bench.transcript(driver, profile, opts.codec_messages)
+        rates = serial_bench.codec_throughput(driver, profile, data, opts.repeat)
+        med, p5 = float(np.median(rates)), float(np.percentile(rates, 5))
+        rate = serial_bench.line_rate(serial_bench.port_defaults(driver, profile))
+        report.rows.append(Row("-", f"codec {label}", "× line rate", med / rate, p5 / rate, None,
+                               "≥ 1 000× line rate",
+                               f"{med / 1e6:.2f} MB/s; line {rate:.0f} B/s; {len(data)} bytes, "
+                               f"{decoded} readings; p95 column: 5th percentile"))
+        progress("codecs", i, len(targets))
+
+
+def run(opts: Options, progress: Progress | None = None) -> Report:
+    progress = progress or (lambda *_: None)
+    report = Report(options={k: str(v) for k, v in asdict(opts).items() if k != "postgres_url"},
+                    started=datetime.now(UTC).isoformat(timespec="seconds"), host=_host())
+    report.notes.append(f"run id {uuid.uuid4().hex[:8]}")
+    for backend in opts.backends:
+        run_backend(backend, opts, report, progress)
+    run_codecs(opts, report, progress)
+    report.host["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    return report
+
+
+def markdown(report: Report) -> str:
+    lines = [f"Run {report.started} · {report.scale.get('results', 0):,} results, "
+             f"{report.scale.get('markets', 0):,} markets, {report.scale.get('vendors', 0):,} "
+             f"vendors · load average {report.host.get('loadavg_at_start')} → "
+             f"{report.host.get('loadavg_at_end')} on {report.host.get('cpus')} CPUs", "",
+             "| backend | figure | median | p95 | unit | DuckDB | ratio | target | note |",
+             "|---|---|---:|---:|---|---:|---:|---|---|"]
+    for r in report.rows:
+        lines.append(f"| {r.backend} | {r.figure} | {fmt(r.median)} | {fmt(r.p95)} | {r.unit} | "
+                     f"{fmt(r.duckdb)} | {fmt(r.ratio, 2)} | {r.target} | {r.note} |")
+    return "\n".join(lines) + "\n"
+
+
+def fmt(x: float | None, digits: int | None = None) -> str:
+    if x is None:
+        return ""
+    if digits is not None:
+        return f"{x:.{digits}f}"
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.1f}"
+
+
+def dump_json(report: Report) -> str:
+    return json.dumps(report.to_json(), ensure_ascii=False, indent=2)

@@ -1,0 +1,198 @@
+"""Codec throughput per registered driver, and frame → committed row latency over a pty.
+
+Codecs: each driver's simulator talks to its decoder in memory (replies such as ACK go back to
+the simulator) and the instrument's bytes are recorded; that transcript is then fed to a fresh
+decoder in 256-byte chunks and timed. The line rate is the driver's default port settings
+(start bit + data bits + parity + stop bits per character).
+
+Latency: a writer thread puts one message at a time on the master side of ``os.openpty()``; the
+listening side reads the slave with pyserial, feeds the registry's decoder, turns each decoded
+reading into a ReadingIn and stores it through ``ingest`` with a commit. The time from the
+message's last byte written to the commit returning is the latency.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from instruments import registry
+from instruments.base import AnalyzerReading, Decoded, PortSettings, Send, message_id
+
+PROFILE_DIR = Path(registry.__file__).resolve().parent / "profiles" / "data"
+
+
+def line_rate(p: PortSettings) -> float:
+    """Characters per second on the line = bytes/s."""
+    bits = 1 + p.bytesize + (0 if p.parity == "N" else 1) + p.stopbits
+    return p.baudrate / bits
+
+
+def codec_targets() -> list[tuple[str, str, str | None]]:
+    """(label, driver, profile) for every registered driver; the profile driver per profile."""
+    out = []
+    for name in registry.names():
+        if name == "profile":
+            for f in sorted(PROFILE_DIR.glob("*.toml")):
+                out.append((f"profile:{f.stem}", name, f.stem))
+        else:
+            out.append((name, name, None))
+    return out
+
+
+def transcript(driver: str, profile: str | None, messages: int) -> tuple[bytes, int]:
+    """The instrument's bytes for ``messages`` messages, and how many readings they decode to."""
+    spec = registry.get(driver)
+    if spec.make_simulator is None:
+        raise ValueError(f"driver {driver} has no simulator")
+    sim = spec.make_simulator(profile, count=messages, interval=0.001, seed=3)
+    dec = spec.make_decoder(profile)
+    data = bytearray()
+    readings = 0
+    now = 0.0
+    deadline = 10 * messages + 60.0
+    while not sim.done and now < deadline:
+        out = sim.poll(now)
+        events = dec.feed(out, now) if out else dec.poll(now)
+        data += out
+        for ev in events:
+            if isinstance(ev, Send):
+                sim.receive(ev.data, now)
+            elif isinstance(ev, Decoded):
+                readings += 1
+        now += 0.002
+    return bytes(data), readings
+
+
+def codec_throughput(driver: str, profile: str | None, data: bytes, repeat: int,
+                     chunk: int = 256) -> list[float]:
+    """Bytes per second decoding ``data``, one figure per repetition."""
+    spec = registry.get(driver)
+    out = []
+    for _ in range(repeat):
+        dec = spec.make_decoder(profile)
+        now = 0.0
+        t = time.perf_counter()
+        for i in range(0, len(data), chunk):
+            dec.feed(data[i:i + chunk], now)
+            now += 0.001
+        out.append(len(data) / (time.perf_counter() - t))
+    return out
+
+
+def port_defaults(driver: str, profile: str | None) -> PortSettings:
+    spec = registry.get(driver)
+    if driver == "profile" and profile:
+        try:
+            from instruments.profiles import load_profile
+
+            prof = load_profile(profile)
+            port = getattr(prof, "port", None)
+            if isinstance(port, PortSettings):
+                return port
+            if isinstance(port, dict):
+                return spec.defaults.with_overrides(port)
+        except (ImportError, ValueError, TypeError):
+            pass
+    return spec.defaults
+
+
+# ------------------------------------------------------------------------------- pty latency
+
+@dataclass
+class LatencyResult:
+    latencies: list[float]
+    path: str            # what was measured
+
+
+def _messages(n: int) -> list[bytes]:
+    """``n`` distinct enzyme-12ch messages from the profile simulator."""
+    spec = registry.get("profile")
+    sim = spec.make_simulator("enzyme-12ch", count=n, interval=0.001, seed=11)
+    out: list[bytes] = []
+    now = 0.0
+    while not sim.done:
+        b = sim.poll(now)
+        if b:
+            out.append(b)
+        now += 0.002
+    return out
+
+
+def pty_latency(engine: sa.Engine, n: int, *, market: str, gap: float = 0.02) -> LatencyResult:
+    """Frame on a pty → decoder → ingest → commit, ``n`` messages one at a time."""
+    import serial
+
+    from lims.services.ingest import ReadingIn, ingest
+    from lims.services.lookup import RefCache
+    from lims.timeutil import DEFAULT_TZ
+
+    msgs = _messages(n)
+    master, slave = os.openpty()
+    port = serial.Serial(os.ttyname(slave), baudrate=9600, timeout=0.5)
+    dec = registry.get("profile").make_decoder("enzyme-12ch")
+    written: list[float] = []
+    committed: list[float] = []
+    done = threading.Event()
+    errors: list[BaseException] = []
+    with Session(engine) as s:
+        cache = RefCache.load(s)
+        commodity = s.connection().execute(sa.text("SELECT name_zh FROM commodity")).scalar()
+
+    def listen() -> None:
+        try:
+            while len(committed) < len(msgs) and not done.is_set():
+                data = port.read(max(1, port.in_waiting))
+                if not data:
+                    continue
+                for ev in dec.feed(data, time.monotonic()):
+                    if not isinstance(ev, Decoded) or not isinstance(ev.reading, AnalyzerReading):
+                        continue
+                    r = ev.reading
+                    at = (r.tested_at or datetime_now()).replace(tzinfo=DEFAULT_TZ)
+                    reading = ReadingIn(
+                        method="ENZ-5009.199", raw=dict(r.values), tested_at=at, market=market,
+                        commodity=commodity, instrument_verdict=r.verdict,
+                        ingest_key=message_id(r.raw, f"bench-pty-{time.time_ns()}"),
+                        channel=r.channel, source="listener")
+                    with Session(engine) as s:
+                        ingest(session=s, readings=[reading], cache=cache)
+                        s.commit()
+                    committed.append(time.perf_counter())
+        except BaseException as exc:  # reported to the caller
+            errors.append(exc)
+
+    th = threading.Thread(target=listen, daemon=True)
+    th.start()
+    try:
+        for m in msgs:
+            before = len(committed)
+            os.write(master, m)
+            written.append(time.perf_counter())
+            deadline = time.monotonic() + 10
+            while len(committed) == before and time.monotonic() < deadline and not errors:
+                time.sleep(0.0002)
+            time.sleep(gap)
+    finally:
+        done.set()
+        th.join(timeout=5)
+        port.close()
+        os.close(master)
+        os.close(slave)
+    if errors:
+        raise errors[0]
+    lat = [c - w for w, c in zip(written, committed, strict=False)]
+    return LatencyResult(lat, "pty → profile decoder (enzyme-12ch) → ingest → commit "
+                              "(bench's own minimal path)")
+
+
+def datetime_now():
+    from datetime import datetime
+
+    return datetime.now()

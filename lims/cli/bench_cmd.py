@@ -1,0 +1,85 @@
+"""`lims bench`: the province-scale benchmark (issue 8, docs/performance.md)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from lims.cli.common import emit_json, handle_errors
+
+
+@handle_errors
+def bench(
+    results: int = typer.Option(1_000_000, "--results", min=1_000,
+                                help="How many test results to generate (markets and vendors "
+                                     "scale with it: 2 000 / 40 000 at 10 000 000)."),
+    backend: str = typer.Option("sqlite", "--backend", help="sqlite, postgres or both."),
+    postgres_url: str | None = typer.Option(
+        None, "--postgres-url", help="PostgreSQL server (default LIMS_TEST_POSTGRES_URL); the "
+                                     "bench creates its own database lims_bench_<N> there."),
+    repeat: int = typer.Option(7, "--repeat", min=1, help="Timed runs per figure."),
+    ingest: int = typer.Option(20_000, "--ingest", min=0,
+                               help="Readings to ingest for the throughput figure (0: skip)."),
+    ingest_batch: int = typer.Option(5_000, "--ingest-batch", min=1, help="Readings per batch."),
+    latency: int = typer.Option(200, "--latency", min=0,
+                                help="Messages sent over the pty for the latency figure (0: skip)."),
+    duckdb: bool = typer.Option(True, "--duckdb/--no-duckdb",
+                                help="Run the same queries in DuckDB for the ratio."),
+    baseline: bool = typer.Option(True, "--baseline/--no-baseline",
+                                  help="Also time the trend straight from test_result."),
+    reuse: bool = typer.Option(True, "--reuse/--fresh",
+                               help="Reuse a generated database of the same size."),
+    keep: bool = typer.Option(True, "--keep/--drop", help="Keep the PostgreSQL bench database."),
+    workdir: Path = typer.Option(Path("var/bench"), "--workdir", help="Where SQLite files go."),
+    markdown_out: Path | None = typer.Option(None, "--markdown",
+                                             help="Also write the table as Markdown here."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+) -> None:
+    """Generate data at a chosen scale and print median/p95 of each figure, with DuckDB ratios."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from lims.bench import runner
+
+    backends = {"sqlite": ("sqlite",), "postgres": ("postgres",),
+                "both": ("sqlite", "postgres")}.get(backend)
+    if backends is None:
+        raise ValueError(f"--backend must be sqlite, postgres or both, not {backend!r}")
+    opts = runner.Options(results=results, backends=backends,
+                          postgres_url=postgres_url or os.environ.get("LIMS_TEST_POSTGRES_URL"),
+                          repeat=repeat, ingest=ingest, ingest_batch=ingest_batch,
+                          latency_messages=latency, duckdb=duckdb, baseline=baseline,
+                          reuse=reuse, keep=keep, workdir=workdir)
+    if "postgres" in backends and not opts.postgres_url:
+        raise ValueError("--backend postgres needs --postgres-url or LIMS_TEST_POSTGRES_URL")
+    console = Console(stderr=True)
+    with Progress(TextColumn("{task.description:>10}"), BarColumn(),
+                  TextColumn("{task.completed:,}/{task.total:,}"), TimeElapsedColumn(),
+                  console=console, transient=as_json) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        report = runner.run(opts, progress)
+    if markdown_out:
+        markdown_out.parent.mkdir(parents=True, exist_ok=True)
+        markdown_out.write_text(runner.markdown(report), encoding="utf-8")
+    if as_json:
+        emit_json(report.to_json())
+        return
+    table = Table(title=f"lims bench · {results:,} results · {report.started}")
+    for col in ("backend", "figure", "median", "p95", "unit", "DuckDB", "ratio", "target"):
+        table.add_column(col, justify="right" if col in ("median", "p95", "DuckDB", "ratio")
+                         else "left")
+    for r in report.rows:
+        table.add_row(r.backend, r.figure, runner.fmt(r.median), runner.fmt(r.p95), r.unit,
+                      runner.fmt(r.duckdb), runner.fmt(r.ratio, 2), r.target)
+    Console().print(table)
+    for n in report.notes:
+        typer.echo(f"note: {n}")

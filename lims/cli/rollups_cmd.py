@@ -1,0 +1,45 @@
+"""`lims rollups`: check or rebuild the pass-rate rollups (docs/performance.md)."""
+
+from __future__ import annotations
+
+import typer
+
+from lims.cli import common
+from lims.cli.common import emit_json, handle_errors
+from lims.services import rollups
+from lims.services.auth import require
+
+app = typer.Typer(help="Pass-rate rollup tables: check them against the results, or rebuild them.",
+                  no_args_is_help=True)
+
+
+@app.command("check")
+@handle_errors
+def check(as_json: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
+    """Compare every rollup row with a fresh aggregation of the results (exit 1 if any differ)."""
+    with common.session() as s:
+        problems = rollups.check(session=s)
+    if as_json:
+        emit_json({"exact": not problems, "problems": problems})
+    else:
+        for p in problems[:50]:
+            typer.echo(p)
+        typer.echo("rollups are exact" if not problems else f"{len(problems)} rollup rows differ "
+                   "(run `lims rollups rebuild`)")
+    if problems:
+        raise typer.Exit(1)
+
+
+@app.command("rebuild")
+@handle_errors
+def rebuild(as_json: bool = typer.Option(False, "--json", help="Print the row counts as JSON.")
+            ) -> None:
+    """Recompute every rollup from the results (after a market moved to another county)."""
+    require(common.current_actor(), "reference.edit")
+    with common.session() as s:
+        counts = rollups.rebuild(session=s)
+    if as_json:
+        emit_json(counts)
+    else:
+        for name, n in counts.items():
+            typer.echo(f"{name}: {n} rows")
