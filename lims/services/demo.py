@@ -7,7 +7,7 @@ calibration records (most valid, one overdue, one failed), outreach events, and 
 results over ``days`` days. Results go through ``lims.services.ingest.ingest`` (source "demo"),
 so every verdict is recomputed from physically plausible raw values; the calibration gate holds
 the readings of the overdue and the failed instrument. Same seed and same ``until`` date → same
-data (sample codes aside: ingest draws them at random).
+data, sample codes included.
 
 Extending the demo (other areas add their own data)
 ---------------------------------------------------

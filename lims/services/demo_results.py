@@ -15,9 +15,11 @@ import random
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from lims.models import Market
+from sqlmodel import Session, select
+
+from lims.models import Market, Sample
 from lims.services.demo_places import person
-from lims.services.ingest import ReadingIn, ingest
+from lims.services.ingest import CODE_ALPHABET, IngestReport, ReadingIn, ingest
 from lims.services.lookup import RefCache
 
 if TYPE_CHECKING:
@@ -205,12 +207,39 @@ def _follow_ups(world: _World, cache: RefCache, screen: ReadingIn, result_id: in
     return out
 
 
+def _seeded_codes(session: Session, report: IngestReport, rng: random.Random) -> None:
+    """Give the samples ingest just created codes drawn from the seed (ingest draws them from
+    the system's random source), so the same seed gives the same slips."""
+    fresh = {st.sample_code: st for st in report.stored if not st.duplicate and st.sample_code}
+    if not fresh:
+        return
+    wanted: dict[str, str] = {}
+    drawn: set[str] = set()
+    for old in fresh:
+        code = "".join(rng.choice(CODE_ALPHABET) for _ in range(8))
+        while code in drawn or code in fresh:
+            code = "".join(rng.choice(CODE_ALPHABET) for _ in range(8))
+        wanted[old] = code
+        drawn.add(code)
+    taken = set(session.exec(select(Sample.code).where(Sample.code.in_(list(wanted.values())))))
+    samples = list(session.exec(select(Sample).where(Sample.code.in_(list(fresh)))))
+    for sample in samples:
+        new = wanted[sample.code]
+        if new not in taken:
+            sample.code = new
+    session.flush()
+    for old, st in fresh.items():
+        if wanted[old] not in taken:
+            st.sample_code = wanted[old]
+
+
 def demo_results(ctx: DemoContext) -> None:
     """Samples and results for every day of the period, a week per ingest batch."""
     rng = ctx.rng("demo_results")
     world = _World(ctx, rng)
     cache = RefCache.load(ctx.session)
     lab_staff = [person(rng, ctx.scenario["names"]) for _ in range(3)]
+    code_rng = ctx.rng("demo_sample_codes")
     day = ctx.start
     while day <= ctx.until:
         week_end = min(ctx.until, day + timedelta(days=6))
@@ -219,6 +248,7 @@ def demo_results(ctx: DemoContext) -> None:
             screens.extend(_day_screens(world, day))
             day += timedelta(days=1)
         report = ingest(session=ctx.session, readings=screens, cache=cache, tz=ctx.tz)
+        _seeded_codes(ctx.session, report, code_rng)
         follow: list[ReadingIn] = []
         for screen, stored in zip(screens, report.stored, strict=True):
             if stored.duplicate:

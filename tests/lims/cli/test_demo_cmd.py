@@ -22,7 +22,7 @@ def _q(url: str, sql: str):
 
 def _fingerprint(url: str):
     return _q(url, """
-        SELECT m.code, m.name, v.stall, v.licence_no, v.credit_grade, c.name_zh, me.code,
+        SELECT s.code, m.code, m.name, v.stall, v.licence_no, v.credit_grade, c.name_zh, me.code,
                t.raw, t.tested_at, t.verdict, t.status, t.channel, t.tested_by,
                t.retest_of_id IS NOT NULL
         FROM test_result t JOIN sample s ON s.id = t.sample_id
