@@ -41,6 +41,7 @@ class ProfileSimulator:
     byte_time: float = 0.0                 # s per byte (0: a message at once)
     start: datetime = field(default_factory=lambda: datetime(2026, 5, 6, 9, 0, 0))
     serial: str | None = None              # printed serial number (default from the profile)
+    live_clock: bool = False               # print the current time (demo) instead of ``start``
     name: str = "profile"
 
     def __post_init__(self) -> None:
@@ -143,7 +144,8 @@ class ProfileSimulator:
     def record(self, i: int) -> dict[str, Any]:
         """The i-th record, with the values rounded as the instrument prints them."""
         sim, rng = self.profile.simulator, self._rng
-        when = self.start + timedelta(seconds=30 * i)
+        when = (datetime.now().replace(microsecond=0) if self.live_clock
+                else self.start + timedelta(seconds=30 * i))
         common = {
             "channel": i % int(sim.get("channels", 1)) + 1,
             "sample_id": f"S{when:%Y%m%d}{i + 1:04d}",

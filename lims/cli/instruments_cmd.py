@@ -81,13 +81,15 @@ def simulate(driver: str = typer.Argument(..., help=f"Driver name ({', '.join(re
              seed: int = typer.Option(1, "--seed", help="Random seed (same seed, same bytes)."),
              serial_no: str = typer.Option(None, "--serial", help="Serial number the instrument prints."),
              byte_time: float = typer.Option(0.0, "--byte-time", help="Seconds per byte (0: at once)."),
+             live_clock: bool = typer.Option(False, "--live-clock",
+                                             help="Print the current time in records (demo)."),
              ) -> None:
     """Run a simulated instrument on a port, speaking the driver's bytes with optional faults."""
     spec = registry.get(driver)
     if spec.make_simulator is None:
         raise ValueError(f"driver {driver!r} has no simulator")
     wanted = {"faults": tuple(fault), "count": count or None, "interval": interval, "seed": seed,
-              "serial": serial_no, "byte_time": byte_time}
+              "serial": serial_no, "byte_time": byte_time, "live_clock": live_clock or None}
     if driver == "profile":
         from instruments.profiles import find_profile, load_profile
 
@@ -97,13 +99,17 @@ def simulate(driver: str = typer.Argument(..., help=f"Driver name ({', '.join(re
     else:
         settings = spec.defaults
     sim = spec.make_simulator(**_factory_kwargs(spec.make_simulator, {
-        k: v for k, v in wanted.items() if v is not None and not (k == "byte_time" and not v)}))
+        k: v for k, v in wanted.items()
+        if k == "count" or (v is not None and not (k == "byte_time" and not v))}))
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     with serial.serial_for_url(port, **settings.serial_kwargs()) as p:
-        run_simulator(sim, p, stop=stop)
-        p.flush()
+        try:
+            run_simulator(sim, p, stop=stop)
+            p.flush()
+        except (serial.SerialException, OSError) as exc:
+            raise ValueError(f"port {port}: {exc}") from None
     typer.echo(f"simulator {sim.name}: done", err=True)
 
 

@@ -1,13 +1,127 @@
-"""`lims up`: what `make run` starts — the simulated instruments feeding the database, and the app."""
+"""`lims up`: what `make run` starts — the simulated instruments feeding the database, and the app.
+
+For each demo analyzer (the first active ``enzyme-12ch`` and ``gold-reader`` instruments; one is
+created when there is none) it makes a null-modem pair of ptys with socat, runs ``lims simulate``
+on one end and ``lims listen`` on the other, then starts the app. Ctrl-C stops every child.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import typer
+from sqlmodel import select
 
-from lims.cli.serve_cmd import serve
+from lims.cli.common import handle_errors, session
+from lims.cli.serve_cmd import APP
+from lims.models import Instrument, Market, Method
+from lims.settings import load_settings
+
+DEMO_PROFILES = (("enzyme-12ch", "SIM-ENZ-0001", "pesticide_analyzer", "ENZ-5009.199"),
+                 ("gold-reader", "SIM-GOLD-0001", "card_reader", None))
 
 
+def demo_instruments() -> list[tuple[str, str]]:
+    """(serial, profile) of the analyzers to simulate; creates one per profile if absent."""
+    out = []
+    with session() as s:
+        market = s.exec(select(Market).order_by(Market.id)).first()
+        for profile, serial, kind, method in DEMO_PROFILES:
+            inst = s.exec(select(Instrument).where(Instrument.driver == "profile",
+                                                   Instrument.profile == profile,
+                                                   Instrument.active)
+                          .order_by(Instrument.id)).first()
+            if inst is None:
+                mid = s.exec(select(Method.id).where(Method.code == method)).first() if method else None
+                inst = Instrument(serial_no=serial, model=f"simulated ({profile})", kind=kind,
+                                  driver="profile", profile=profile, location="lims up",
+                                  market_id=market.id if market else None, method_id=mid)
+                s.add(inst)
+                s.flush()
+            out.append((inst.serial_no, profile))
+    return out
+
+
+def _socat_pair(tty_dir: Path, serial: str) -> tuple[subprocess.Popen, Path, Path]:
+    if shutil.which("socat") is None:
+        raise ValueError("socat is not installed (Debian: apt-get install socat)")
+    a, b = tty_dir / f"{serial}.instrument", tty_dir / f"{serial}.host"
+    for p in (a, b):
+        p.unlink(missing_ok=True)
+    proc = subprocess.Popen(["socat", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not (a.exists() and b.exists()):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise ValueError(f"socat did not create {a} and {b}")
+        time.sleep(0.05)
+    return proc, a, b
+
+
+def _stop(children: list[subprocess.Popen]) -> None:
+    for p in reversed(children):
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    for p in reversed(children):
+        try:
+            p.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+@handle_errors
 def up(port: int = typer.Option(8501, help="HTTP port of the app."),
-       headless: bool = typer.Option(False, help="Do not open a browser.")) -> None:
+       headless: bool = typer.Option(False, help="Do not open a browser."),
+       interval: float = typer.Option(4.0, help="Seconds between simulated readings."),
+       app: bool = typer.Option(True, "--app/--no-app", help="Start the app (else instruments only)."),
+       ) -> None:
     """Start the demo stack: simulated instruments with their listeners, then the app."""
-    serve(port=port, address="localhost", headless=headless)
+    settings = load_settings()
+    tty_dir = settings.var_dir / "tty"
+    tty_dir.mkdir(parents=True, exist_ok=True)
+    script = Path(sys.executable).parent / "lims"
+    lims = [str(script)] if script.exists() else ["lims"]
+    children: list[subprocess.Popen] = []
+    stopping = {"flag": False}
+
+    def _on_signal(*_):
+        stopping["flag"] = True
+
+    old = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for n, (serial, profile) in enumerate(demo_instruments()):
+            socat, inst_end, host_end = _socat_pair(tty_dir, serial)
+            children.append(socat)
+            children.append(subprocess.Popen([*lims, "listen", "--instrument", serial,
+                                              "--port", str(host_end)], env=os.environ.copy()))
+            time.sleep(1.0)   # let the listener open its end first (opening flushes input)
+            children.append(subprocess.Popen(
+                [*lims, "simulate", "profile", "--profile", profile, "--port", str(inst_end),
+                 "--count", "0", "--interval", str(interval * (1 + n)), "--serial", serial,
+                 "--seed", str(int(time.time()) + n), "--byte-time", "0.001", "--live-clock"],
+                env=os.environ.copy(), stdout=subprocess.DEVNULL))
+            typer.echo(f"simulated {profile} {serial}: {inst_end} → lims listen on {host_end}")
+        if app:
+            children.append(subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
+                 "--server.address", "localhost", "--browser.gatherUsageStats", "false",
+                 "--server.headless", "true" if headless else "false"], env=os.environ.copy()))
+        typer.echo("running; Ctrl-C stops everything")
+        while not stopping["flag"] and all(p.poll() is None for p in children):
+            time.sleep(0.2)
+        failed = [p.args for p in children if p.poll() not in (None, 0)]
+        if failed and not stopping["flag"]:
+            typer.echo(f"a child stopped: {failed[0]}", err=True)
+    finally:
+        _stop(children)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
