@@ -4,8 +4,8 @@ injection escaped) and ``sample_results`` (one sample's results with their reaso
 
 Import columns (header names, case-insensitive; see IMPORT_COLUMNS): a row is one reading. Rows
 that name a ``sample_code`` the database knows add a result to that sample (a re-test, a lab
-result); an unknown code creates the sample under that code (market/commodity required); no code
-creates a new sample. A row identical to a result the sample already has (same method, time and
+result), linked to the sample's first screen through ``retest_of_id``; an unknown code creates
+the sample under that code (market/commodity required); no code creates a new sample. A row identical to a result the sample already has (same method, time and
 raw values) is skipped as a duplicate, so importing the same file, or an export, twice changes
 nothing. Columns of the export that the import does not need (verdict, names …) are ignored.
 """
@@ -285,10 +285,13 @@ def _prepare_samples(session: Session, cache: RefCache, readings: list[ReadingIn
     codes = {r.sample_code for r in readings if r.sample_code}
     known = {s.code: s for s in session.exec(select(Sample).where(Sample.code.in_(codes)))} if codes else {}
     have: set[tuple[int, int, datetime, str]] = set()
+    screens: dict[int, TestResult] = {}   # sample id → its first screen (no retest_of)
     if known:
         q = select(TestResult).where(TestResult.sample_id.in_([s.id for s in known.values()]))
-        for tr in session.exec(q):
+        for tr in session.exec(q.order_by(TestResult.tested_at, TestResult.id)):
             have.add((tr.sample_id, tr.method_id, _second(tr.tested_at), _raw_key(tr.raw)))
+            if tr.retest_of_id is None:
+                screens.setdefault(tr.sample_id, tr)
     errors: list[RowError] = []
     out: list[ReadingIn] = []
     new: dict[str, list[ReadingIn]] = {}
@@ -308,6 +311,9 @@ def _prepare_samples(session: Session, cache: RefCache, readings: list[ReadingIn
             if (s.id, mid, _second(r.tested_at), _raw_key(r.raw)) in have:
                 dups += 1
                 continue
+            screen = screens.get(s.id)
+            if screen is not None and screen.tested_at <= r.tested_at:
+                r.retest_of_id = screen.id   # a re-test or lab result of the sample's screen
             out.append(r)
         elif r.sample_code:
             group = new.setdefault(r.sample_code, [])
@@ -354,6 +360,7 @@ def import_results(*, session: Session, actor: Actor, path: Path, tz: ZoneInfo =
     for code, rows in new_codes.items():
         first = by_reading[id(rows[0])]
         sample = session.exec(select(Sample).where(Sample.code == first.sample_code)).one()
+        head = session.get(TestResult, first.result_id)
         for r in rows[1:]:
             st = by_reading[id(r)]
             if st.duplicate:
@@ -361,6 +368,8 @@ def import_results(*, session: Session, actor: Actor, path: Path, tz: ZoneInfo =
             tr = session.get(TestResult, st.result_id)
             extra = tr.sample_id
             tr.sample_id = sample.id
+            if head is not None and head.tested_at <= tr.tested_at:
+                tr.retest_of_id = head.id
             session.flush()
             if extra != sample.id:
                 session.delete(session.get(Sample, extra))

@@ -140,13 +140,34 @@ def test_same_file_twice_is_stored_once(places, env_db, tmp_path):
     assert json.loads(again.output)["created"] == 0
     rs = results(env_db)
     assert len(rs) == 3
-    # the new code names one sample holding both of its results
+    # the new code names one sample holding both of its results, the lab result linked
     assert rs[1].sample_id == rs[2].sample_id != rs[0].sample_id
+    assert rs[2].retest_of_id == rs[1].id and rs[1].retest_of_id is None
     shown = places("results", "show", "slip-0001", "--json")
     data = json.loads(shown.output)
     assert data["code"] == "SLIP-0001" and len(data["results"]) == 2
     assert data["results"][1]["verdict"] == "invalid"  # no MRL for omethoate in pak choi
     assert "no MRL" in data["results"][1]["reasons"][0]
+
+
+def test_lab_result_for_an_existing_sample_is_linked_to_its_screen(places, env_db, tmp_path):
+    screen = write_csv(tmp_path / "screen.csv", [row(sample_code="LEEK-0001", commodity="韭菜",
+                                                     control_delta="0.45", sample_delta="0.12")])
+    assert places("results", "import", screen).exit_code == 0
+    lab = write_csv(tmp_path / "lab.csv", [
+        row(sample_code="LEEK-0001", market="", vendor_stall="", commodity="", instrument="",
+            control_delta="", sample_delta="", channel="", method="LAB-GCMS", analyte="氧乐果",
+            value="0.05", tested_at="2026-05-08 14:00"),
+        row(sample_code="LEEK-0001", market="T-S01", vendor_stall="", commodity="",
+            instrument="", control_delta="", sample_delta="", channel="", method="LAB-GCMS",
+            analyte="氧乐果", value="0.01", tested_at="2026-05-08 15:00")])
+    r = places("results", "import", lab)
+    assert r.exit_code == 1 and "line 3, column market: sample LEEK-0001 is not from" in r.output
+    lab.write_text("\n".join(lab.read_text().splitlines()[:2]) + "\n")
+    assert places("results", "import", lab).exit_code == 0
+    first, second = results(env_db)
+    assert (first.verdict, second.verdict) == ("positive", "noncompliant")
+    assert second.retest_of_id == first.id and second.sample_id == first.sample_id
 
 
 def test_show_text_lists_reasons(places, tmp_path):
