@@ -243,3 +243,21 @@ def report(month: str | None = typer.Option(None, help="YYYY-MM (default: every 
         worst = f"{r['worst_minutes']:.1f}" if r["worst_minutes"] is not None else "—"
         typer.echo(f"{r['month']:<8} {r['grid_group']:<16} {r['alerts']:>6} {r['arrived']:>7} "
                    f"{r['within_target']:>8} {share:>6} {med:>7} {worst:>7}")
+
+
+@case_app.command("sweep")
+@handle_errors
+def sweep(since: str | None = typer.Option(None, help="Only results tested from this time."),
+          as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Open the cases and raise the alerts of results stored without them (file imports, the
+    instrument listener)."""
+    from lims.services.followup import follow_up_pending
+
+    with session() as s:
+        fu = follow_up_pending(session=s, actor=current_actor(),
+                               since=_at(since) if since else None)
+    data = {"cases_opened": len(fu.case_ids), "alerts_raised": len(fu.alert_ids)}
+    if as_json:
+        emit_json(data)
+    else:
+        typer.echo(f"{data['cases_opened']} case(s) opened, {data['alerts_raised']} alert(s) raised")

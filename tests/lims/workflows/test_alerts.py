@@ -72,3 +72,25 @@ def test_suspicious_alerts_but_opens_no_case(session, world):
                             reading={"control_delta": 0.40, "sample_delta": 0.22}, tested_at=T0)
     assert out.verdict == "suspicious"   # 45 % inhibition: in the 40–50 % band
     assert out.alert_id is not None and out.case_id is None
+
+
+def test_sweep_follows_up_results_stored_elsewhere(session, world):
+    from lims.services.followup import follow_up_pending
+    from lims.services.ingest import ReadingIn, ingest
+
+    def card(colour, minute):
+        return ReadingIn(method="ENZ-CARD", raw={"colour": colour}, market="M1",
+                         vendor_stall="A01", commodity="小白菜",
+                         tested_at=T0 + timedelta(minutes=minute))
+
+    rep = ingest(session=session, readings=[card("unchanged", 0), card("sky_blue", 1),
+                                            card("unchanged", 2)])
+    # a rapid re-test of the first sample is no new screen
+    ingest(session=session, readings=[ReadingIn(
+        method="ENZ-CARD", raw={"colour": "unchanged"}, tested_at=T0 + timedelta(minutes=30),
+        sample_code=rep.stored[0].sample_code, retest_of_id=rep.stored[0].result_id)])
+    fu = follow_up_pending(session=session, actor=TESTER)
+    positives = {rep.stored[0].result_id, rep.stored[2].result_id}
+    assert set(fu.case_ids) == positives and set(fu.alert_ids) == positives
+    again = follow_up_pending(session=session, actor=TESTER)
+    assert again.case_ids == {} and again.alert_ids == {}
