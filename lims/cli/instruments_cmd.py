@@ -170,6 +170,46 @@ def decode(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="C
                f"{len(data)} bytes")
 
 
+@instruments_app.command("add")
+@handle_errors
+def add(serial_no: str = typer.Option(..., "--serial", help="Serial number as the instrument prints it."),
+        driver: str = typer.Option(..., "--driver", help="profile, astm, ad, mtsics, sbi, ohaus …"),
+        profile: str = typer.Option(None, "--profile", help="Profile name (driver 'profile')."),
+        model: str = typer.Option("", "--model", help="Make and model."),
+        kind: str = typer.Option("pesticide_analyzer", "--kind", help="pesticide_analyzer, "
+                                 "card_reader, lab_analyzer, balance, platform_scale, bp_meter."),
+        market: str = typer.Option(None, "--market", help="Market code or name where it tests."),
+        method: str = typer.Option(None, "--method", help="Default method code."),
+        port_settings: str = typer.Option(None, "--port-settings", help="JSON overrides, e.g. "
+                                          '\'{"baudrate": 115200}\'.'),
+        location: str = typer.Option("", "--location", help="Where it is kept."),
+        as_json: bool = typer.Option(False, "--json", help="Print the instrument as JSON.")) -> None:
+    """Register an instrument so `lims listen` can read it."""
+    import json
+
+    from lims.models.enums import InstrumentKind
+    from lims.services.instrument_setup import add_instrument
+
+    if kind not in {k.value for k in InstrumentKind}:
+        raise ValueError(f"--kind: {kind!r} is not one of {[k.value for k in InstrumentKind]}")
+    try:
+        overrides = json.loads(port_settings) if port_settings else None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--port-settings: not JSON ({exc})") from None
+    actor = current_actor()
+    with session() as s:
+        inst = add_instrument(session=s, actor=actor, serial_no=serial_no, model=model or driver,
+                              kind=kind, driver=driver, profile=profile, market=market,
+                              method=method, port_settings=overrides, location=location,
+                              profile_dirs=_profile_dirs())
+        data = {"id": inst.id, "serial_no": inst.serial_no, "driver": inst.driver,
+                "profile": inst.profile, "port_settings": inst.port_settings}
+    if as_json:
+        emit_json(data)
+    else:
+        typer.echo(f"instrument {data['serial_no']} registered (id {data['id']})")
+
+
 @instruments_app.command("drivers")
 @handle_errors
 def drivers(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from instruments.profiles import FAULTS, ProfileSimulator, load_profile
 from instruments.profiles.schema import DATA_DIR
 from lims.cli import app
-from lims.models import QuarantineItem, TestResult
+from lims.models import Instrument, QuarantineItem, TestResult
 from lims.services import journal as jr
 from tests.lims.listener_helpers import Pty, add_instrument, pump, running_listener, wait_for
 
@@ -217,3 +217,30 @@ def test_decode_command_prints_readings(tmp_path):
 def test_listen_refuses_an_unknown_instrument(env_db, sqlite_engine):
     out = CliRunner().invoke(app, ["listen", "--instrument", "NOPE-1", "--port", "loop://"])
     assert out.exit_code == 2 and "unknown instrument serial number 'NOPE-1'" in out.output
+
+
+def test_instruments_add_checks_before_writing(env_db, sqlite_engine):
+    runner = CliRunner()
+    bad = runner.invoke(app, ["instruments", "add", "--serial", "RP-9", "--driver", "profile",
+                              "--profile", "enzyme-12ch", "--port-settings", '{"baud": 9600}'])
+    assert bad.exit_code == 2 and "unknown port setting(s) ['baud']" in bad.output
+    bad = runner.invoke(app, ["instruments", "add", "--serial", "RP-9", "--driver", "profile"])
+    assert bad.exit_code == 2 and "profile" in bad.output
+    bad = runner.invoke(app, ["instruments", "add", "--serial", "RP-9", "--driver", "profile",
+                              "--profile", "enzyme-12ch", "--method", "NOPE"])
+    assert bad.exit_code == 2 and "unknown method 'NOPE'" in bad.output
+    with Session(sqlite_engine) as s:
+        assert s.exec(select(Instrument)).all() == []
+    ok = runner.invoke(app, ["instruments", "add", "--serial", "RP-9", "--driver", "profile",
+                             "--profile", "gold-reader", "--method", "KJ-GOLD-CBF",
+                             "--port-settings", '{"parity": "E", "bytesize": 7}', "--json"])
+    assert ok.exit_code == 0, ok.output
+    with Session(sqlite_engine) as s:
+        inst = s.exec(select(Instrument)).one()
+        from lims.services.listener import port_settings
+        from lims.services.listener_store import InstrumentContext
+
+        ctx = InstrumentContext.load(s, "RP-9")
+    assert inst.port_settings == {"parity": "E", "bytesize": 7}
+    got = port_settings(ctx, inst.port_settings)
+    assert (got.baudrate, got.parity, got.bytesize) == (115200, "E", 7)   # profile + override
