@@ -201,9 +201,9 @@ def user_count(db: str) -> int:
 
 
 @st.cache_data(ttl=60, show_spinner=False)
-def qc_controls(db: str, serial_no: str) -> list[tuple[str, str | None]]:
+def qc_series(db: str) -> list[tuple[str, str, str | None]]:
     with session_scope(get_engine()) as s:
-        return reports.qc_controls(session=s, serial_no=serial_no)
+        return reports.qc_series(session=s)
 
 
 @st.cache_data(ttl=60, show_spinner=False)

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import streamlit as st
 
 from dashboards import data
-from dashboards.i18n import lang, t
+from dashboards.i18n import labeller, lang, t
 
 KEYS = ("f_county", "f_markets", "f_commodities", "f_period")
 
@@ -30,7 +30,8 @@ def render(*, period_default_days: int = 365) -> dict:
     if st.session_state.get("f_county") not in counties:
         st.session_state.pop("f_county", None)
     county = box.selectbox(t("filter.county"), counties,
-                           format_func=lambda c: t("all") if c is None else c, key="f_county")
+                           format_func=labeller(counties, lambda c: t("all") if c is None else c),
+                           key="f_county")
     markets = [m for m in opts["markets"] if county is None or m["county"] == county]
     names = {m["id"]: m["name"] for m in markets}
     if "f_markets" in st.session_state:

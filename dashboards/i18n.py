@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Callable
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -118,3 +119,10 @@ def plotly_date_format() -> str:
 def name(row: dict, base: str = "name") -> str:
     """Pick ``name_zh``/``name_en`` from a row (falls back to ``name``)."""
     return row.get(f"{base}_{lang()}") or row.get(base) or "—"
+
+
+def labeller(values, label) -> Callable:
+    """A ``format_func`` for a widget: ``label(value)`` computed now, in the current language
+    (a lambda calling ``t`` later could run outside the page's session)."""
+    texts = {v: label(v) for v in values}
+    return texts.__getitem__

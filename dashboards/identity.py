@@ -14,7 +14,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboards import data
-from dashboards.i18n import t
+from dashboards.i18n import labeller, t
 from lims.models.enums import Role
 from lims.services import sessions, users
 from lims.services.auth import Actor
@@ -60,7 +60,8 @@ def _demo_box(box) -> None:
     options = [None, *Role]
     current = role()
     choice = box.selectbox(t("auth.role"), options, index=options.index(current),
-                           format_func=lambda r: t("role.public") if r is None else t(f"role.{r}"),
+                           format_func=labeller(options, lambda r: t("role.public") if r is None
+                                                   else t(f"role.{r}")),
                            key="demo_role")
     if choice != current:
         st.session_state["actor"] = None if choice is None else Actor(f"demo-{choice}", choice)
@@ -109,3 +110,11 @@ def _login_box(box) -> None:
             st.rerun()
     else:
         box.caption(t("auth.public_hint"))
+
+
+def guard(section: str) -> None:
+    """Stop the page unless the current role may see ``section`` (navigation hides it, but a
+    bookmarked URL must not bypass that)."""
+    if section not in SECTIONS[role()]:
+        st.warning(t("auth.not_allowed"))
+        st.stop()

@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboards import data, export, widgets
 from dashboards import i18n as fmt
-from dashboards.i18n import t
+from dashboards.i18n import labeller, t
 from dashboards.identity import actor
 from lims.services.errors import LimsError
 
@@ -26,7 +26,8 @@ def held_table_and_actions(held: list[dict]) -> None:
     with st.form("review_form"):
         ids = st.multiselect(t("cal.pick_results"), [h["id"] for h in held], key="review_ids")
         decision = st.radio(t("cal.decision"), ["accept", "void"], horizontal=True,
-                            format_func=lambda d: t(f"cal.{d}"), key="review_decision")
+                            format_func=labeller(["accept", "void"], lambda d: t(f"cal.{d}")),
+                            key="review_decision")
         reason = st.text_input(t("reason"), key="review_reason")
         submitted = st.form_submit_button(t("cal.apply"), type="primary")
     if submitted and not ids:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboards import data, export, filters
+from dashboards import data, export, filters, identity
 from dashboards import i18n as fmt
 from dashboards.i18n import t
 
+identity.guard("management")
 st.title(t("page.agreement"))
 st.caption(t("agree.caption"))
 f = filters.render()

@@ -5,11 +5,12 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboards import charts, data, export
+from dashboards import charts, data, export, identity
 from dashboards import i18n as fmt
 from dashboards.i18n import t
 from lims.timeutil import now
 
+identity.guard("management")
 st.title(t("page.alerts"))
 this_year = now().year
 year = st.selectbox(t("year"), list(range(this_year, this_year - 5, -1)), key="alerts_year")

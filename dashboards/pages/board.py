@@ -28,11 +28,16 @@ if not opts["markets"]:
 by_code = {m["code"]: m for m in opts["markets"]}
 wanted = st.query_params.get("market")
 codes = list(by_code)
+
+
+def _remember() -> None:
+    """Put the picked market in the URL, so the entrance screen can bookmark it."""
+    st.query_params["market"] = st.session_state["board_market"]
+
+
 code = st.selectbox("市场", codes, index=codes.index(wanted) if wanted in by_code else 0,
                     format_func=lambda c: by_code[c]["name"], key="board_market",
-                    label_visibility="collapsed")
-if code != wanted:
-    st.query_params["market"] = code
+                    label_visibility="collapsed", on_change=_remember)
 tz = load_settings().timezone
 today = now().astimezone(tz).date()
 board = data.market_board(db, by_code[code]["id"], today)

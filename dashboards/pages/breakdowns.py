@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboards import charts, data, export, filters
+from dashboards import charts, data, export, filters, identity
 from dashboards import i18n as fmt
-from dashboards.i18n import t
+from dashboards.i18n import labeller, t
 from lims.services.reports import BREAKDOWNS
 
+identity.guard("management")
 st.title(t("page.breakdowns"))
 f = filters.render()
 by = st.segmented_control(t("breakdown.by"), [b for b in BREAKDOWNS if b != "market"],
-                          format_func=lambda b: t(f"breakdown.{b}"), default="commodity",
+                          format_func=labeller(BREAKDOWNS, lambda b: t(f"breakdown.{b}")),
+                          default="commodity",
                           key="breakdown_by") or "commodity"
 rows = data.breakdown(data.db_key(), by, *filters.args(f))
 rows = [r for r in rows if r["tested"]]

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboards import data, export
+from dashboards import data, export, identity
 from dashboards import i18n as fmt
-from dashboards.i18n import lang, t
+from dashboards.i18n import labeller, lang, t
 from dashboards.identity import actor
 from lims.services import cases as svc
 from lims.services.errors import LimsError
 from lims.services.workflow_rules import load_enforcement_rules
 from lims.timeutil import now
 
+identity.guard("lab")
 st.title(t("page.cases"))
 db = data.db_key()
 status = st.segmented_control(t("case.status"), ["open", "closed", "all"], default="open",
-                              format_func=lambda s: t(f"case.status.{s}"), key="case_status")
+                              format_func=labeller(["open", "closed", "all"],
+                                                   lambda s: t(f"case.status.{s}")),
+                              key="case_status")
 rows = data.cases(db, None if status in (None, "all") else status)
 if not rows:
     st.info(t("case.none"))
@@ -84,7 +87,7 @@ if view.status == "open" and a is not None and a.can("cases.manage"):
         do(svc.lodge_objection, note=note)
     d1, d2 = st.columns([2, 1])
     disposal = d1.selectbox(t("case.disposal"), list(disposals), key="case_disposal",
-                            format_func=lambda k: disposals[k].get(lang(), k))
+                            format_func=labeller(disposals, lambda k: disposals[k].get(lang(), k)))
     if d2.button(t("case.do.dispose"), key="case_dispose"):
         do(svc.record_disposal, disposal=disposal, note=note)
     if st.button(t("case.do.close"), key="case_close"):

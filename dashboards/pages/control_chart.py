@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboards import charts, data, export, filters
+from dashboards import charts, data, export, filters, identity
 from dashboards import i18n as fmt
 from dashboards.i18n import t
 from lims.services import reports
 
+identity.guard("management")
 st.title(t("page.control_chart"))
 st.caption(t("pchart.caption"))
 f = filters.render()

@@ -6,14 +6,15 @@ from datetime import timedelta
 
 import streamlit as st
 
-from dashboards import data, widgets
+from dashboards import data, identity, widgets
 from dashboards import i18n as fmt
-from dashboards.i18n import t
+from dashboards.i18n import labeller, t
 from dashboards.identity import actor
 from lims.services.errors import LimsError
 from lims.settings import load_settings
 from lims.timeutil import now
 
+identity.guard("field")
 widgets.touch_css()
 st.title(t("page.field_test"))
 db = data.db_key()
@@ -27,7 +28,8 @@ if not opts["markets"]:
 left, right = st.columns([3, 2], gap="large")
 with left:
     where = st.radio(t("field.where"), ["market", "event"], horizontal=True,
-                     format_func=lambda w: t(f"field.where_{w}"), key="field_where")
+                     format_func=labeller(["market", "event"], lambda w: t(f"field.where_{w}")),
+                     key="field_where")
     event = None
     market_id = None
     if where == "event":
@@ -54,8 +56,9 @@ with left:
         if choices:
             vid = st.selectbox(
                 t("field.vendor"), choices, key="field_vendor",
-                format_func=lambda v: t("field.resident") if v is None else
-                f"{by_id[v]['stall']} {by_id[v]['name']} · {t('grade')} {by_id[v]['credit_grade']}")
+                format_func=labeller(choices, lambda v: t("field.resident") if v is None else
+                                     f"{by_id[v]['stall']} {by_id[v]['name']} · {t('grade')} "
+                                     f"{by_id[v]['credit_grade']}"))
             vendor = by_id.get(vid)
             resident = vid is None
         else:
@@ -73,7 +76,8 @@ with left:
                                 key="field_commodity")
     commodity = next(c for c in opts["commodities"] if c["id"] == commodity_id)
     mode = st.radio(t("field.mode"), ["instrument", "card"], horizontal=True,
-                    format_func=lambda m: t(f"field.mode_{m}"), key="field_mode")
+                    format_func=labeller(["instrument", "card"], lambda m: t(f"field.mode_{m}")),
+                    key="field_mode")
 
 
 def show_result(verdict: str, code: str | None, detail: str = "") -> None:
@@ -97,7 +101,9 @@ with right:
     if mode == "card":
         with st.form("card_form"):
             colour = st.radio(t("card.colour"), ["sky_blue", "faint_blue", "unchanged"],
-                              format_func=lambda c: t(f"card.{c}"), key="card_colour")
+                              format_func=labeller(["sky_blue", "faint_blue", "unchanged"],
+                                                   lambda c: t(f"card.{c}")),
+                              key="card_colour")
             blank_ok = st.checkbox(t("card.blank_ok"), value=True, key="card_blank_ok")
             go = st.form_submit_button(t("field.record"), type="primary")
         if go:
@@ -128,7 +134,8 @@ with right:
             iid = st.selectbox(t("field.instrument"), list(inames), format_func=inames.get,
                                key="field_instrument")
             window = st.select_slider(t("field.window"), [5, 15, 60, 240, 1440], value=60,
-                                      format_func=lambda m: fmt.duration(m * 60),
+                                      format_func=labeller([5, 15, 60, 240, 1440],
+                                                           lambda m: fmt.duration(m * 60)),
                                       key="field_window")
 
             @st.fragment(run_every=timedelta(seconds=3))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboards import charts, data, export, filters
+from dashboards import charts, data, export, filters, identity
 from dashboards import i18n as fmt
 from dashboards.i18n import t
 
+identity.guard("management")
 st.title(t("page.heatmap"))
 f = filters.render(period_default_days=120)
 rows = data.pass_rates(data.db_key(), *filters.args(f))

@@ -14,10 +14,15 @@ from dashboards import i18n as fmt
 
 db = data.db_key()
 code = (st.query_params.get("code") or "").strip().upper()
-typed = st.text_input("样品编号 Sample code", value=code, key="public_code", max_chars=20)
-if typed.strip().upper() != code:
-    code = typed.strip().upper()
-    st.query_params["code"] = code
+
+
+def _remember() -> None:
+    st.query_params["code"] = st.session_state["public_code"].strip().upper()
+
+
+typed = st.text_input("样品编号 Sample code", value=code, key="public_code", max_chars=20,
+                      on_change=_remember)
+code = typed.strip().upper()
 if not code:
     st.title("快检结果查询 · Rapid test result")
     st.info("请输入结果凭条上的样品编号,或扫描凭条上的二维码。"

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboards import charts, data, export
+from dashboards import charts, data, export, identity
 from dashboards.i18n import t
 from lims.services.errors import LimsError
-from lims.timeutil import now
 
+identity.guard("lab")
 st.title(t("page.qc"))
 db = data.db_key()
-instruments = [r for r in data.instrument_status(db, now().date())]
-with_qc = [(r["serial_no"], c) for r in instruments for c in data.qc_controls(db, r["serial_no"])]
+with_qc = data.qc_series(db)
 if not with_qc:
     st.info(t("qc.none"))
     st.stop()
-labels = {i: f"{s} · {c[0]}" + (f" · {t('qc.channel')} {c[1]}" if c[1] else "")
-          for i, (s, c) in enumerate(with_qc)}
+labels = {i: f"{s} · {c}" + (f" · {t('qc.channel')} {ch}" if ch else "")
+          for i, (s, c, ch) in enumerate(with_qc)}
 pick = st.selectbox(t("qc.series"), list(labels), format_func=labels.get, key="qc_series")
-serial, (control, channel) = with_qc[pick]
+serial, control, channel = with_qc[pick]
 try:
     res = data.qc_check(db, serial, control, channel)
 except LimsError as exc:

@@ -7,13 +7,14 @@ import tomllib
 
 import streamlit as st
 
-from dashboards import data, export
+from dashboards import data, export, identity
 from dashboards import i18n as fmt
 from dashboards.i18n import t
 from dashboards.identity import actor
 from lims.services import reference
 from lims.services.errors import LimsError
 
+identity.guard("lab")
 st.title(t("page.reference"))
 a = actor()
 can_edit = a is not None and a.can("reference.edit")

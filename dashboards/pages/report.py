@@ -6,12 +6,13 @@ from datetime import date
 
 import streamlit as st
 
-from dashboards import data, export, filters
+from dashboards import data, export, filters, identity
 from dashboards import i18n as fmt
 from dashboards.i18n import lang, t
 from lims.services import monthly_report
 from lims.services.errors import LimsError
 
+identity.guard("management")
 st.title(t("page.report"))
 f = filters.render()
 today = date.today()

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboards import data
+from dashboards import data, identity
 from dashboards import i18n as fmt
-from dashboards.i18n import t
+from dashboards.i18n import labeller, t
 from dashboards.identity import actor
 from lims.models.enums import Role
 from lims.services import users
 from lims.services.errors import LimsError
 
+identity.guard("admin")
 st.title(t("page.users"))
 a = actor()
 if a is None or not a.can("users.manage"):
@@ -45,7 +46,7 @@ with st.form("user_add", clear_on_submit=True):
     c1, c2 = st.columns(2)
     username = c1.text_input(t("auth.username"), key="ua_name")
     display = c2.text_input(t("users.display_name"), key="ua_display")
-    role = c1.selectbox(t("auth.role"), list(Role), format_func=lambda r: t(f"role.{r}"),
+    role = c1.selectbox(t("auth.role"), list(Role), format_func=labeller(list(Role), lambda r: t(f"role.{r}")),
                         key="ua_role")
     password = c2.text_input(t("auth.password"), type="password", key="ua_pw")
     if st.form_submit_button(t("users.add"), type="primary"):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboards import charts, data, export, filters
+from dashboards import charts, data, export, filters, identity
 from dashboards import i18n as fmt
 from dashboards.i18n import t
 
+identity.guard("management")
 st.title(t("page.vendors"))
 f = filters.render()
 db = data.db_key()

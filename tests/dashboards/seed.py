@@ -8,7 +8,8 @@ from datetime import date, datetime, time, timedelta
 
 from sqlmodel import Session
 
-from lims.models import CalibrationRecord, GridGroup, Instrument, Market, OutreachEvent, Vendor
+from lims.models import CalibrationRecord, GridGroup, Instrument, Market, Vendor
+from lims.services.auth import SYSTEM
 from lims.services.ingest import ReadingIn, ingest
 from lims.timeutil import DEFAULT_TZ
 
@@ -57,11 +58,6 @@ def small_demo(session: Session, *, weeks: int = 10, until: date | None = None,
     session.add(CalibrationRecord(instrument_id=old.id, kind="verification", performed_at=at0,
                                   performed_by="lab", outcome="pass",
                                   due_date=until - timedelta(days=3)))
-    ev = OutreachEvent(name="进社区快检", kind="community", place="幸福社区", county="城关区",
-                       market_id=markets[0].id, team="红马甲",
-                       starts_at=datetime.combine(until, time(9), tzinfo=DEFAULT_TZ),
-                       people_served=80, talks_given=2)
-    session.add(ev)
     session.commit()
 
     commodities = ["芹菜", "韭菜", "豇豆", "菠菜"]
@@ -86,5 +82,41 @@ def small_demo(session: Session, *, weeks: int = 10, until: date | None = None,
         day += timedelta(days=1)
     report = ingest(session=session, readings=readings)
     session.commit()
-    return {"markets": markets, "event_id": ev.id, "results": report.created,
-            "instruments": [good.serial_no, old.serial_no]}
+    extra = workflows(session, markets[0], good, until)
+    return {"markets": markets, "results": report.created,
+            "instruments": [good.serial_no, old.serial_no], **extra}
+
+
+def workflows(session: Session, market: Market, instrument: Instrument, until: date) -> dict:
+    """What the other areas add on top: a team and event, a positive with its case and alert,
+    a QC series with a Westgard violation."""
+    from lims.services import alerts, calibration, events, sampling
+
+    boss = SYSTEM
+    team = events.create_team(session=session, actor=boss, name="红马甲志愿服务队", county="城关区")
+    vol = events.add_volunteer(session=session, actor=boss, team_id=team.id, name="王芳")
+    ev = events.create_event(session=session, actor=boss, name="进社区快检", kind="community",
+                             starts_at=datetime.combine(until, time(9), tzinfo=DEFAULT_TZ),
+                             team_ids=[team.id], place="幸福社区", county="城关区",
+                             market_id=market.id, people_served=80, talks_given=2)
+    events.record_service(session=session, actor=boss, event_id=ev.id, volunteer_id=vol.id,
+                          hours=3.5)
+    at = datetime.combine(until, time(10), tzinfo=DEFAULT_TZ)
+    pos = sampling.record_field_test(session=session, actor=boss, commodity="韭菜",
+                                     market=market.code, vendor_stall="01-04",
+                                     card_colour="unchanged", tested_at=at)
+    if pos.alert_id:
+        alerts.arrive(session=session, actor=boss, alert_id=pos.alert_id,
+                      at=at + timedelta(minutes=8))
+    qc_at = datetime.combine(until - timedelta(days=30), time(8), tzinfo=DEFAULT_TZ)
+    base = [0.50, 0.52, 0.49, 0.51, 0.50, 0.48, 0.52, 0.50, 0.49, 0.51, 0.50, 0.50, 0.51,
+            0.49, 0.50, 0.52, 0.48, 0.50, 0.51, 0.49]
+    calibration.add_qc_values(session=session, actor=boss, serial_no=instrument.serial_no,
+                              values=[(qc_at + timedelta(hours=i), v) for i, v in enumerate(base)],
+                              baseline=True)
+    later = [0.50, 0.51, 0.49, 0.58, 0.50]  # 0.58 is beyond 3 SD: a 1-3s rejection
+    calibration.add_qc_values(session=session, actor=boss, serial_no=instrument.serial_no,
+                              values=[(qc_at + timedelta(days=d + 1), v)
+                                      for d, v in enumerate(later)])
+    session.commit()
+    return {"event_id": ev.id, "positive_code": pos.sample_code, "case_id": pos.case_id}

@@ -1,0 +1,79 @@
+"""Fixtures for the app's tests: SQLite databases (empty, one market, demo) built once per run
+and copied for each test, and a helper that runs one page of the app with AppTest."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session
+from streamlit.testing.v1 import AppTest
+
+from lims.db import engine_for
+from lims.models.enums import Role
+from lims.services.auth import Actor
+from tests.conftest import _ready_engine
+from tests.dashboards import seed
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboards" / "app.py")
+KINDS = ("empty", "one_market", "demo")
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("dash_templates")
+    out = {}
+    for kind in KINDS:
+        path = base / f"{kind}.sqlite3"
+        eng = _ready_engine(f"sqlite:///{path}")
+        with Session(eng, expire_on_commit=False) as s:
+            if kind == "one_market":
+                seed.one_market(s)
+            elif kind == "demo":
+                info = seed.small_demo(s)
+                (base / "demo.code").write_text(info["positive_code"])
+        eng.dispose()
+        out[kind] = path
+    return out
+
+
+@pytest.fixture
+def use_db(templates, tmp_path, monkeypatch):
+    """``use_db(kind)`` points the app at a fresh copy of that database; returns its URL."""
+
+    def _use(kind: str) -> str:
+        path = tmp_path / f"{kind}.sqlite3"
+        shutil.copy(templates[kind], path)
+        url = f"sqlite:///{path}"
+        monkeypatch.setenv("LIMS_DATABASE_URL", url)
+        monkeypatch.setenv("LIMS_VAR_DIR", str(tmp_path / "var"))
+        monkeypatch.setenv("LIMS_LANG", "zh")
+        engine_for.cache_clear()
+        return url
+
+    yield _use
+    engine_for.cache_clear()
+
+
+@pytest.fixture
+def demo_code(templates) -> str:
+    return (templates["demo"].parent / "demo.code").read_text()
+
+
+def run_page(page: str | None, role: Role | None = Role.ADMIN, lang: str = "zh",
+             state: dict | None = None) -> AppTest:
+    """Run the app at ``page`` (a file in dashboards/pages, None = the default page) as ``role``."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["lang"] = lang
+    at.session_state["actor"] = Actor(f"demo-{role}", role) if role else None
+    for k, v in (state or {}).items():
+        at.session_state[k] = v
+    if page:
+        at.switch_page(f"pages/{page}.py")
+    at.run()
+    return at
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]

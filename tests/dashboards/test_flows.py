@@ -1,0 +1,198 @@
+"""What users do on the pages: filters that change and carry over, the field test, reviewing held
+results, editing reference data, logging in, the monthly report."""
+
+from __future__ import annotations
+
+import json
+
+from sqlmodel import Session, select
+from streamlit.testing.v1 import AppTest
+
+from lims.db import get_engine
+from lims.models import AuditEvent, Market, TestResult, Threshold, User
+from lims.models.enums import Role
+from tests.dashboards.conftest import no_exception, run_page
+
+
+def _metric(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_market_filter_changes_the_figures_and_carries_to_other_pages(use_db):
+    use_db("demo")
+    at = run_page("pass_rates")
+    all_tested = _metric(at, "检测数")
+    with Session(get_engine()) as s:
+        night = s.exec(select(Market).where(Market.name == "河西夜市")).one().id
+    at.multiselect(key="f_markets").set_value([night]).run()
+    no_exception(at)
+    one_tested = _metric(at, "检测数")
+    assert int(one_tested.replace(",", "")) < int(all_tested.replace(",", ""))
+    at.switch_page("pages/breakdowns.py").run()
+    no_exception(at)
+    assert at.multiselect(key="f_markets").value == [night]
+    at.switch_page("pages/heatmap.py").run()
+    no_exception(at)
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["data"][0]["y"] == ["河西夜市"]
+
+
+def test_county_filter_limits_the_breakdown(use_db):
+    use_db("demo")
+    at = run_page("breakdowns")
+    at.segmented_control(key="breakdown_by").set_value("county").run()
+    no_exception(at)
+    assert {r for r in at.dataframe[0].value.iloc[:, 0]} == {"城关区", "河西县"}
+    at.selectbox(key="f_county").set_value("河西县").run()
+    no_exception(at)
+    assert list(at.dataframe[0].value.iloc[:, 0]) == ["河西县"]
+
+
+def test_p_chart_flags_the_market_with_a_spike(use_db):
+    use_db("demo")
+    at = run_page("control_chart")
+    no_exception(at)
+    assert at.error and "1 个市场" in at.error[0].value
+    assert list(at.dataframe[0].value.iloc[:, 0]) == ["河西夜市"]
+
+
+def test_field_card_positive_shows_the_words_and_opens_a_case(use_db):
+    use_db("demo")
+    at = run_page("field_test", role=Role.FIELD_TESTER)
+    no_exception(at)
+    at.radio(key="field_mode").set_value("card").run()
+    at.radio(key="card_colour").set_value("unchanged")
+    next(iter(at.get("form_submit_button"))).click().run()
+    no_exception(at)
+    html = "".join(m.value for m in at.markdown)
+    assert "data-verdict='positive'" in html and "阳性" in html
+    assert at.warning and "立案" in at.warning[0].value
+    with Session(get_engine()) as s:
+        tr = s.exec(select(TestResult).where(TestResult.source == "field")
+                    .order_by(TestResult.id.desc())).first()
+        assert tr is not None and tr.verdict == "positive" and tr.tested_by == "demo-field_tester"
+
+
+def test_field_card_negative_in_english_says_negative(use_db):
+    use_db("demo")
+    at = run_page("field_test", role=Role.FIELD_TESTER, lang="en")
+    at.radio(key="field_mode").set_value("card").run()
+    next(iter(at.get("form_submit_button"))).click().run()
+    no_exception(at)
+    html = "".join(m.value for m in at.markdown)
+    assert "data-verdict='negative'" in html and "阴性" in html and "NEGATIVE" in html
+
+
+def test_review_accepts_a_held_result_with_a_reason(use_db):
+    use_db("demo")
+    at = run_page("calibration", role=Role.LAB_TECHNICIAN)
+    no_exception(at)
+    ids = at.multiselect(key="review_ids")
+    first = ids.options[0]
+    ids.set_value([int(first)])
+    at.text_input(key="review_reason").input("checked against the reference filter")
+    next(iter(at.get("form_submit_button"))).click().run()
+    no_exception(at)
+    with Session(get_engine()) as s:
+        tr = s.get(TestResult, int(first))
+        assert tr.status == "accepted"
+
+
+def test_review_without_reason_changes_nothing(use_db):
+    use_db("demo")
+    at = run_page("calibration", role=Role.LAB_TECHNICIAN)
+    ids = at.multiselect(key="review_ids")
+    first = int(ids.options[0])
+    ids.set_value([first])
+    next(iter(at.get("form_submit_button"))).click().run()
+    no_exception(at)
+    assert at.error
+    with Session(get_engine()) as s:
+        assert s.get(TestResult, first).status == "held"
+
+
+def test_reference_threshold_edit_is_validated_and_audited(use_db):
+    use_db("one_market")
+    at = run_page("reference", role=Role.LAB_TECHNICIAN)
+    no_exception(at)
+    tid = at.selectbox(key="th_id").value
+    at.number_input(key=f"th_value_{tid}").set_value(0.07)
+    next(b for b in at.get("form_submit_button")).click().run()   # no reason
+    assert at.error
+    with Session(get_engine()) as s:
+        assert s.get(Threshold, tid).value != 0.07
+    at.number_input(key=f"th_value_{tid}").set_value(0.07)
+    at.text_input(key=f"th_reason_{tid}").input("typo in the 2021 edition row")
+    next(b for b in at.get("form_submit_button")).click().run()
+    no_exception(at)
+    with Session(get_engine()) as s:
+        assert s.get(Threshold, tid).value == 0.07
+        ev = s.exec(select(AuditEvent).where(AuditEvent.entity == "threshold")).all()
+        assert ev and ev[-1].reason == "typo in the 2021 edition row"
+
+
+def test_field_tester_sees_reference_page_refused(use_db):
+    use_db("one_market")
+    at = run_page("reference", role=Role.FIELD_TESTER)
+    no_exception(at)
+    assert not at.title and at.warning
+
+
+def test_login_with_a_real_account(use_db):
+    use_db("one_market")
+    from lims.services import users
+    from lims.services.auth import SYSTEM
+
+    with Session(get_engine()) as s:
+        users.add_user(session=s, actor=SYSTEM, username="li.lab", role="lab_technician",
+                       password="Correct-Horse-42-Battery")
+        s.commit()
+    def attempt(password: str):
+        # AppTest re-runs only the page after navigation, so the sidebar's login box is
+        # exercised on its own here (the browser test logs in through the whole app).
+        at = AppTest.from_function(_identity_box, default_timeout=60)
+        at.run()
+        no_exception(at)
+        at.text_input(key="login_user").input("li.lab")
+        at.text_input(key="login_pw").input(password)
+        next(iter(at.get("form_submit_button"))).click().run()
+        no_exception(at)
+        return at
+
+    at = attempt("wrong")
+    assert at.session_state["actor"] is None
+    assert any("登录失败" in e.value for e in at.error)
+    with Session(get_engine()) as s:
+        assert s.exec(select(User).where(User.username == "li.lab")).one().failed_logins == 1
+    at = attempt("Correct-Horse-42-Battery")
+    assert at.session_state["actor"].username == "li.lab"
+    assert at.session_state["auth_token"]
+    assert not at.get("form")  # the login form is replaced by the signed-in box
+    with Session(get_engine()) as s:
+        assert s.exec(select(User).where(User.username == "li.lab")).one().failed_logins == 0
+
+
+def _identity_box():
+    from dashboards import identity
+
+    identity.sidebar()
+
+
+def test_monthly_report_makes_a_pdf(use_db):
+    use_db("demo")
+    at = run_page("report", role=Role.MANAGER)
+    at.button(key="report_make").click().run()
+    no_exception(at)
+    month, county, lang, (pdf, by_market, _) = at.session_state["report_pdf"]
+    assert pdf[:5] == b"%PDF-" and len(pdf) > 20_000   # has chart images
+    assert {r["name_zh"] for r in by_market} >= {"东门农贸市场", "河西夜市"}
+
+
+def test_public_result_page_from_the_slip_code(use_db, demo_code):
+    use_db("demo")
+    at = run_page("public_result", role=None, state={})
+    at.text_input(key="public_code").input(demo_code).run()
+    no_exception(at)
+    assert any(demo_code in t.value for t in at.title)
+    html = "".join(m.value for m in at.markdown)
+    assert "阳性" in html
