@@ -298,3 +298,65 @@ def markets_in_grid_order(*, session: Session, username: str | None = None,
     return sorted(markets, key=lambda m: (m.grid_group_id != grid_group_id
                                           if grid_group_id is not None else False,
                                           names.get(m.grid_group_id, "\uffff"), m.name))
+
+
+@dataclass(frozen=True)
+class TeamSummary:
+    id: int
+    name: str
+    county: str
+    leader: str
+    registered_volunteers: int
+    active_volunteers: int
+
+
+@dataclass
+class EventDetail:
+    event: OutreachEvent
+    teams: list[str]
+    service: list[tuple[str, float]]   # (volunteer name, hours)
+    service_hours: float
+    samples_tested: int
+    instruments_verified: int
+
+
+def list_teams(*, session: Session) -> list[TeamSummary]:
+    """Teams with their registered and active volunteer counts."""
+    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for v in session.exec(select(Volunteer)):
+        counts[v.team_id][0] += 1
+        counts[v.team_id][1] += int(v.active)
+    return [TeamSummary(t.id, t.name, t.county, t.leader, *counts[t.id])
+            for t in session.exec(select(VolunteerTeam).order_by(VolunteerTeam.name))]
+
+
+def list_events(*, session: Session, team_id: int | None = None,
+                year: int | None = None, tz=DEFAULT_TZ) -> list[OutreachEvent]:
+    """Events, newest first (of one team and/or one local calendar year)."""
+    q = select(OutreachEvent)
+    if team_id is not None:
+        q = q.join(EventTeam, EventTeam.event_id == OutreachEvent.id).where(
+            EventTeam.team_id == team_id)
+    rows = session.exec(q.order_by(OutreachEvent.starts_at.desc())).all()
+    if year is not None:
+        rows = [e for e in rows if e.starts_at.astimezone(tz).year == year]
+    return list(rows)
+
+
+def event_detail(*, session: Session, event_id: int) -> EventDetail:
+    """One event: its teams, who served how many hours, samples tested, instruments verified."""
+    ev = session.get(OutreachEvent, event_id)
+    if ev is None:
+        raise NotFound(f"no outreach event with id {event_id}")
+    teams = session.exec(select(VolunteerTeam.name).join(
+        EventTeam, EventTeam.team_id == VolunteerTeam.id).where(EventTeam.event_id == event_id)
+        .order_by(VolunteerTeam.name)).all()
+    service = [(name, hours) for name, hours in session.exec(
+        select(Volunteer.name, EventService.hours)
+        .join(EventService, EventService.volunteer_id == Volunteer.id)
+        .where(EventService.event_id == event_id).order_by(Volunteer.name))]
+    samples = session.connection().execute(
+        sa.select(sa.func.count()).select_from(Sample.__table__)
+        .where(Sample.__table__.c.event_id == event_id)).scalar_one()
+    return EventDetail(ev, list(teams), service, round(sum(h for _, h in service), 2),
+                       int(samples), _meter_counts(session, [event_id]).get(event_id, 0))

@@ -108,3 +108,24 @@ def test_household_instruments_verified_are_counted(session, world, teams):
     session.commit()
     (row,) = events.team_report(session=session, year=2026, by_month=False)
     assert row.instruments_verified == 3 and row.events == 1
+
+
+def test_event_detail_and_lists(session, world, teams):
+    red, blue, vols, bvol = teams
+    ev = events.create_event(session=session, actor=TESTER, name="进农村", kind="village",
+                             starts_at=T0, team_ids=[blue.id, red.id])
+    events.record_service(session=session, actor=TESTER, event_id=ev.id, volunteer_id=vols[0].id,
+                          hours=3)
+    events.record_service(session=session, actor=TESTER, event_id=ev.id, volunteer_id=bvol.id,
+                          hours=1.5)
+    record_field_test(session=session, actor=TESTER, event_id=ev.id, resident_purchase=True,
+                      commodity="菠菜", card_colour="sky_blue", tested_at=T0)
+    d = events.event_detail(session=session, event_id=ev.id)
+    assert d.teams == sorted(["红马甲志愿服务队", "计量志愿服务队"])
+    assert sorted(d.service) == [("丁", 1.5), ("甲", 3.0)]
+    assert (d.service_hours, d.samples_tested, d.instruments_verified) == (4.5, 1, 0)
+    summary = {t.name: (t.registered_volunteers, t.active_volunteers)
+               for t in events.list_teams(session=session)}
+    assert summary == {"红马甲志愿服务队": (3, 2), "计量志愿服务队": (1, 1)}
+    assert [e.id for e in events.list_events(session=session, team_id=blue.id)] == [ev.id]
+    assert events.list_events(session=session, year=2025) == []
