@@ -269,6 +269,9 @@ def record_confirmatory(*, session: Session, actor: Actor, case_id: int, method:
                if case.objection_accepted else
                "confirmatory testing of a positive needs a non-rapid (lab) method")
         _refuse(case_id, "method", f"method {m.code} is a rapid method: {why}", "re-test")
+    if tested_at.tzinfo is not None and tested_at < case.opened_at:
+        _refuse(case_id, "tested_at", f"{_fmt(tested_at)} is before the rapid result it "
+                f"confirms ({_fmt(case.opened_at)})", "re-test")
     sample = session.get(Sample, case.sample_id)
     source = "objection" if case.objection_accepted else "confirmatory"
     report = ingest(session=session, cache=cache, readings=[ReadingIn(

@@ -113,6 +113,9 @@ def test_full_case_timeline_and_audit(session, world):
     out = notified(session)
     cid = out.case_id
     cases.suspend_sale(session=session, actor=TESTER, case_id=cid, at=T0 + timedelta(minutes=2))
+    with pytest.raises(ValidationFailed, match="before the rapid result"):
+        cases.record_confirmatory(session=session, actor=TESTER, case_id=cid, method="LAB-GCMS",
+                                  analyte="氧乐果", value=0.05, tested_at=T0 - timedelta(days=1))
     with pytest.raises(ValidationFailed, match="handled before closing"):
         cases.close_case(session=session, actor=TESTER, case_id=cid)
     cases.record_confirmatory(session=session, actor=TESTER, case_id=cid, method="LAB-GCMS",
