@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from instruments import registry
-from instruments.base import Decoded, Decoder, Event, PortSettings, Send
+from instruments.base import Decoded, DecodeError, Decoder, Event, PortSettings, Send
 from lims.models import ListenerOffset
 from lims.services import journal as jr
 from lims.services.listener_store import InstrumentContext, Outcome, store_event
@@ -167,6 +167,7 @@ class Processor:
     # -- storing -----------------------------------------------------------------------------
     def store(self, events: list[Event], received_at: datetime) -> list[Outcome]:
         outcomes: list[Outcome] = []
+        reload_cache = False
         with Session(self.engine, expire_on_commit=False) as session:
             if self._cache is None:
                 self._cache = RefCache.load(session)
@@ -181,16 +182,26 @@ class Processor:
                 self._last_raw = raw if isinstance(ev, Decoded) else None
                 span = self._span_of(length) if length else self._last_span
                 self._last_span = span
-                o = store_event(session=session, ctx=self.ctx, cache=self._cache, event=ev,
-                                span=span, received_at=received_at, tz=self.tz,
-                                replay=self.replay)
+                try:
+                    o = store_event(session=session, ctx=self.ctx, cache=self._cache, event=ev,
+                                    span=span, received_at=received_at, tz=self.tz,
+                                    replay=self.replay)
+                except sa.exc.SQLAlchemyError:
+                    raise                      # database trouble: stop; a restart catches up
+                except Exception as exc:       # a bug must not lose the bytes: quarantine them
+                    log.exception("%s: cannot store an event", self.ctx.serial)
+                    o = store_event(session=session, ctx=self.ctx, cache=self._cache,
+                                    event=DecodeError(raw, f"internal error while storing: {exc!r}"),
+                                    span=span, received_at=received_at, tz=self.tz)
                 if o.kind == "quarantined" and "unknown" in o.detail:
-                    self._cache = None         # reference data may have changed: reload next time
+                    reload_cache = True        # reference data may have changed
                 self.tally.add(o)
                 outcomes.append(o)
             if not self.replay:
                 self._save_offset(session)
             session.commit()
+        if reload_cache:
+            self._cache = None                 # reloaded on the next store
         return outcomes
 
     def _save_offset(self, session: Session) -> None:
