@@ -66,9 +66,8 @@ def listen(instrument: str = typer.Option(..., "--instrument", help="Serial numb
 
 def _factory_kwargs(factory, wanted: dict) -> dict:
     params = inspect.signature(factory).parameters
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return wanted
-    return {k: v for k, v in wanted.items() if k in params}
+    core = ("profile", "faults", "count", "interval", "seed", "serial")
+    return {k: v for k, v in wanted.items() if k in params or k in core}
 
 
 @handle_errors
