@@ -26,11 +26,11 @@ def verify(as_json: bool = typer.Option(False, "--json", help="Print the report 
     with session() as s:
         report = audit.verify(session=s)
     data = {"ok": report.ok, "checked": report.checked, "broken_at": report.broken_at,
-            "problem": report.problem}
+            "problem": report.problem, "head": report.head}
     if as_json:
         emit_json(data)
     elif report.ok:
-        typer.echo(f"audit chain intact: {report.checked} event(s) checked")
+        typer.echo(f"audit chain intact: {report.checked} event(s) checked; head {report.head}")
     else:
         typer.secho(f"audit chain BROKEN at event {report.broken_at}: {report.problem}",
                     fg=typer.colors.RED, err=True)

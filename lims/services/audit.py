@@ -62,6 +62,7 @@ class ChainReport:
     checked: int
     broken_at: int | None = None
     problem: str = ""
+    head: str = GENESIS  # hash of the last good event: note it down to anchor the chain
 
     @property
     def ok(self) -> bool:
@@ -74,11 +75,12 @@ def verify(*, session: Session) -> ChainReport:
     for ev in session.exec(select(AuditEvent).order_by(AuditEvent.id)):
         n += 1
         if ev.prev_hash != prev:
-            return ChainReport(n, ev.id, f"event {ev.id}: prev_hash does not match event before")
+            return ChainReport(n, ev.id, f"event {ev.id}: prev_hash does not match event before",
+                               prev)
         if _digest(prev, ev) != ev.hash:
-            return ChainReport(n, ev.id, f"event {ev.id}: content does not match its hash")
+            return ChainReport(n, ev.id, f"event {ev.id}: content does not match its hash", prev)
         prev = ev.hash
-    return ChainReport(n)
+    return ChainReport(n, head=prev)
 
 
 def events(*, session: Session, entity: str | None = None, entity_id: Any = None,
