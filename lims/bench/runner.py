@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from lims.bench import datagen, ingest_bench, memory, queries, serial_bench
 from lims.db import make_engine
+from lims.store import upgrade
 
 
 @dataclass
@@ -92,7 +93,9 @@ def _sqlite_db(opts: Options, progress: Progress) -> tuple[sa.Engine, str, bool]
         done.write_text(str(opts.results))
         return engine, url, False
     url = f"sqlite:///{path}"
-    return make_engine(url), url, True
+    engine = make_engine(url)
+    upgrade(engine)  # migrations added since it was generated
+    return engine, url, True
 
 
 def _pg_db(opts: Options, progress: Progress) -> tuple[sa.Engine, str, bool]:
@@ -118,7 +121,9 @@ def _pg_db(opts: Options, progress: Progress) -> tuple[sa.Engine, str, bool]:
                     ready = False
                 eng.dispose()
             if ready:
-                return make_engine(url), url, True
+                engine = make_engine(url)
+                upgrade(engine)  # migrations added since it was generated
+                return engine, url, True
             c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             c.execute(sa.text(f'CREATE DATABASE "{name}"'))
     finally:

@@ -59,7 +59,8 @@ app.command("slip")(workflows_cmd.slip)
 app.command("board")(workflows_cmd.board)
 app.command("field-test")(workflows_cmd.field_test)
 
-from lims.cli import bench_cmd, rollups_cmd  # noqa: E402
+from lims.cli import bench_cmd, partition_cmd, rollups_cmd  # noqa: E402
 
 app.command("bench")(bench_cmd.bench)
+app.command("partition")(partition_cmd.partition)
 app.add_typer(rollups_cmd.app, name="rollups")

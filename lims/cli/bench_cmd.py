@@ -80,6 +80,6 @@ def bench(
     for r in report.rows:
         table.add_row(r.backend, r.figure, runner.fmt(r.median), runner.fmt(r.p95), r.unit,
                       runner.fmt(r.duckdb), runner.fmt(r.ratio, 2), r.target)
-    Console().print(table)
+    Console(width=max(Console().width, 150)).print(table)
     for n in report.notes:
         typer.echo(f"note: {n}")

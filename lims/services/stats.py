@@ -113,10 +113,11 @@ def _rows_from_rollups(conn, f: TrendFilter) -> list[tuple]:
         conds.append(w.week_start >= lo)
     if hi is not None:
         conds.append(w.week_start <= hi)
-    rows = _raw_rows(conn, sa.select(w.market_key, wk_as_text, w.passed, w.failed)
-                     .where(*conds).order_by(w.market_key, w.week_start))
+    parts = [sa.select(w.market_key.label("mk"), wk_as_text.label("wk"),
+                       w.passed.label("p"), w.failed.label("f")).where(*conds)]
     # days of the partial weeks at the edges, each a tight range of rollup_market_day
     if lo is not None and hi is not None and lo > hi:   # no whole week inside the period
+        parts = []
         ranges = [(f.start, f.end)]
     else:
         ranges = []
@@ -124,18 +125,16 @@ def _rows_from_rollups(conn, f: TrendFilter) -> list[tuple]:
             ranges.append((f.start, min(lo - timedelta(days=1), f.end or lo)))
         if hi is not None and f.end > hi + timedelta(days=6):
             ranges.append((max(hi + timedelta(days=7), f.start or hi), f.end))
-    extra: list[tuple] = []
     for a, b in ranges:
-        extra += _raw_rows(conn, sa.select(d.market_key, sa.type_coerce(d.week_start, sa.String),
-                                           sa.func.sum(d.passed), sa.func.sum(d.failed))
-                           .where(d.local_date >= a, d.local_date <= b,
-                                  *_market_conds(d.market_key, f))
-                           .group_by(d.market_key, d.week_start))
-    if extra:
-        rows = sorted([*rows, *extra], key=lambda r: (r[0], str(r[1])))
+        parts.append(sa.select(d.market_key, sa.type_coerce(d.week_start, sa.String),
+                               sa.func.sum(d.passed), sa.func.sum(d.failed))
+                     .where(d.local_date >= a, d.local_date <= b, *_market_conds(d.market_key, f))
+                     .group_by(d.market_key, d.week_start))
+    q = (parts[0] if len(parts) == 1 else sa.union_all(*parts)).order_by(
+        sa.literal_column("1"), sa.literal_column("2"))
+    rows = _raw_rows(conn, q)  # the edge weeks never overlap the whole weeks: no re-grouping
     memo: dict = {}
-    return [(mk or None, _as_date(wk, memo), int(p or 0), int(fl or 0))
-            for mk, wk, p, fl in rows]
+    return [(mk or None, memo.get(wk) or _as_date(wk, memo), p, fl) for mk, wk, p, fl in rows]
 
 
 def _rows_from_base(conn, f: TrendFilter) -> list[tuple]:
