@@ -63,13 +63,13 @@ def test_each_fault_end_to_end(sqlite_engine, var, fault):
         assert quarantined[0].raw == hit.wire and "does not match" in quarantined[0].reason
 
 
-def test_gold_reader_acks_after_the_journal_and_naks_bad_cards(sqlite_engine, var):
-    add_instrument(sqlite_engine, "GR-0001", "gold-reader")
+def test_gold_reader_acks_after_the_journal_and_naks_bad_cards(engine, var):
+    add_instrument(engine, "GR-0001", "gold-reader")
     pty = Pty()
     sim = ProfileSimulator(load_profile("gold-reader"), count=4, interval=0.1,
                            faults=("corrupt",), seed=2)
     try:
-        with running_listener(sqlite_engine, "GR-0001", pty.path, var) as lst:
+        with running_listener(engine, "GR-0001", pty.path, var) as lst:
             pump(sim, pty.master, until=lambda: lst.proc.tally.results == 3
                  and len(sim.received) == 4)
     finally:
@@ -88,23 +88,23 @@ def test_gold_reader_acks_after_the_journal_and_naks_bad_cards(sqlite_engine, va
             seen += len(e.data)
         else:
             assert seen >= ends[sum(1 for x in entries[:k] if x.kind == "TX")]
-    results, quarantined = _rows(sqlite_engine)
+    results, quarantined = _rows(engine)
     assert {r.raw["instrument_cutoff"] for r in results} == {1.0}
     assert all(r.verdict in ("negative", "positive") for r in results)
     assert len(quarantined) == 1 and b"0.x1" in quarantined[0].raw
 
 
-def test_message_from_another_instrument_is_quarantined(sqlite_engine, var):
-    add_instrument(sqlite_engine, SN)
+def test_message_from_another_instrument_is_quarantined(engine, var):
+    add_instrument(engine, SN)
     pty = Pty()
     sim = ProfileSimulator(load_profile("enzyme-12ch"), count=2, interval=0.1, serial="XX-9999")
     try:
-        with running_listener(sqlite_engine, SN, pty.path, var) as lst:
+        with running_listener(engine, SN, pty.path, var) as lst:
             pump(sim, pty.master)
             wait_for(lambda: lst.proc.tally.quarantined == 2)
     finally:
         pty.close()
-    results, quarantined = _rows(sqlite_engine)
+    results, quarantined = _rows(engine)
     assert results == []
     assert [q.claimed_serial for q in quarantined] == ["XX-9999", "XX-9999"]
     assert all(q.stage == "instrument" and "unknown instrument" in q.reason for q in quarantined)

@@ -126,3 +126,41 @@ def test_journal_ahead_of_the_database_is_caught_up_once(sqlite_engine, tmp_path
     finally:
         pty.close()
     assert _count(sqlite_engine) == 4 and _count(sqlite_engine, QuarantineItem) == 1
+
+
+def test_resume_point_is_exact_inside_a_chunk(sqlite_engine, tmp_path):
+    """A chunk holding the end of one message and the start of the next: the offset points
+    into the chunk, so the restart re-reads neither the finished message nor loses the next."""
+    from lims.services.listener import Listener
+    from lims.timeutil import DEFAULT_TZ
+
+    var = tmp_path / "var"
+    add_instrument(sqlite_engine, SN)
+    sim = ProfileSimulator(load_profile("enzyme-12ch"), count=3, interval=0.0, seed=8)
+    t, msgs = 0.0, []
+    while not sim.done:
+        if data := sim.poll(t):
+            msgs.append(data)
+        t += 1.0
+    m1, m2, m3 = (m.data for m in sim.sent)
+    j = jr.Journal(var / "journal", SN)
+    j.append("RX", m1 + m2[:30])
+    j.close()
+
+    def listener():
+        return Listener(engine=sqlite_engine, serial_no=SN, port="loop://",
+                        journal_root=var / "journal", tz=DEFAULT_TZ)
+
+    first = listener()
+    first.catch_up()
+    with Session(sqlite_engine) as s:
+        off = s.get(ListenerOffset, SN)
+    assert (off.skip, off.line_offset, off.stream_pos) == (len(m1), 0, 0)
+    assert first.proc.tally.results == 1
+    j = jr.Journal(var / "journal", SN)
+    j.append("RX", m2[30:] + m3)
+    j.close()
+    second = listener()
+    second.catch_up()
+    assert (second.proc.tally.results, second.proc.tally.duplicates) == (2, 0)
+    assert _count(sqlite_engine) == 3 and _count(sqlite_engine, QuarantineItem) == 0
