@@ -22,7 +22,22 @@ PG_URL = os.environ.get("LIMS_TEST_POSTGRES_URL")
 REQUIRE_PG = os.environ.get("LIMS_REQUIRE_POSTGRES") == "1"
 
 
+def _deselect_browser_tests(config, items) -> None:
+    """Browser tests need headless Chromium (LIMS_CHROMIUM, default /usr/bin/chromium): without
+    it they are deselected, unless LIMS_REQUIRE_BROWSER=1 (CI), which makes that an error."""
+    chromium = os.environ.get("LIMS_CHROMIUM", "/usr/bin/chromium")
+    if os.path.exists(chromium):
+        return
+    if os.environ.get("LIMS_REQUIRE_BROWSER") == "1":
+        raise pytest.UsageError(f"LIMS_REQUIRE_BROWSER=1 but Chromium is missing at {chromium}")
+    browser = [i for i in items if "browser" in i.keywords]
+    if browser:
+        config.hook.pytest_deselected(items=browser)
+        items[:] = [i for i in items if "browser" not in i.keywords]
+
+
 def pytest_collection_modifyitems(config, items):
+    _deselect_browser_tests(config, items)
     if PG_URL:
         return
     if REQUIRE_PG:
