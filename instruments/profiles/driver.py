@@ -24,10 +24,10 @@ def make_decoder(profile: str | None = None, dirs: tuple[Path, ...] = ()) -> Pro
 def make_simulator(profile: str | None = None, *, faults: tuple[str, ...] = (),
                    count: int | None = 10, interval: float = 0.2, seed: int = 1,
                    byte_time: float = 0.0, serial: str | None = None, live_clock: bool = False,
-                   dirs: tuple[Path, ...] = ()) -> ProfileSimulator:
+                   tested_units: tuple[str, ...] = (), dirs: tuple[Path, ...] = ()) -> ProfileSimulator:
     return ProfileSimulator(load_profile(_need(profile), dirs), count=count, interval=interval,
                             faults=tuple(faults), seed=seed, byte_time=byte_time, serial=serial,
-                            live_clock=live_clock)
+                            live_clock=live_clock, tested_units=tuple(tested_units))
 
 
 SPEC = register(DriverSpec(

@@ -42,6 +42,7 @@ class ProfileSimulator:
     start: datetime = field(default_factory=lambda: datetime(2026, 5, 6, 9, 0, 0))
     serial: str | None = None              # printed serial number (default from the profile)
     live_clock: bool = False               # print the current time (demo) instead of ``start``
+    tested_units: tuple[str, ...] = ()     # markets to print (default: the profile's list)
     name: str = "profile"
 
     def __post_init__(self) -> None:
@@ -152,7 +153,7 @@ class ProfileSimulator:
             "sample_name": rng.choice(sim["samples"]),
             "test_item": rng.choice(sim["test_items"]),
             "operator": rng.choice(sim["operators"]),
-            "tested_unit": rng.choice(sim["markets"]),
+            "tested_unit": rng.choice(list(self.tested_units) or sim["markets"]),
             "serial": self.serial or sim["serial"],
             "time": when,
         }

@@ -82,13 +82,17 @@ def simulate(driver: str = typer.Argument(..., help=f"Driver name ({', '.join(re
              byte_time: float = typer.Option(0.0, "--byte-time", help="Seconds per byte (0: at once)."),
              live_clock: bool = typer.Option(False, "--live-clock",
                                              help="Print the current time in records (demo)."),
+             tested_unit: list[str] = typer.Option([], "--tested-unit",
+                                                   help="Market name the instrument prints "
+                                                   "(repeatable; profile simulators)."),
              ) -> None:
     """Run a simulated instrument on a port, speaking the driver's bytes with optional faults."""
     spec = registry.get(driver)
     if spec.make_simulator is None:
         raise ValueError(f"driver {driver!r} has no simulator")
     wanted = {"faults": tuple(fault), "count": count or None, "interval": interval, "seed": seed,
-              "serial": serial_no, "byte_time": byte_time, "live_clock": live_clock or None}
+              "serial": serial_no, "byte_time": byte_time, "live_clock": live_clock or None,
+              "tested_units": tuple(tested_unit) or None}
     if driver == "profile":
         from instruments.profiles import find_profile, load_profile
 

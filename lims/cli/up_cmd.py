@@ -27,8 +27,9 @@ DEMO_PROFILES = (("enzyme-12ch", "SIM-ENZ-0001", "pesticide_analyzer", "ENZ-5009
                  ("gold-reader", "SIM-GOLD-0001", "card_reader", None))
 
 
-def demo_instruments() -> list[tuple[str, str]]:
-    """(serial, profile) of the analyzers to simulate; creates one per profile if absent."""
+def demo_instruments() -> list[tuple[str, str, str | None]]:
+    """(serial, profile, market name to print) of the analyzers to simulate; creates one per
+    profile if absent."""
     out = []
     with session() as s:
         market = s.exec(select(Market).order_by(Market.id)).first()
@@ -44,7 +45,7 @@ def demo_instruments() -> list[tuple[str, str]]:
                                   market_id=market.id if market else None, method_id=mid)
                 s.add(inst)
                 s.flush()
-            out.append((inst.serial_no, profile))
+            out.append((inst.serial_no, profile, market.name if market else None))
     return out
 
 
@@ -98,7 +99,7 @@ def up(port: int = typer.Option(8501, help="HTTP port of the app."),
 
     old = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        for n, (serial, profile) in enumerate(demo_instruments()):
+        for n, (serial, profile, market_name) in enumerate(demo_instruments()):
             socat, inst_end, host_end = _socat_pair(tty_dir, serial)
             children.append(socat)
             children.append(subprocess.Popen([*lims, "listen", "--instrument", serial,
@@ -107,7 +108,8 @@ def up(port: int = typer.Option(8501, help="HTTP port of the app."),
             children.append(subprocess.Popen(
                 [*lims, "simulate", "profile", "--profile", profile, "--port", str(inst_end),
                  "--count", "0", "--interval", str(interval * (1 + n)), "--serial", serial,
-                 "--seed", str(int(time.time()) + n), "--byte-time", "0.001", "--live-clock"],
+                 "--seed", str(int(time.time()) + n), "--byte-time", "0.001", "--live-clock",
+                 *(["--tested-unit", market_name] if market_name else [])],
                 env=os.environ.copy(), stdout=subprocess.DEVNULL))
             typer.echo(f"simulated {profile} {serial}: {inst_end} → lims listen on {host_end}")
         if app:

@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -240,7 +241,8 @@ class Listener:
 
     def __init__(self, *, engine: sa.Engine, serial_no: str, port: str, journal_root: Path,
                  tz: ZoneInfo, profile_dirs: tuple[Path, ...] = (),
-                 stop: threading.Event | None = None, reconnect_delay: float = 1.0):
+                 stop: threading.Event | None = None, reconnect_delay: float = 1.0,
+                 on_store: Callable[[list[Outcome]], None] | None = None):
         self.engine, self.port_url, self.tz = engine, port, tz
         self.journal_root = Path(journal_root)
         self.stop = stop or threading.Event()
@@ -253,6 +255,7 @@ class Listener:
             overrides = dict(inst.port_settings or {}) if inst else {}
         self.settings = port_settings(self.ctx, overrides)
         self.proc = Processor(engine, self.ctx, make_decoder(self.ctx), tz)
+        self.on_store = on_store   # called after each commit (latency measurements, tests)
         self.journal: jr.Journal | None = None
         self.connected = threading.Event()
 
@@ -300,8 +303,10 @@ class Listener:
         entry = self.journal.append("RX", data)          # durable before any ACK
         events = self.proc.feed(entry)
         self._send(port, events)
-        self.proc.store(events, entry.at)
+        outcomes = self.proc.store(events, entry.at)
         self.proc.tally.chunks += 1
+        if self.on_store is not None and outcomes:
+            self.on_store(outcomes)
 
     def _send(self, port: serial.SerialBase, events: list[Event]) -> None:
         assert self.journal is not None

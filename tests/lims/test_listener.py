@@ -244,3 +244,33 @@ def test_instruments_add_checks_before_writing(env_db, sqlite_engine):
     assert inst.port_settings == {"parity": "E", "bytesize": 7}
     got = port_settings(ctx, inst.port_settings)
     assert (got.baudrate, got.parity, got.bytesize) == (115200, "E", 7)   # profile + override
+
+
+def test_socket_url_and_reconnect_after_the_peer_closes(sqlite_engine, var):
+    """`socket://host:port` (a serial-to-Ethernet server): the peer closes, the listener
+    reconnects and keeps reading."""
+    import socket
+
+    add_instrument(sqlite_engine, SN)
+    prof = load_profile("enzyme-12ch")
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    server.settimeout(20)
+    sims = [ProfileSimulator(prof, count=2, interval=0.0, seed=s, start=d) for s, d in (
+        (1, __import__("datetime").datetime(2026, 5, 6, 9)),
+        (2, __import__("datetime").datetime(2026, 5, 7, 9)))]
+    stored = []
+    with running_listener(sqlite_engine, SN, f"socket://127.0.0.1:{port}", var,
+                          on_store=stored.extend) as lst:
+        for sim in sims:
+            conn, _ = server.accept()
+            wait_for(lst.connected.is_set)        # pyserial drains the socket while opening
+            t = 0.0
+            while not sim.done:
+                conn.sendall(sim.poll(t))
+                t += 1.0
+            wait_for(lambda n=len(stored): lst.proc.tally.results >= n + 2)
+            conn.close()
+    server.close()
+    assert [o.kind for o in stored] == ["result"] * 4
+    assert len(_rows(sqlite_engine)[0]) == 4
