@@ -405,6 +405,11 @@ def _sqlite_executemany(conn: sa.Connection, table: sa.Table, rows: list[dict]) 
            f"VALUES ({', '.join('?' * len(names))})")
     columns = [[r[n] for r in rows] for n in names]
     for i, proc in enumerate(procs):
-        if proc is not None:
+        if proc is None:
+            continue
+        if isinstance(table.c[names[i]].type, sa.JSON):
             columns[i] = [proc(v) for v in columns[i]]
+        else:  # dates and timestamps repeat within a batch: convert each distinct value once
+            memo = {v: proc(v) for v in set(columns[i])}
+            columns[i] = [memo[v] for v in columns[i]]
     conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))
