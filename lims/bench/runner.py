@@ -183,7 +183,11 @@ def run_backend(backend: str, opts: Options, report: Report, progress: Progress)
             add(Row(backend, "ingest, a batch re-sent (all duplicates)", "results/s",
                     res["duplicate_rate"], None, None, "", "idempotency check path"))
         if opts.latency_messages:
-            lat = serial_bench.pty_latency(engine, opts.latency_messages, market="BM00001")
+            try:
+                lat = serial_bench.listener_latency(engine, opts.latency_messages,
+                                                    market="BM00001")
+            except ImportError:  # no listener service in this tree: the bench's own path
+                lat = serial_bench.pty_latency(engine, opts.latency_messages, market="BM00001")
             xs = np.array(lat.latencies) * 1000
             add(Row(backend, "serial frame → committed row", "ms", float(np.median(xs)),
                     float(np.percentile(xs, 99)), None, "p99 < 50 ms",

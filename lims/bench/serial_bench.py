@@ -192,6 +192,89 @@ def pty_latency(engine: sa.Engine, n: int, *, market: str, gap: float = 0.02) ->
                               "(bench's own minimal path)")
 
 
+def _bench_instrument(engine: sa.Engine, serial_no: str, market: str) -> None:
+    """A profile-driven analyzer at ``market`` with a passing verification (idempotent)."""
+    from datetime import UTC, date, datetime
+
+    from lims.models import CalibrationRecord, Instrument, Market, Method
+
+    with Session(engine) as s:
+        if s.exec(sa.select(Instrument.id).where(Instrument.serial_no == serial_no)).first():
+            return
+        m = s.exec(sa.select(Market.id).where(Market.code == market)).scalar_one()
+        me = s.exec(sa.select(Method.id).where(Method.code == "ENZ-5009.199")).scalar_one()
+        inst = Instrument(serial_no=serial_no, model="KJ12", kind="pesticide_analyzer",
+                          driver="profile", profile="enzyme-12ch", market_id=m, method_id=me)
+        s.add(inst)
+        s.flush()
+        s.add(CalibrationRecord(instrument_id=inst.id, kind="verification",
+                                performed_at=datetime(2020, 1, 1, tzinfo=UTC),
+                                performed_by="bench", outcome="pass", due_date=date(2099, 1, 1)))
+        s.commit()
+
+
+def listener_latency(engine: sa.Engine, n: int, *, market: str, gap: float = 0.02,
+                     journal_root: Path | None = None) -> LatencyResult:
+    """Frame on a pty → the real ``lims listen`` service (journal fsync, decoder, ACK, ingest,
+    offset, commit) → its on_store hook; ``n`` messages one at a time."""
+    import tempfile
+
+    from lims.services.listener import Listener
+    from lims.timeutil import DEFAULT_TZ
+
+    serial_no = "BENCH-PTY"
+    _bench_instrument(engine, serial_no, market)
+    spec = registry.get("profile")
+    sim = spec.make_simulator("enzyme-12ch", count=n, interval=0.001, serial=serial_no,
+                              seed=time.time_ns() % 10**6)
+    msgs: list[bytes] = []
+    now = 0.0
+    while not sim.done:
+        b = sim.poll(now)
+        if b:
+            msgs.append(b)
+        now += 0.002
+    master, slave = os.openpty()
+    stored: list[tuple[float, list]] = []
+    tmp = tempfile.TemporaryDirectory() if journal_root is None else None
+    root = Path(tmp.name) if tmp else journal_root
+    listener = Listener(engine=engine, serial_no=serial_no, port=os.ttyname(slave),
+                        journal_root=root, tz=DEFAULT_TZ,
+                        on_store=lambda outcomes: stored.append((time.perf_counter(), outcomes)))
+    th = threading.Thread(target=listener.run, daemon=True)
+    th.start()
+    written: list[float] = []
+    lat: list[float] = []
+    kinds: dict[str, int] = {}
+    try:
+        if not listener.connected.wait(20):
+            raise RuntimeError("the listener did not open the pty")
+        for m in msgs:
+            before = len(stored)
+            t = time.perf_counter()
+            os.write(master, m)
+            written.append(t)
+            deadline = time.monotonic() + 10
+            while len(stored) == before and time.monotonic() < deadline and th.is_alive():
+                time.sleep(0.0002)
+            if len(stored) > before:
+                at, outcomes = stored[before]
+                for o in outcomes:
+                    kinds[o.kind] = kinds.get(o.kind, 0) + 1
+                if any(o.kind == "result" for o in outcomes):
+                    lat.append(at - t)
+            time.sleep(gap)
+    finally:
+        listener.stop.set()
+        th.join(timeout=10)
+        os.close(master)
+        os.close(slave)
+        if tmp:
+            tmp.cleanup()
+    return LatencyResult(lat, "pty → lims listen service (journal fsync, profile decoder "
+                              f"enzyme-12ch, ingest, commit); outcomes {kinds}")
+
+
 def datetime_now():
     from datetime import datetime
 
