@@ -192,28 +192,27 @@ def wilson_arrays(passes: np.ndarray, n: np.ndarray, z: float = 1.959964):
 
 
 def heatmap(*, session: Session, filters: TrendFilter) -> dict:
-    """Market × week matrices for a heatmap: ``market_ids``, ``weeks``, ``tested`` and
-    ``pass_rate`` (NaN where nothing counted), as numpy arrays; one pass over the rollups."""
+    """Market × week matrices for a heatmap: ``market_ids`` (None for results without a
+    market), ``weeks``, ``tested`` and ``pass_rate`` (NaN where nothing counted) as numpy
+    arrays; one pass over the rollups, assembled without a Python loop per cell."""
     rows = market_week_rows(session=session, filters=filters)
     if not rows:
         return {"market_ids": [], "weeks": [], "tested": np.zeros((0, 0), dtype=np.int64),
                 "pass_rate": np.zeros((0, 0))}
-    mk = [r[0] for r in rows]
-    market_ids = sorted(set(mk), key=lambda v: (v is None, v or 0))
-    weeks = sorted({r[1] for r in rows})
-    mi = {m: i for i, m in enumerate(market_ids)}
-    wi = {w: i for i, w in enumerate(weeks)}
-    ri = np.fromiter((mi[r[0]] for r in rows), dtype=np.int64, count=len(rows))
-    ci = np.fromiter((wi[r[1]] for r in rows), dtype=np.int64, count=len(rows))
-    p = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
-    n = p + np.fromiter((r[3] for r in rows), dtype=np.int64, count=len(rows))
-    tested = np.zeros((len(market_ids), len(weeks)), dtype=np.int64)
-    passed = np.zeros_like(tested)
-    tested[ri, ci] = n
-    passed[ri, ci] = p
+    mk, wk, p, fl = zip(*rows, strict=True)
+    mk_arr = np.array([m or 0 for m in mk], dtype=np.int64)
+    wk_arr = np.array(wk, dtype="datetime64[D]")
+    markets, ri = np.unique(mk_arr, return_inverse=True)
+    weeks, ci = np.unique(wk_arr, return_inverse=True)
+    passed = np.zeros((len(markets), len(weeks)), dtype=np.int64)
+    tested = np.zeros_like(passed)
+    p_arr = np.array(p, dtype=np.int64)
+    passed[ri, ci] = p_arr
+    tested[ri, ci] = p_arr + np.array(fl, dtype=np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(tested > 0, passed / np.maximum(tested, 1), np.nan)
-    return {"market_ids": market_ids, "weeks": weeks, "tested": tested, "pass_rate": rate}
+    return {"market_ids": [int(m) or None for m in markets], "weeks": weeks.tolist(),
+            "tested": tested, "pass_rate": rate}
 
 
 def commodity_analyte_breakdown(*, session: Session, filters: TrendFilter) -> list[dict]:

@@ -186,3 +186,19 @@ def test_breakdown_matches_the_results(world):
             session=s, filters=stats.TrendFilter(county=county, start=start, end=end))
         assert {(r["commodity_id"], r["analyte_id"]): [r["passed"], r["failed"], r["invalid"]]
                 for r in got} == dict(want)
+
+
+def test_heatmap_cells_match_the_results(world):
+    s = world
+    ingest(session=s, readings=readings(120, 9))
+    s.commit()
+    start, end = date(2026, 3, 4), date(2026, 3, 29)
+    want = expected_market_week(s, start=start, end=end)
+    h = stats.heatmap(session=s, filters=stats.TrendFilter(start=start, end=end))
+    got = {}
+    for i, m in enumerate(h["market_ids"]):
+        for j, w in enumerate(h["weeks"]):
+            if h["tested"][i, j]:
+                rate = h["pass_rate"][i, j]
+                got[(m, w)] = (round(rate * h["tested"][i, j]), h["tested"][i, j])
+    assert got == {k: (p, p + f) for k, (p, f) in want.items() if p + f}
