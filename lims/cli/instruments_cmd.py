@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 import logging
 import signal
+import termios
 import threading
 from datetime import date
 from pathlib import Path
@@ -111,7 +112,7 @@ def simulate(driver: str = typer.Argument(..., help=f"Driver name ({', '.join(re
         try:
             run_simulator(sim, p, stop=stop)
             p.flush()
-        except (serial.SerialException, OSError) as exc:
+        except (serial.SerialException, OSError, termios.error) as exc:
             raise ValueError(f"port {port}: {exc}") from None
     typer.echo(f"simulator {sim.name}: done", err=True)
 

@@ -67,13 +67,12 @@ def _socat_pair(tty_dir: Path, serial: str) -> tuple[subprocess.Popen, Path, Pat
 
 
 def _stop(children: list[subprocess.Popen]) -> None:
+    """Stop in reverse start order (app, simulator, listener, socat), each before the next."""
     for p in reversed(children):
         if p.poll() is None:
             p.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 10
-    for p in reversed(children):
         try:
-            p.wait(max(0.1, deadline - time.monotonic()))
+            p.wait(10)
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
