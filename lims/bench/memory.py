@@ -1,8 +1,10 @@
 """Peak RSS of the dashboard's data path, measured in a fresh subprocess.
 
 The child imports what the Streamlit process imports for the management pages (streamlit, the
-services), then loads the filter options, the two-year trend of all markets, the 52-week
-heatmap and the commodity × analyte breakdown, and reports ``ru_maxrss`` before and after.
+services), then loads what the pass-rate page loads by default — the filter options and the
+trend of all markets over the last year (``pass_rate_by_market_week``, a list of dicts) — plus
+the 52-week heatmap and the commodity × analyte breakdown, and reports ``ru_maxrss`` before and
+after.
 """
 
 from __future__ import annotations
@@ -27,9 +29,8 @@ before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 engine = make_engine(url)
 with Session(engine) as s:
     stats.filter_options(session=s)
-    trend = stats.pass_rate_by_market_week(
-        session=s, filters=stats.TrendFilter(start=end - timedelta(days=729), end=end))
-    year = stats.TrendFilter(start=end - timedelta(days=364), end=end)
+    year = stats.TrendFilter(start=end - timedelta(days=365), end=end)  # the page's default
+    trend = stats.pass_rate_by_market_week(session=s, filters=year)
     heat = stats.heatmap(session=s, filters=year)
     items = stats.commodity_analyte_breakdown(session=s, filters=year)
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

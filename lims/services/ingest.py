@@ -380,8 +380,8 @@ def _insert_ids(session: Session, table: sa.Table, rows: list[dict], key: str) -
                                     .where(table.c.id.in_([first, last]))).all())
         if ends.get(first) == rows[0][key] and ends.get(last) == rows[-1][key]:
             return list(range(first, last + 1))
-    else:  # PostgreSQL: psycopg's pipelined executemany, then the ids in one query
-        session.execute(sa.insert(table), rows)
+    else:  # PostgreSQL: COPY (still checked by constraints and triggers), then the ids
+        _pg_copy(conn, table, rows)
         values = [r[key] for r in rows]
         got = dict(session.execute(sa.select(col, table.c.id).where(
             col == sa.any_(sa.bindparam("keys", values, type_=ARRAY(col.type))))).all())
@@ -392,6 +392,28 @@ def _insert_ids(session: Session, table: sa.Table, rows: list[dict], key: str) -
         ids.update(session.execute(sa.select(col, table.c.id)
                                    .where(col.in_(values[i:i + 500]))).all())
     return [ids[v] for v in values]
+
+
+def _pg_copy(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
+    """``COPY … FROM STDIN`` in the session's transaction; JSON columns as JSON text."""
+    import json
+
+    names = list(rows[0])
+    json_cols = {i for i, n in enumerate(names) if isinstance(table.c[n].type, sa.JSON)}
+    procs = [None if i in json_cols else table.c[n].type.bind_processor(conn.dialect)
+             for i, n in enumerate(names)]
+    import psycopg
+
+    dbapi = conn.connection.driver_connection
+    sql = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+    try:
+        with dbapi.cursor() as cur, cur.copy(sql) as copy:
+            for r in rows:
+                copy.write_row([json.dumps(r[n], ensure_ascii=False) if i in json_cols
+                                else (procs[i](r[n]) if procs[i] else r[n])
+                                for i, n in enumerate(names)])
+    except psycopg.IntegrityError as exc:  # as SQLAlchemy would report it (callers retry)
+        raise sa.exc.IntegrityError(sql, None, exc) from exc
 
 
 def _sqlite_executemany(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
