@@ -137,8 +137,13 @@ def discover_steps() -> list[DemoStep]:
     import lims.services as pkg
 
     for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
-        if not info.name.startswith("_"):
+        if info.name.startswith("_"):
+            continue
+        try:
             importlib.import_module(f"{pkg.__name__}.{info.name}")
+        except ImportError as exc:
+            raise LimsError(f"demo: cannot import {pkg.__name__}.{info.name} to collect its "
+                            f"demo steps: {exc}") from exc
     return list(DEMO_STEPS)
 
 
