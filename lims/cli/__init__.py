@@ -21,12 +21,14 @@ from lims.cli import demo_cmd  # noqa: E402
 
 app.command("demo")(demo_cmd.demo)
 
-from lims.cli import audit_cmd, backup_cmd, user_cmd  # noqa: E402
+from lims.cli import audit_cmd, backup_cmd, correct_cmd, user_cmd  # noqa: E402
 
 app.add_typer(user_cmd.app, name="user")
 app.add_typer(audit_cmd.app, name="audit")
 app.command("backup")(backup_cmd.backup)
 app.command("restore")(backup_cmd.restore)
+app.command("correct")(correct_cmd.correct)
+app.command("void")(correct_cmd.void)
 
 from lims.cli import results_cmd  # noqa: E402
 

@@ -144,3 +144,40 @@ def test_audit_verify_exit_codes_and_the_named_link(installed):
     assert run("audit", "verify", LIMS_USER="mg1", LIMS_PASSWORD="Manager-pw-001").exit_code == 1
     res = run("audit", "log", LIMS_USER="ft2", LIMS_PASSWORD="Field-test-001")
     assert res.exit_code == 2 and "may not audit.read" in res.output
+
+
+def test_correct_and_void_through_the_cli(env_db):
+    from datetime import datetime
+
+    from sqlmodel import Session
+
+    from lims.models import Market
+    from lims.services.ingest import ReadingIn, ingest
+    from lims.timeutil import DEFAULT_TZ
+
+    assert run("init").exit_code == 0
+    engine = sa.create_engine(env_db)
+    with Session(engine) as s:
+        s.add(Market(code="M1", name="城东农贸市场", county="城关区", kind="farmers"))
+        s.commit()
+        rid = ingest(session=s, readings=[ReadingIn(
+            method="ENZ-5009.199", raw={"control_delta": 0.35, "sample_delta": 0.30},
+            tested_at=datetime(2026, 5, 6, 9, 30, tzinfo=DEFAULT_TZ), market="M1",
+            commodity="小白菜")]).stored[0].result_id
+        s.commit()
+    engine.dispose()
+    res = run("correct", str(rid), "--set", "sample_delta", "--reason", "x")
+    assert res.exit_code == 2 and "expected KEY=VALUE" in res.output
+    res = run("correct", str(rid), "--set", "sample_delta=0.10", "--reason", "")
+    assert res.exit_code == 2 and "reason" in res.output
+    res = run("correct", str(rid), "--set", "sample_delta=0.10", "--reason", "sheet typo",
+              "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["verdict"] == "positive"
+    res = run("void", str(rid), "--reason", "wrong stall")
+    assert res.exit_code == 0, res.output
+    res = run("void", "999999", "--reason", "x")
+    assert res.exit_code == 2 and "999999 does not exist" in res.output
+    events = json.loads(run("audit", "log", "--entity", "test_result", "--json").stdout)
+    assert [(e["action"], e["reason"]) for e in events] == [
+        ("result.void", "wrong stall"), ("result.correct", "sheet typo")]
