@@ -3,7 +3,7 @@
 The child imports what the Streamlit process imports for the management pages (streamlit, the
 services), then loads what the pass-rate page loads by default — the filter options and the
 trend of all markets over the last year (``pass_rate_by_market_week``, a list of dicts) — plus
-the 52-week heatmap and the commodity × analyte breakdown, and reports ``ru_maxrss`` before and
+the 52-week heatmap and the commodity × analyte breakdown, and reports its peak RSS (VmHWM) before and
 after.
 """
 
@@ -24,8 +24,21 @@ from sqlmodel import Session
 from lims.db import make_engine
 from lims.services import stats
 
+def peak_kb():
+    # VmHWM belongs to this program's address space; ru_maxrss would carry over the parent's
+    # high-water mark through fork+exec on Linux
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 url, end = sys.argv[1], date.fromisoformat(sys.argv[2])
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = peak_kb()
 engine = make_engine(url)
 with Session(engine) as s:
     stats.filter_options(session=s)
@@ -33,7 +46,7 @@ with Session(engine) as s:
     trend = stats.pass_rate_by_market_week(session=s, filters=year)
     heat = stats.heatmap(session=s, filters=year)
     items = stats.commodity_analyte_breakdown(session=s, filters=year)
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+after = peak_kb()
 print(json.dumps({"before_mb": before / 1024, "peak_mb": after / 1024, "trend_rows": len(trend),
                   "heatmap_cells": int(heat["tested"].size), "breakdown_rows": len(items)}))
 """

@@ -45,7 +45,7 @@ class Options:
     ingest: int = 20_000
     ingest_batch: int = 5_000
     latency_messages: int = 200
-    codec_messages: int = 300
+    codec_messages: int = 1000
     duckdb: bool = True
     baseline: bool = True
     reuse: bool = True
