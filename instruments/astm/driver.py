@@ -11,7 +11,7 @@ DEFAULTS = PortSettings(baudrate=9600)
 
 
 def make_decoder(profile: str | None = None, **options) -> AstmReceiver:
-    """``options``: timeout (s, default 30), encodings, busy. ``profile`` is not used."""
+    """``options``: timeout (s, default 30), encodings, busy, value_keys (test id → raw key)."""
     if profile:
         raise ValueError("the astm driver takes no profile")
     return AstmReceiver(**options)

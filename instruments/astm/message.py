@@ -6,7 +6,8 @@ What a reading takes from which field:
 - ``test_id``: R.3 universal test ID, the manufacturer's local code (component 4, as in
   ``^^^GLU``), else its first non-empty component; component 5 (name) goes to ``extra``;
 - ``values``: a numeric R.4 becomes ``{"value": float, "unit": R.5}`` (a ``<``/``>`` prefix is
-  kept in ``extra["qualifier"]``); a non-numeric R.4 (``NEG``, ``阴性``) is the instrument's
+  kept in ``extra["qualifier"]``); ``value_keys`` maps a test id to another raw key of the
+  product, e.g. ``{"INH": "inhibition"}`` gives ``{"inhibition": 62.5, "unit": "%"}``; a non-numeric R.4 (``NEG``, ``阴性``) is the instrument's
   ``verdict``, as is a second component of R.4 (``12.5^POS``);
 - ``flags`` R.7, ``status`` R.9, ``operator`` R.11, ``tested_at`` R.13 (else R.12, else H.14),
   ``instrument_serial`` R.14; reference ranges R.6, the P record's patient id (here the
@@ -82,7 +83,8 @@ class _Pending:
     index: int
 
 
-def _reading(p: _Pending, header: HeaderRecord, key: str, termination: str) -> AnalyzerReading:
+def _reading(p: _Pending, header: HeaderRecord, key: str, termination: str,
+             value_keys: dict[str, str]) -> AnalyzerReading:
     r = p.record
     seq = r.text("seq")
     where = f"R record {seq or p.index}"
@@ -97,7 +99,7 @@ def _reading(p: _Pending, header: HeaderRecord, key: str, termination: str) -> A
     verdict: str | None = interp or None
     m = _NUMBER.match(value_text)
     if m:
-        values["value"] = float(m.group(2))
+        values[value_keys.get(test_id, "value")] = float(m.group(2))
         values["unit"] = units
         if m.group(1):
             extra["qualifier"] = m.group(1)
@@ -138,7 +140,8 @@ def _reading(p: _Pending, header: HeaderRecord, key: str, termination: str) -> A
     )
 
 
-def _interpret_group(group: list[Segment], encodings: tuple[str, ...]) -> list[Event]:
+def _interpret_group(group: list[Segment], encodings: tuple[str, ...],
+                     value_keys: dict[str, str]) -> list[Event]:
     raw_all = b"".join(s.raw for s in group)
     texts = [s.text for s in group if s.text]
     try:
@@ -190,7 +193,7 @@ def _interpret_group(group: list[Segment], encodings: tuple[str, ...]) -> list[E
             termination = rec.text(3)
     for p in pending:
         try:
-            events.append(Decoded(_reading(p, header, key, termination)))
+            events.append(Decoded(_reading(p, header, key, termination, value_keys)))
         except RecordError as e:
             events.append(DecodeError(p.raw, f"ASTM result rejected: {e}"))
     if envelope:
@@ -200,8 +203,8 @@ def _interpret_group(group: list[Segment], encodings: tuple[str, ...]) -> list[E
     return events
 
 
-def interpret(segments: list[Segment], encodings: tuple[str, ...] = ("utf-8", "gb18030")
-              ) -> list[Event]:
+def interpret(segments: list[Segment], encodings: tuple[str, ...] = ("utf-8", "gb18030"),
+              value_keys: dict[str, str] | None = None) -> list[Event]:
     """Turn a session's records into events; each H starts a new message."""
     groups: list[list[Segment]] = []
     for seg in segments:
@@ -214,5 +217,5 @@ def interpret(segments: list[Segment], encodings: tuple[str, ...] = ("utf-8", "g
             events.append(DecodeError(b"".join(s.raw for s in g),
                                       "ASTM records before any H header record"))
         elif g:
-            events.extend(_interpret_group(g, encodings))
+            events.extend(_interpret_group(g, encodings, value_keys or {}))
     return [e for e in events if not (isinstance(e, Discarded) and not e.raw)]

@@ -37,8 +37,11 @@ class AstmReceiver:
     name = "astm"
 
     def __init__(self, *, timeout: float = RECEIVER_TIMEOUT,
-                 encodings: tuple[str, ...] = ("utf-8", "gb18030"), busy: bool = False) -> None:
+                 encodings: tuple[str, ...] = ("utf-8", "gb18030"), busy: bool = False,
+                 value_keys: dict[str, str] | None = None) -> None:
+        """``value_keys``: test id → raw key for its numeric value (default ``"value"``)."""
         self.timeout = timeout
+        self.value_keys = dict(value_keys or {})
         self.encodings = encodings
         self.busy = busy
         self.in_session = False
@@ -161,7 +164,8 @@ class AstmReceiver:
             raw = b"".join(r for _, _, r in frames)
             return [DecodeError(raw, f"ASTM: message ends inside a record (last of {len(frames)} "
                                      "frame(s) ended with ETB)"), Discarded(EOT, "EOT")]
-        return interpret(_segments(frames), self.encodings) + [Discarded(EOT, "EOT")]
+        return interpret(_segments(frames), self.encodings, self.value_keys) + \
+            [Discarded(EOT, "EOT")]
 
 
 def _segments(frames: list[tuple[bytes, bool, bytes]]) -> list[Segment]:

@@ -182,6 +182,12 @@ def test_message_to_readings_field_mapping():
     assert sum(len(r.raw) for r in readings) + len(envelope[0].raw) == total
 
 
+def test_value_keys_map_a_test_to_a_raw_key():
+    events = interpret(_segments(MESSAGE), value_keys={"INH": "inhibition"})
+    first = next(e.reading for e in events if isinstance(e, Decoded))
+    assert first.values == {"inhibition": 62.5, "unit": "%"}
+
+
 def test_message_without_terminator_is_rejected_whole():
     events = interpret(_segments(MESSAGE[:-1]))
     assert len(events) == 1 and isinstance(events[0], DecodeError)
