@@ -2,8 +2,9 @@
 on SQLite and PostgreSQL: no lost update, no duplicate sample code, one unbroken audit chain,
 rollups equal to a fresh aggregation.
 
-Each writer is a real OS process (multiprocessing, spawn) with its own engine. The ingest workers
-draw sample codes from a deliberately tiny code space, so codes collide and must be redrawn.
+Each writer is a real OS process (multiprocessing, spawn) with its own engine. Both ingest workers
+draw the same sequence of sample codes, so whichever stores a code second must redraw it (on
+PostgreSQL also while the other's insert is still uncommitted).
 """
 
 from __future__ import annotations
@@ -37,11 +38,11 @@ def _ingest_worker(url: str, worker: int, out) -> None:
         import lims.services.ingest as ingest_mod
 
         calls = {"n": 0}
-        rng = random.Random(worker)
+        rng = random.Random(2026)  # the SAME sequence in both workers: their codes collide
 
-        def tiny_code() -> str:  # 32² = 1024 codes: collisions are certain
+        def tiny_code() -> str:
             calls["n"] += 1
-            return "K" + "".join(rng.choice("0123456789ABCDEFGHJKMNPQRSTVWXYZ") for _ in range(2))
+            return "K" + "".join(rng.choice("0123456789ABCDEFGHJKMNPQRSTVWXYZ") for _ in range(3))
 
         ingest_mod.new_sample_code = tiny_code
         engine = make_engine(url)

@@ -276,3 +276,17 @@ def test_policy_file_errors_name_section_and_key(text, where):
 def test_shipped_policy_has_a_source():
     p = load_policy()
     assert p.source and p.edition and p.max_failed >= 3 and p.password_min_length >= 10
+
+
+def test_use_keeps_a_session_alive(session):
+    policy = load_policy()
+    _add(session, "quin")
+    token = sessions.create_session(session=session, actor=Actor("quin", Role.FIELD_TESTER))
+    row = session.exec(select(AppSession)).one()
+    row.last_seen_at = now() - policy.session_idle * 0.9  # almost idle too long
+    session.add(row)
+    session.commit()
+    sessions.resolve_session(session=session, token=token)  # used: the idle clock restarts
+    session.commit()
+    session.expire_all()
+    assert now() - session.exec(select(AppSession)).one().last_seen_at < timedelta(minutes=1)
