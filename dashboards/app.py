@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dashboards import filters, identity  # noqa: E402
 from dashboards.i18n import language_switch, t  # noqa: E402
 
-st.set_page_config(page_title="Kuaijian LIMS", page_icon="🧪", layout="wide")
+st.set_page_config(page_title="Kuaijian LIMS", page_icon=":material/science:", layout="wide")
 filters.keep_across_pages()
 language_switch()
 identity.sidebar()
@@ -25,29 +25,31 @@ def page(file: str, key: str, icon: str, slug: str) -> st.Page:
 
 
 PAGES: dict[str, list[st.Page]] = {
-    "field": [page("field_test.py", "page.field_test", "🧪", "field")],
+    "field": [page("field_test.py", "page.field_test", ":material/science:", "field")],
     "lab": [
-        page("calibration.py", "page.calibration", "🛠️", "calibration"),
-        page("qc.py", "page.qc", "📉", "qc"),
-        page("cases.py", "page.cases", "🚨", "cases"),
-        page("reference.py", "page.reference", "📚", "reference"),
+        page("calibration.py", "page.calibration", ":material/build:", "calibration"),
+        page("qc.py", "page.qc", ":material/monitoring:", "qc"),
+        page("cases.py", "page.cases", ":material/report:", "cases"),
+        page("reference.py", "page.reference", ":material/menu_book:", "reference"),
     ],
     "management": [
-        page("pass_rates.py", "page.pass_rates", "📈", "pass-rates"),
-        page("control_chart.py", "page.control_chart", "🚦", "p-chart"),
-        page("heatmap.py", "page.heatmap", "🗓️", "heatmap"),
-        page("breakdowns.py", "page.breakdowns", "🧮", "breakdowns"),
-        page("vendors.py", "page.vendors", "🏷️", "vendors"),
-        page("alerts.py", "page.alerts", "⏱️", "alerts"),
-        page("agreement.py", "page.agreement", "⚖️", "agreement"),
-        page("outreach.py", "page.outreach", "🤝", "outreach"),
-        page("report.py", "page.report", "📄", "report"),
+        page("pass_rates.py", "page.pass_rates", ":material/trending_up:", "pass-rates"),
+        page("control_chart.py", "page.control_chart", ":material/rule:", "p-chart"),
+        page("heatmap.py", "page.heatmap", ":material/calendar_view_month:", "heatmap"),
+        page("breakdowns.py", "page.breakdowns", ":material/bar_chart:", "breakdowns"),
+        page("vendors.py", "page.vendors", ":material/sell:", "vendors"),
+        page("alerts.py", "page.alerts", ":material/timer:", "alerts"),
+        page("agreement.py", "page.agreement", ":material/balance:", "agreement"),
+        page("outreach.py", "page.outreach", ":material/volunteer_activism:", "outreach"),
+        page("report.py", "page.report", ":material/picture_as_pdf:", "report"),
     ],
-    "admin": [page("users.py", "page.users", "👥", "users")],
-    "public": [page("board.py", "page.board", "📋", "board"),
-               page("public_result.py", "page.public_result", "🔎", "public")],
+    "admin": [page("users.py", "page.users", ":material/group:", "users")],
+    "public": [page("board.py", "page.board", ":material/campaign:", "board"),
+               page("public_result.py", "page.public_result", ":material/qr_code_scanner:", "public")],
 }
 
 sections = [s for s in identity.SECTIONS[identity.role()] if PAGES[s]]
-nav = st.navigation({t(f"nav.{s}"): PAGES[s] for s in sections})
+nav = st.navigation({t(f"nav.{s}"): PAGES[s] for s in sections}, expanded=True)
+if st.session_state.pop("land_on_home", False):
+    st.switch_page(PAGES[sections[0]][0])   # after logging in: the role's main page
 nav.run()

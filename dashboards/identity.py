@@ -65,6 +65,7 @@ def _demo_box(box) -> None:
                            key="demo_role")
     if choice != current:
         st.session_state["actor"] = None if choice is None else Actor(f"demo-{choice}", choice)
+        st.session_state["land_on_home"] = True
         st.rerun()
 
 
@@ -107,6 +108,7 @@ def _login_box(box) -> None:
         else:
             st.session_state["auth_token"] = token
             st.session_state["actor"] = who
+            st.session_state["land_on_home"] = True
             st.rerun()
     else:
         box.caption(t("auth.public_hint"))
