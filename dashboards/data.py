@@ -269,3 +269,15 @@ def agreement(db: str, start: date | None, end: date | None) -> list:
 
     with session_scope(get_engine()) as s:
         return svc.agreement_report(session=s, start=start, end=end)
+
+
+def market_week_rows(f: dict) -> list[dict]:
+    """Market × week pass rates for the page filters, with results that have no market (a
+    resident's purchase at an outreach event) labelled as such and listed last."""
+    from dashboards.filters import args
+    from dashboards.i18n import t
+
+    rows = pass_rates(db_key(), *args(f))
+    named = [r for r in rows if r["market_id"] is not None]
+    loose = [r | {"market": t("market.none")} for r in rows if r["market_id"] is None]
+    return named + loose

@@ -24,7 +24,7 @@ cols = st.columns(5)
 for col, state in zip(cols, ("failed", "overdue", "unknown", "due_soon", "ok"), strict=True):
     col.metric(t(f"cal.state.{state}"), counts.get(state, 0))
 
-ICON = {"failed": "🔴", "overdue": "🟠", "unknown": "⚪", "due_soon": "🟡", "ok": "🟢"}
+ICON = {"failed": "✗", "overdue": "⚠", "unknown": "?", "due_soon": "◔", "ok": "✓"}
 table = [{t("cal.serial"): r["serial_no"], t("cal.model"): r["model"],
           t("cal.kind"): t(f"instrument_kind.{r['kind']}"), t("market"): r["market"],
           t("cal.state"): f"{ICON.get(r['state'], '')} {t('cal.state.' + r['state'])}",

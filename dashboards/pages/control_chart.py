@@ -13,7 +13,7 @@ identity.guard("management")
 st.title(t("page.control_chart"))
 st.caption(t("pchart.caption"))
 f = filters.render()
-rows = data.pass_rates(data.db_key(), *filters.args(f))
+rows = data.market_week_rows(f)
 points = reports.p_chart(rows)
 if not points:
     st.info(t("no_data"))

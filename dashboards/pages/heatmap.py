@@ -11,7 +11,7 @@ from dashboards.i18n import t
 identity.guard("management")
 st.title(t("page.heatmap"))
 f = filters.render(period_default_days=120)
-rows = data.pass_rates(data.db_key(), *filters.args(f))
+rows = data.market_week_rows(f)
 if not rows:
     st.info(t("no_data"))
     st.stop()
