@@ -247,8 +247,7 @@ def journal_replay(
     require(current_actor(), "results.import")
     settings = load_settings()
     day = date.fromisoformat(since[:10]) if since else None
-    serials = list(instrument) or sorted(p.name for p in settings.journal_dir.glob("*")
-                                         if p.is_dir())
+    serials = list(instrument) or jr.serials(settings.journal_dir)
     report = {}
     for sn in serials:
         with session() as s:

@@ -120,6 +120,15 @@ def files(root: Path, serial: str, since: date | None = None) -> list[str]:
     return names
 
 
+def serials(root: Path) -> list[str]:
+    """Serial numbers of the instruments with a journal (as written in their entries)."""
+    out = []
+    for d in sorted(p for p in Path(root).glob("*") if p.is_dir()):
+        first = next(read(root, d.name), None)
+        out.append(first.serial if first is not None else d.name)
+    return out
+
+
 def read(root: Path, serial: str, *, start_file: str | None = None, start_offset: int = 0,
          since: date | None = None) -> Iterator[Entry]:
     """Entries in order, from ``start_file``/``start_offset`` (or the first file) to the end."""
