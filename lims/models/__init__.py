@@ -20,7 +20,12 @@ from lims.models.outreach import (
 from lims.models.people import AuditEvent, OutreachEvent, User
 from lims.models.reference import Analyte, Commodity, GridGroup, Market, Method, Threshold, Vendor
 from lims.models.results import Sample, TestResult
-from lims.models.rollups import RollupCountyItemWeek, RollupMarketDay, RollupMarketWeek
+from lims.models.rollups import (
+    RollupCountyItemWeek,
+    RollupItemWeek,
+    RollupMarketDay,
+    RollupMarketWeek,
+)
 from lims.models.security import AppSession
 
 __all__ = [
@@ -46,6 +51,7 @@ __all__ = [
     "QuarantineItem",
     "QcControlValue",
     "RollupCountyItemWeek",
+    "RollupItemWeek",
     "RollupMarketDay",
     "RollupMarketWeek",
     "Sample",

@@ -59,3 +59,16 @@ class RollupCountyItemWeek(SQLModel, table=True):
     passed: int = 0
     failed: int = 0
     invalid: int = 0
+
+
+class RollupItemWeek(SQLModel, table=True):
+    """Counts per week × commodity × analyte for the whole province (sum of the county rows)."""
+
+    __tablename__ = "rollup_item_week"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    week_start: date = Field(primary_key=True)
+    commodity_id: int = Field(sa_column=_key_col())
+    analyte_key: int = Field(sa_column=_key_col())
+    passed: int = 0
+    failed: int = 0
+    invalid: int = 0

@@ -1,8 +1,8 @@
 """Pre-aggregated pass-rate rollups, kept exact (issue 8; design in docs/performance.md).
 
-Three tables (lims/models/rollups.py) hold passed/failed/invalid counts of the results that count
+Four tables (lims/models/rollups.py) hold passed/failed/invalid counts of the results that count
 (status recorded or accepted): per market × week, per market × day, per county × week ×
-commodity × analyte. They change in the same transaction as the results:
+commodity × analyte, and per week × commodity × analyte for the whole province. They change in the same transaction as the results:
 
 * ``add_results`` — new results (the ingest service): counts are added with an atomic upsert
   (``INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n``), so concurrent ingests stay exact;
@@ -24,7 +24,12 @@ from sqlmodel import Session
 
 from lims.models import Market, TestResult
 from lims.models.enums import ResultStatus
-from lims.models.rollups import RollupCountyItemWeek, RollupMarketDay, RollupMarketWeek
+from lims.models.rollups import (
+    RollupCountyItemWeek,
+    RollupItemWeek,
+    RollupMarketDay,
+    RollupMarketWeek,
+)
 from lims.verdicts import Outcome
 
 RollupKey = tuple[int | None, date]
@@ -39,6 +44,7 @@ _M = Market.__table__
 W = RollupMarketWeek.__table__
 D = RollupMarketDay.__table__
 C = RollupCountyItemWeek.__table__
+P = RollupItemWeek.__table__
 _CHUNK = 400
 # literals, not bound parameters: PostgreSQL matches GROUP BY expressions textually
 _ZERO = sa.literal_column("0", sa.Integer)
@@ -121,6 +127,13 @@ def add_results(*, session: Session, results: Iterable[dict]) -> int:
             acc[i] += c[i]
     _upsert_add(conn, C, [row(("county", "week_start", "commodity_id", "analyte_key"), k, c)
                           for k, c in items.items()])
+    province: dict[tuple, list[int]] = {}
+    for (_cty, ws, com, an), c in items.items():
+        acc = province.setdefault((ws, com, an), [0, 0, 0])
+        for i in range(3):
+            acc[i] += c[i]
+    _upsert_add(conn, P, [row(("week_start", "commodity_id", "analyte_key"), k, c)
+                          for k, c in province.items()])
     return len(wk)
 
 
@@ -164,6 +177,17 @@ def refresh(*, session: Session, keys: set[RollupKey]) -> None:
     cw = sorted({(county[mk], ws) for mk, ws in norm})
     for i in range(0, len(cw), _CHUNK):
         _refresh_items(conn, cw[i:i + _CHUNK])
+    weeks = sorted({ws for _mk, ws in norm})
+    for i in range(0, len(weeks), _CHUNK):  # province rows = sums of the county rows
+        chunk = weeks[i:i + _CHUNK]
+        c = C.c
+        conn.execute(P.delete().where(P.c.week_start.in_(chunk)))
+        conn.execute(P.insert().from_select(
+            ["week_start", "commodity_id", "analyte_key", "passed", "failed", "invalid"],
+            sa.select(c.week_start, c.commodity_id, c.analyte_key, sa.func.sum(c.passed),
+                      sa.func.sum(c.failed), sa.func.sum(c.invalid))
+            .where(c.week_start.in_(chunk))
+            .group_by(c.week_start, c.commodity_id, c.analyte_key)))
 
 
 def _refresh_items(conn: sa.Connection, county_weeks: list[tuple[str, date]]) -> None:
@@ -201,10 +225,13 @@ def fresh_queries() -> dict[str, sa.Select]:
         "rollup_county_item_week": sa.select(cty, t.week_start, t.commodity_id, akey, *_counts())
         .select_from(_T.outerjoin(_M, _M.c.id == t.market_id)).where(counted)
         .group_by(cty, t.week_start, t.commodity_id, akey),
+        "rollup_item_week": sa.select(t.week_start, t.commodity_id, akey, *_counts())
+        .where(counted).group_by(t.week_start, t.commodity_id, akey),
     }
 
 
-_TABLES = {"rollup_market_week": W, "rollup_market_day": D, "rollup_county_item_week": C}
+_TABLES = {"rollup_market_week": W, "rollup_market_day": D, "rollup_county_item_week": C,
+           "rollup_item_week": P}
 
 
 def rebuild(*, session: Session) -> dict[str, int]:

@@ -99,7 +99,7 @@ def _as_date(value, memo: dict) -> date:
 
 
 def _rows_from_rollups(conn, f: TrendFilter) -> list[tuple]:
-    """(market_id or None, week_start, passed, failed) per market × week, from the rollups.
+    """Raw (market key or 0, week as stored, passed, failed) per market × week, from the rollups.
 
     Whole weeks inside the period come from rollup_market_week, the days of a partial week at
     either edge from rollup_market_day, so any date range is exact.
@@ -132,51 +132,56 @@ def _rows_from_rollups(conn, f: TrendFilter) -> list[tuple]:
                      .group_by(d.market_key, d.week_start))
     q = (parts[0] if len(parts) == 1 else sa.union_all(*parts)).order_by(
         sa.literal_column("1"), sa.literal_column("2"))
-    rows = _raw_rows(conn, q)  # the edge weeks never overlap the whole weeks: no re-grouping
-    memo: dict = {}
-    return [(mk or None, memo.get(wk) or _as_date(wk, memo), p, fl) for mk, wk, p, fl in rows]
+    return _raw_rows(conn, q)  # the edge weeks never overlap the whole weeks: no re-grouping
 
 
 def _rows_from_base(conn, f: TrendFilter) -> list[tuple]:
+    """Raw (market_id, week as stored, passed, failed) per market × week, from test_result."""
     t = TestResult.__table__.c
-    passed = sa.func.sum(sa.case((t.verdict.in_(PASS_OUTCOMES), 1), else_=0))
-    failed = sa.func.sum(sa.case((t.verdict.in_(FAIL_OUTCOMES), 1), else_=0))
-    q = (sa.select(t.market_id, t.week_start, passed.label("passed"), failed.label("failed"))
+    passed = sa.func.coalesce(sa.func.sum(sa.case((t.verdict.in_(PASS_OUTCOMES), 1), else_=0)), 0)
+    failed = sa.func.coalesce(sa.func.sum(sa.case((t.verdict.in_(FAIL_OUTCOMES), 1), else_=0)), 0)
+    q = (sa.select(t.market_id, sa.type_coerce(t.week_start, sa.String), passed.label("passed"),
+                   failed.label("failed"))
          .where(*_where(f)).group_by(t.market_id, t.week_start)
          .order_by(t.market_id, t.week_start))
-    memo: dict = {}
-    return [(mk, _as_date(wk, memo), int(p or 0), int(fl or 0))
-            for mk, wk, p, fl in conn.execute(q).all()]
+    return _raw_rows(conn, q)
+
+
+def _raw_market_weeks(conn, f: TrendFilter) -> list[tuple]:
+    return _rows_from_base(conn, f) if f.commodity_ids else _rows_from_rollups(conn, f)
 
 
 def market_week_rows(*, session: Session, filters: TrendFilter) -> list[tuple]:
     """(market_id, week_start, passed, failed) per market × week, ordered by market then week.
 
     Read from the rollups (exact for any period); a commodity filter needs the base table.
-    Groups with only invalid results have passed = failed = 0.
+    Groups with only invalid results have passed = failed = 0; market_id None = no market.
     """
-    conn = session.connection()
-    if filters.commodity_ids:
-        return _rows_from_base(conn, filters)
-    return _rows_from_rollups(conn, filters)
+    memo: dict = {}
+    return [(mk or None, memo.get(wk) or _as_date(wk, memo), int(p), int(fl))
+            for mk, wk, p, fl in _raw_market_weeks(session.connection(), filters)]
 
 
 def pass_rate_by_market_week(*, session: Session, filters: TrendFilter) -> list[dict]:
     """One row per market × week: tested, passed, failed, pass rate and its Wilson interval."""
-    rows = market_week_rows(session=session, filters=filters)
-    names = dict(session.connection().execute(
-        sa.select(Market.__table__.c.id, Market.__table__.c.name)).all())
+    conn = session.connection()
+    rows = _raw_market_weeks(conn, filters)
     if not rows:
         return []
-    p = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
-    fl = np.fromiter((r[3] for r in rows), dtype=np.int64, count=len(rows))
-    rate, lo, hi = wilson_arrays(p, p + fl)
+    names = dict(conn.execute(sa.select(Market.__table__.c.id, Market.__table__.c.name)).all())
+    days: dict = {}
+    rates: dict = {}  # counts per market-week are small: each (passed, failed) pair once
     out = []
-    for (market_id, week, pi, fi), r, a, b in zip(rows, rate.tolist(), lo.tolist(), hi.tolist(),
-                                                 strict=True):
-        out.append({"market_id": market_id, "market": names.get(market_id, "—"),
-                    "week_start": week, "tested": pi + fi, "passed": pi, "failed": fi,
-                    "pass_rate": r, "ci_low": a, "ci_high": b})
+    append = out.append
+    for mk, wk, p, fl in rows:
+        day = days.get(wk) or _as_date(wk, days)
+        r = rates.get((p, fl))
+        if r is None:
+            n = int(p) + int(fl)
+            r = rates[(p, fl)] = (p / n if n else math.nan, *wilson_interval(int(p), n))
+        append({"market_id": mk or None, "market": names.get(mk, "—"), "week_start": day,
+                "tested": p + fl, "passed": p, "failed": fl,
+                "pass_rate": r[0], "ci_low": r[1], "ci_high": r[2]})
     return out
 
 
@@ -195,23 +200,27 @@ def heatmap(*, session: Session, filters: TrendFilter) -> dict:
     """Market × week matrices for a heatmap: ``market_ids`` (None for results without a
     market), ``weeks``, ``tested`` and ``pass_rate`` (NaN where nothing counted) as numpy
     arrays; one pass over the rollups, assembled without a Python loop per cell."""
-    rows = market_week_rows(session=session, filters=filters)
+    rows = _raw_market_weeks(session.connection(), filters)
     if not rows:
         return {"market_ids": [], "weeks": [], "tested": np.zeros((0, 0), dtype=np.int64),
                 "pass_rate": np.zeros((0, 0))}
-    mk, wk, p, fl = zip(*rows, strict=True)
-    mk_arr = np.array([m or 0 for m in mk], dtype=np.int64)
-    wk_arr = np.array(wk, dtype="datetime64[D]")
-    markets, ri = np.unique(mk_arr, return_inverse=True)
-    weeks, ci = np.unique(wk_arr, return_inverse=True)
+    n = len(rows)
+    markets, ri = np.unique(np.fromiter((r[0] or 0 for r in rows), dtype=np.int64, count=n),
+                            return_inverse=True)
+    raw_weeks = sorted({r[1] for r in rows}, key=str)  # a few dozen distinct weeks
+    col = {w: j for j, w in enumerate(raw_weeks)}
+    ci = np.fromiter((col[r[1]] for r in rows), dtype=np.int64, count=n)
+    memo: dict = {}
+    weeks = [_as_date(w, memo) for w in raw_weeks]
+    p = np.fromiter((r[2] for r in rows), dtype=np.int64, count=n)
+    fl = np.fromiter((r[3] for r in rows), dtype=np.int64, count=n)
     passed = np.zeros((len(markets), len(weeks)), dtype=np.int64)
     tested = np.zeros_like(passed)
-    p_arr = np.array(p, dtype=np.int64)
-    passed[ri, ci] = p_arr
-    tested[ri, ci] = p_arr + np.array(fl, dtype=np.int64)
+    passed[ri, ci] = p
+    tested[ri, ci] = p + fl
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(tested > 0, passed / np.maximum(tested, 1), np.nan)
-    return {"market_ids": [int(m) or None for m in markets], "weeks": weeks.tolist(),
+    return {"market_ids": [int(m) or None for m in markets], "weeks": weeks,
             "tested": tested, "pass_rate": rate}
 
 
@@ -219,7 +228,7 @@ def commodity_analyte_breakdown(*, session: Session, filters: TrendFilter) -> li
     """Tested/passed/failed/invalid per commodity × analyte (analyte None for broad screens).
 
     The period is taken in whole ISO weeks: every week that overlaps [start, end] counts. Read
-    from the county rollup; a market filter needs the base table.
+    from the county or province rollup; a market filter needs the base table.
     """
     conn = session.connection()
     lo = None if filters.start is None else week_start(filters.start)
@@ -231,12 +240,12 @@ def commodity_analyte_breakdown(*, session: Session, filters: TrendFilter) -> li
         counts = [sa.func.sum(sa.case((t.verdict.in_(v), 1), else_=0))
                   for v in (PASS_OUTCOMES, FAIL_OUTCOMES, INVALID_OUTCOMES)]
         src = TestResult.__table__
-    else:
-        c = rollups.C.c
+    else:  # one county: the county rollup; the whole province: the province rollup
+        src = rollups.C if filters.county else rollups.P
+        c = src.c
         conds = [c.county == filters.county] if filters.county else []
         wk, com, an = c.week_start, c.commodity_id, c.analyte_key
         counts = [sa.func.sum(c.passed), sa.func.sum(c.failed), sa.func.sum(c.invalid)]
-        src = rollups.C
     if filters.commodity_ids:
         conds.append(com.in_(filters.commodity_ids))
     if lo is not None:
