@@ -24,7 +24,7 @@ from lims.db import begin_write
 from lims.models import Analyte, Commodity, Instrument, Market, Method, Sample, TestResult, Vendor
 from lims.models.enums import CalibrationState, MethodKind, ResultStatus
 from lims.models.results import new_uuid
-from lims.services import gate, rollups
+from lims.services import bulk, gate, rollups
 from lims.services.errors import LimsError, RowError, ValidationFailed
 from lims.services.judging import RAW_KEYS, judge
 from lims.services.lookup import RefCache
@@ -371,7 +371,7 @@ def _insert_ids(session: Session, table: sa.Table, rows: list[dict], key: str) -
     dialect = conn.dialect
     col = table.c[key]
     if dialect.name == "sqlite":
-        _sqlite_executemany(conn, table, rows)
+        bulk.sqlite_executemany(conn, table, rows)
         # SQLite gives rowid max+1 to each new row, and this transaction holds the write lock
         # since the first row: the ids are the last len(rows) ones. Checked at both ends.
         last = conn.exec_driver_sql(f"SELECT max(id) FROM {table.name}").scalar_one()
@@ -414,24 +414,3 @@ def _pg_copy(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
                                 for i, n in enumerate(names)])
     except psycopg.IntegrityError as exc:  # as SQLAlchemy would report it (callers retry)
         raise sa.exc.IntegrityError(sql, None, exc) from exc
-
-
-def _sqlite_executemany(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
-    """One DBAPI executemany. The columns' own bind processors convert the values (time zones,
-    JSON, dates) column by column, skipping SQLAlchemy's per-row parameter machinery, which cost
-    more than SQLite's insert itself."""
-    dialect = conn.dialect
-    names = list(rows[0])
-    procs = [table.c[n].type.bind_processor(dialect) for n in names]
-    sql = (f"INSERT INTO {table.name} ({', '.join(names)}) "
-           f"VALUES ({', '.join('?' * len(names))})")
-    columns = [[r[n] for r in rows] for n in names]
-    for i, proc in enumerate(procs):
-        if proc is None:
-            continue
-        if isinstance(table.c[names[i]].type, sa.JSON):
-            columns[i] = [proc(v) for v in columns[i]]
-        else:  # dates and timestamps repeat within a batch: convert each distinct value once
-            memo = {v: proc(v) for v in set(columns[i])}
-            columns[i] = [memo[v] for v in columns[i]]
-    conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))

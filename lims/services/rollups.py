@@ -30,6 +30,7 @@ from lims.models.rollups import (
     RollupMarketDay,
     RollupMarketWeek,
 )
+from lims.services import bulk
 from lims.verdicts import Outcome
 
 RollupKey = tuple[int | None, date]
@@ -76,8 +77,13 @@ def _upsert_add(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
     """Add the counts of ``rows`` to ``table`` (insert the group when it is new)."""
     if not rows:
         return
-    ins = _insert(conn.dialect.name)(table)
     pk = [c.name for c in table.primary_key.columns]
+    if conn.dialect.name == "sqlite":  # the same statement without per-row SQLAlchemy work
+        bulk.sqlite_executemany(conn, table, rows, suffix=(
+            f"ON CONFLICT ({', '.join(pk)}) DO UPDATE SET "
+            + ", ".join(f"{n} = {n} + excluded.{n}" for n in ("passed", "failed", "invalid"))))
+        return
+    ins = _insert(conn.dialect.name)(table)
     stmt = ins.on_conflict_do_update(index_elements=pk, set_={
         name: table.c[name] + ins.excluded[name] for name in ("passed", "failed", "invalid")})
     conn.execute(stmt, rows)
