@@ -1,4 +1,7 @@
-"""The Streamlit app: routing only. Pages live in dashboards/pages/ and read through lims/."""
+"""The Streamlit app: routing only. Pages live in dashboards/views/ and read through lims/.
+
+(Not dashboards/pages/: Streamlit would also list that folder as a second, automatic navigation.)
+"""
 
 from __future__ import annotations
 
@@ -17,35 +20,36 @@ filters.keep_across_pages()
 language_switch()
 identity.sidebar()
 
-P = Path(__file__).resolve().parent / "pages"
+P = Path(__file__).resolve().parent / "views"
 
 
-def page(file: str, key: str, icon: str, slug: str) -> st.Page:
-    return st.Page(str(P / file), title=t(key), icon=icon, url_path=slug)
+def page(file: str, key: str, icon: str) -> st.Page:
+    """A page whose URL is its file name (/board, /public, /pass_rates …)."""
+    return st.Page(str(P / file), title=t(key), icon=icon, url_path=file.removesuffix(".py"))
 
 
 PAGES: dict[str, list[st.Page]] = {
-    "field": [page("field_test.py", "page.field_test", ":material/science:", "field")],
+    "field": [page("field_test.py", "page.field_test", ":material/science:")],
     "lab": [
-        page("calibration.py", "page.calibration", ":material/build:", "calibration"),
-        page("qc.py", "page.qc", ":material/monitoring:", "qc"),
-        page("cases.py", "page.cases", ":material/report:", "cases"),
-        page("reference.py", "page.reference", ":material/menu_book:", "reference"),
+        page("calibration.py", "page.calibration", ":material/build:"),
+        page("qc.py", "page.qc", ":material/monitoring:"),
+        page("cases.py", "page.cases", ":material/report:"),
+        page("reference.py", "page.reference", ":material/menu_book:"),
     ],
     "management": [
-        page("pass_rates.py", "page.pass_rates", ":material/trending_up:", "pass-rates"),
-        page("control_chart.py", "page.control_chart", ":material/rule:", "p-chart"),
-        page("heatmap.py", "page.heatmap", ":material/calendar_view_month:", "heatmap"),
-        page("breakdowns.py", "page.breakdowns", ":material/bar_chart:", "breakdowns"),
-        page("vendors.py", "page.vendors", ":material/sell:", "vendors"),
-        page("alerts.py", "page.alerts", ":material/timer:", "alerts"),
-        page("agreement.py", "page.agreement", ":material/balance:", "agreement"),
-        page("outreach.py", "page.outreach", ":material/volunteer_activism:", "outreach"),
-        page("report.py", "page.report", ":material/picture_as_pdf:", "report"),
+        page("pass_rates.py", "page.pass_rates", ":material/trending_up:"),
+        page("control_chart.py", "page.control_chart", ":material/rule:"),
+        page("heatmap.py", "page.heatmap", ":material/calendar_view_month:"),
+        page("breakdowns.py", "page.breakdowns", ":material/bar_chart:"),
+        page("vendors.py", "page.vendors", ":material/sell:"),
+        page("alerts.py", "page.alerts", ":material/timer:"),
+        page("agreement.py", "page.agreement", ":material/balance:"),
+        page("outreach.py", "page.outreach", ":material/volunteer_activism:"),
+        page("report.py", "page.report", ":material/picture_as_pdf:"),
     ],
-    "admin": [page("users.py", "page.users", ":material/group:", "users")],
-    "public": [page("board.py", "page.board", ":material/campaign:", "board"),
-               page("public_result.py", "page.public_result", ":material/qr_code_scanner:", "public")],
+    "admin": [page("users.py", "page.users", ":material/group:")],
+    "public": [page("board.py", "page.board", ":material/campaign:"),
+               page("public.py", "page.public_result", ":material/qr_code_scanner:")],
 }
 
 sections = [s for s in identity.SECTIONS[identity.role()] if PAGES[s]]

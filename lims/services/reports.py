@@ -301,17 +301,17 @@ def grade_moves(*, session: Session, start: date | None = None, end: date | None
     return {"matrix": matrix, "latest": latest}
 
 
-def qc_controls(*, session: Session, serial_no: str) -> list[tuple[str, str | None]]:
-    """The (control, channel) series an instrument has QC values for."""
+def qc_series(*, session: Session) -> list[tuple[str, str, str | None]]:
+    """Every (instrument serial, control, channel) that has QC values, in one query."""
     from lims.models.calibration import QcControlValue
 
     q = QcControlValue.__table__.c
     i = Instrument.__table__.c
     rows = session.connection().execute(
-        sa.select(q.control, q.channel).distinct().join_from(
+        sa.select(i.serial_no, q.control, q.channel).distinct().join_from(
             QcControlValue.__table__, Instrument.__table__, q.instrument_id == i.id)
-        .where(i.serial_no == serial_no).order_by(q.control, q.channel))
-    return [(c, ch) for c, ch in rows]
+        .order_by(i.serial_no, q.control, q.channel))
+    return [(sn, c, ch) for sn, c, ch in rows]
 
 
 def names(*, session: Session) -> dict:

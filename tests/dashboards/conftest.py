@@ -63,14 +63,14 @@ def demo_code(templates) -> str:
 
 def run_page(page: str | None, role: Role | None = Role.ADMIN, lang: str = "zh",
              state: dict | None = None) -> AppTest:
-    """Run the app at ``page`` (a file in dashboards/pages, None = the default page) as ``role``."""
+    """Run the app at ``page`` (a file in dashboards/views, None = the default page) as ``role``."""
     at = AppTest.from_file(APP, default_timeout=60)
     at.session_state["lang"] = lang
     at.session_state["actor"] = Actor(f"demo-{role}", role) if role else None
     for k, v in (state or {}).items():
         at.session_state[k] = v
     if page:
-        at.switch_page(f"pages/{page}.py")
+        at.switch_page(f"views/{page}.py")
     at.run()
     return at
 

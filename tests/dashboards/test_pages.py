@@ -16,7 +16,7 @@ PAGES = {
     "alerts": "page.alerts", "agreement": "page.agreement", "outreach": "page.outreach",
     "report": "page.report", "field_test": "page.field_test", "calibration": "page.calibration",
     "qc": "page.qc", "cases": "page.cases", "reference": "page.reference",
-    "users": "page.users", "board": None, "public_result": None,
+    "users": "page.users", "board": None, "public": None,
 }
 
 
@@ -44,7 +44,7 @@ def test_page_renders_in_english(use_db, page):
 def test_every_page_file_is_tested():
     from pathlib import Path
 
-    files = {p.stem for p in (Path(__file__).resolve().parents[2] / "dashboards" / "pages")
+    files = {p.stem for p in (Path(__file__).resolve().parents[2] / "dashboards" / "views")
              .glob("*.py") if p.stem != "__init__"}
     assert files == set(PAGES)
 
