@@ -1,55 +1,52 @@
 """Download buttons for every table: CSV (UTF-8 with BOM, opens in Excel) and XLSX.
 
-Cells that a spreadsheet would run as a formula (starting with = + - @, tab or CR) are escaped
-with a leading apostrophe, in both formats.
+The files are written by ``lims.services.tabular`` (the same writer as `lims results export`),
+which escapes cells a spreadsheet would run as a formula (= + - @, tab, CR) in both formats.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 from datetime import datetime
 
 import streamlit as st
-from openpyxl import Workbook
 
 from dashboards.i18n import t
+from lims.services import tabular
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
-
-def escape(value):
-    """A cell value safe for a spreadsheet (numbers stay numbers)."""
+def _cell(value):
     if isinstance(value, float) and math.isnan(value):
         return None
-    if isinstance(value, datetime):
+    if isinstance(value, datetime):   # XLSX cannot hold time-zone aware timestamps
         return value.isoformat(timespec="seconds")
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
     return value
 
 
+def _split(rows: list[dict]) -> tuple[list[str], list[list]]:
+    header = [str(k) for k in rows[0]] if rows else []
+    return header, [[_cell(v) for v in r.values()] for r in rows]
+
+
 def to_csv(rows: list[dict]) -> bytes:
-    buf = io.StringIO()
+    out = io.BytesIO()
     if rows:
-        w = csv.DictWriter(buf, fieldnames=list(rows[0]))
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: ("" if escape(v) is None else escape(v)) for k, v in r.items()})
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+        tabular.write_csv(out, *_split(rows))
+    else:
+        out.write("\ufeff".encode())
+    return out.getvalue()
 
 
 def to_xlsx(rows: list[dict], sheet: str = "data") -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = sheet[:31]
-    if rows:
-        ws.append([escape(str(k)) for k in rows[0]])
-        for r in rows:
-            ws.append([escape(v) for v in r.values()])
     out = io.BytesIO()
-    wb.save(out)
+    header, body = _split(rows)
+    if rows:
+        tabular.write_xlsx(out, header, body, sheet=sheet[:31])
+    else:
+        from openpyxl import Workbook
+
+        Workbook().save(out)
     return out.getvalue()
 
 

@@ -66,3 +66,25 @@ if made and made[:3] == (month, f["county"], lang()):
         export.buttons(table, f"{key}_{month:%Y-%m}", key=f"report_{key}")
 else:
     st.caption(t("report.hint"))
+
+st.subheader(t("report.results_title"))
+opts = data.filter_options(data.db_key())
+codes = {m["id"]: m["code"] for m in opts["markets"]}
+market = codes.get(f["market_ids"][0]) if len(f["market_ids"]) == 1 else None
+st.caption(t("report.results_hint", market=market or t("all")))
+fmt_pick = st.radio(t("report.format"), ["xlsx", "csv"], horizontal=True, key="report_fmt")
+if st.button(t("report.results_make"), key="report_results"):
+    import io
+
+    from lims.services import results_io
+
+    out = io.BytesIO()
+    try:
+        with data.session() as s:
+            n = results_io.export_results(session=s, actor=identity.actor(), out=out,
+                                          fmt=fmt_pick, market=market, start=start, end=end)
+    except LimsError as exc:
+        st.error(str(exc))
+    else:
+        st.download_button(t("report.results_download", n=n), out.getvalue(),
+                           file_name=f"results_{month:%Y-%m}.{fmt_pick}", key="report_results_dl")

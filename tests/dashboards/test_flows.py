@@ -197,3 +197,22 @@ def test_public_result_page_from_the_slip_code(use_db, demo_code):
     assert any(demo_code in t.value for t in at.title)
     html = "".join(m.value for m in at.markdown)
     assert "阳性" in html
+
+
+def test_report_page_exports_the_months_results(use_db):
+    use_db("demo")
+    at = run_page("report", role=Role.MANAGER)
+    at.radio(key="report_fmt").set_value("csv")
+    at.button(key="report_results").click().run()
+    no_exception(at)
+    label = at.get("download_button")[-1].proto.label
+    n = int(label.split("(")[1].split()[0])
+    with Session(get_engine()) as s:
+        from datetime import date
+
+        from lims.services.monthly_report import month_bounds
+
+        first, last = month_bounds(date.today())
+        expected = len(s.exec(select(TestResult.id).where(
+            TestResult.local_date >= first, TestResult.local_date <= last)).all())
+    assert n == expected and n > 0
