@@ -12,8 +12,16 @@ import streamlit as st
 
 from dashboards import data
 from dashboards.i18n import labeller, lang, t
+from lims.settings import load_settings
+from lims.timeutil import now
 
 KEYS = ("f_county", "f_markets", "f_commodities", "f_period")
+ALL = "*"
+
+
+def local_today() -> date:
+    """Today in the configured time zone (the dates results are grouped by)."""
+    return now().astimezone(load_settings().timezone).date()
 
 
 def keep_across_pages() -> None:
@@ -26,12 +34,13 @@ def render(*, period_default_days: int = 365) -> dict:
     """Draw the filters in the sidebar; return them as a dict for ``data`` functions."""
     opts = data.filter_options(data.db_key())
     box = st.sidebar.expander(t("filter.title"), expanded=True)
-    counties = [None, *opts["counties"]]
+    counties = [ALL, *opts["counties"]]   # ALL, not None: None would mean "nothing picked"
     if st.session_state.get("f_county") not in counties:
-        st.session_state.pop("f_county", None)
+        st.session_state["f_county"] = ALL
     county = box.selectbox(t("filter.county"), counties,
-                           format_func=labeller(counties, lambda c: t("all") if c is None else c),
+                           format_func=labeller(counties, lambda c: t("all") if c == ALL else c),
                            key="f_county")
+    county = None if county == ALL else county
     markets = [m for m in opts["markets"] if county is None or m["county"] == county]
     names = {m["id"]: m["name"] for m in markets}
     if "f_markets" in st.session_state:
@@ -46,7 +55,7 @@ def render(*, period_default_days: int = 365) -> dict:
     commodity_ids = box.multiselect(t("filter.commodities"), list(com_names),
                                     format_func=com_names.get, key="f_commodities",
                                     placeholder=t("all"))
-    today = date.today()
+    today = local_today()
     if "f_period" not in st.session_state:
         st.session_state["f_period"] = (today - timedelta(days=period_default_days), today)
     period = box.date_input(t("filter.period"), key="f_period",

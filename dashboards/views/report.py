@@ -15,7 +15,7 @@ from lims.services.errors import LimsError
 identity.guard("management")
 st.title(t("page.report"))
 f = filters.render()
-today = date.today()
+today = filters.local_today()
 months = []
 m = today.replace(day=1)
 for _ in range(12):

@@ -52,6 +52,6 @@ nm = data.names(db)
 plan_table = [{t("market"): nm["markets"].get(r.market_id, "—"),
                t("field.vendor"): f"{r.stall} {r.name}", t("grade"): r.grade,
                t("vendors.per_month"): r.per_month, t("vendors.tested"): r.tested_this_month,
-               t("vendors.due"): r.due} for r in plan if r.due]
+               t("vendors.due"): r.due} for r in plan]
 st.dataframe(plan_table[:500], hide_index=True, width="stretch")
 export.buttons(plan_table, "sampling_plan", key="plan")

@@ -208,11 +208,10 @@ def test_report_page_exports_the_months_results(use_db):
     label = at.get("download_button")[-1].proto.label
     n = int(label.split("(")[1].split()[0])
     with Session(get_engine()) as s:
-        from datetime import date
-
+        from dashboards.filters import local_today
         from lims.services.monthly_report import month_bounds
 
-        first, last = month_bounds(date.today())
+        first, last = month_bounds(local_today())
         expected = len(s.exec(select(TestResult.id).where(
             TestResult.local_date >= first, TestResult.local_date <= last)).all())
     assert n == expected and n > 0
