@@ -104,6 +104,8 @@ def heatmap(rows: list[dict], labels: dict, week_label) -> go.Figure:
         z=z, x=[week_label(w) for w in weeks], y=markets, text=text, zmin=0.8, zmax=1.0,
         colorscale=[[0, BAD], [0.5, "#f6e05e"], [1, OK]], hoverongaps=False,
         colorbar={"title": labels["pass_rate"], "tickformat": ".0%"},
+        # the number is written in each cell, so colour is never the only cue
+        texttemplate="%{z:.0%}" if len(weeks) <= 26 else None,
         hovertemplate=f"%{{y}} · %{{x}}<br>{labels['pass_rate']} %{{z:.1%}} "
                       f"(%{{text}})<extra></extra>"))
     fig.update_layout(height=max(320, 26 * len(markets) + 120), margin={"t": 30},

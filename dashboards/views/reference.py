@@ -42,7 +42,7 @@ def show_history(entity: str) -> None:
                        t("ref.action"): e["action"], "ID": e["entity_id"],
                        t("ref.old"): json.dumps(e["old"], ensure_ascii=False),
                        t("ref.new"): json.dumps(e["new"], ensure_ascii=False),
-                       t("reason"): e["reason"]} for e in events],
+                       t("reason_col"): e["reason"]} for e in events],
                      hide_index=True, width="stretch")
 
 
