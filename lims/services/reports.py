@@ -55,10 +55,64 @@ def _shape(key, labels: dict, p, fl) -> dict:
 def breakdown(*, session: Session, filters: TrendFilter, by: str) -> list[dict]:
     """Pass rates grouped by one dimension (see BREAKDOWNS), worst pass rate first.
 
-    Rows carry ``name_zh``/``name_en`` (same text where the thing has one name).
+    Rows carry ``key`` and ``name_zh``/``name_en`` (the same text where the thing has one name).
+    Market-side dimensions are summed from the market × week rollups (exact for any period);
+    commodity and analyte from the commodity × analyte rollups (whole ISO weeks) unless markets
+    are picked; the method has no rollup and is grouped from the results table.
     """
     if by not in BREAKDOWNS:
         raise ValueError(f"breakdown 'by' must be one of {', '.join(BREAKDOWNS)}, got {by!r}")
+    if by in ("county", "grid_group", "market_kind", "market"):
+        out = _by_market_side(session, filters, by)
+    elif by in ("commodity", "analyte") and not filters.market_ids:
+        out = _by_item(session, filters, by)
+    else:
+        out = _from_base(session, filters, by)
+    out.sort(key=lambda r: (-1 if math.isnan(r["pass_rate"]) else r["pass_rate"], -r["tested"]))
+    return out
+
+
+def _by_market_side(session: Session, filters: TrendFilter, by: str) -> list[dict]:
+    rows = stats.market_week_rows(session=session, filters=filters)
+    per_market: dict[int | None, list[int]] = {}
+    for market_id, _week, p, fl in rows:
+        acc = per_market.setdefault(market_id, [0, 0])
+        acc[0] += int(p or 0)
+        acc[1] += int(fl or 0)
+    conn = session.connection()
+    g = GridGroup.__table__.c
+    markets = {r.id: r for r in conn.execute(
+        sa.select(_M.id, _M.name, _M.county, _M.kind, g.id.label("gid"), g.name.label("gname"))
+        .outerjoin(GridGroup, _M.grid_group_id == g.id))}
+    groups: dict = {}
+    for market_id, (p, fl) in per_market.items():
+        m = markets.get(market_id)
+        if m is None:
+            continue   # residents' purchases at events: no market, no county
+        key, label = {"county": (m.county, m.county), "market_kind": (m.kind, m.kind),
+                      "market": (m.id, m.name), "grid_group": (m.gid, m.gname)}[by]
+        if key is None:
+            continue
+        acc = groups.setdefault(key, [label, 0, 0])
+        acc[1] += p
+        acc[2] += fl
+    return [_shape(k, {"name_zh": lbl, "name_en": lbl}, p, fl) for k, (lbl, p, fl) in groups.items()]
+
+
+def _by_item(session: Session, filters: TrendFilter, by: str) -> list[dict]:
+    groups: dict = {}
+    for r in stats.commodity_analyte_breakdown(session=session, filters=filters):
+        key = r[f"{by}_id"]
+        if key is None:
+            continue   # broad screens (no single analyte)
+        acc = groups.setdefault(key, [r[f"{by}_zh"], r[f"{by}_en"], 0, 0])
+        acc[2] += r["passed"]
+        acc[3] += r["failed"]
+    return [_shape(k, {"name_zh": zh, "name_en": en}, p, fl)
+            for k, (zh, en, p, fl) in groups.items()]
+
+
+def _from_base(session: Session, filters: TrendFilter, by: str) -> list[dict]:
     passed, failed = _counts()
     q = sa.select(passed, failed).where(*stats._where(filters))
     if by == "commodity":
@@ -69,25 +123,13 @@ def breakdown(*, session: Session, filters: TrendFilter, by: str) -> list[dict]:
         a = Analyte.__table__.c
         cols = (a.id, a.name_zh, a.name_en)
         q = q.add_columns(*cols).join_from(TestResult, Analyte, _T.analyte_id == a.id)
-    elif by == "method":
+    else:
         me = Method.__table__.c
         cols = (me.code, me.name_zh, me.name_en)
         q = q.add_columns(*cols).join_from(TestResult, Method, _T.method_id == me.id)
-    elif by == "grid_group":
-        g = GridGroup.__table__.c
-        cols = (g.id, g.name, g.name)
-        q = (q.add_columns(*cols).join_from(TestResult, Market, _T.market_id == _M.id)
-             .join(GridGroup, _M.grid_group_id == g.id))
-    else:
-        col = {"county": _M.county, "market_kind": _M.kind, "market": _M.name}[by]
-        key = _M.id if by == "market" else col
-        cols = (key, col, col)
-        q = q.add_columns(*cols).join_from(TestResult, Market, _T.market_id == _M.id)
     q = q.group_by(*cols)
-    out = [_shape(k, {"name_zh": zh, "name_en": en}, p, fl)
-           for p, fl, k, zh, en in session.connection().execute(q)]
-    out.sort(key=lambda r: (-1 if math.isnan(r["pass_rate"]) else r["pass_rate"], -r["tested"]))
-    return out
+    return [_shape(k, {"name_zh": zh, "name_en": en}, p, fl)
+            for p, fl, k, zh, en in session.connection().execute(q)]
 
 
 def p_chart(rows: list[dict], sigmas: float = 3.0) -> list[dict]:

@@ -88,6 +88,12 @@ def test_breakdown_by_commodity_and_county(session, world):
     kinds = {r["key"]: r["tested"] for r in reports.breakdown(
         session=session, filters=TrendFilter(), by="market_kind")}
     assert kinds == {"farmers": 6, "supermarket": 1}
+    (method,) = reports.breakdown(session=session, filters=TrendFilter(), by="method")
+    assert (method["key"], method["tested"], method["failed"]) == ("ENZ-5009.199", 7, 2)
+    # with a market picked, commodities are grouped from the results table: same answer
+    only_m1 = {r["name_en"]: r["tested"] for r in reports.breakdown(
+        session=session, filters=TrendFilter(market_ids=(world["m1"].id,)), by="commodity")}
+    assert only_m1 == {"celery": 4, "leek": 2}
     with pytest.raises(ValueError, match="breakdown 'by'"):
         reports.breakdown(session=session, filters=TrendFilter(), by="vendor")
 
