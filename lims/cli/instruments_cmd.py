@@ -108,7 +108,11 @@ def simulate(driver: str = typer.Argument(..., help=f"Driver name ({', '.join(re
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    with serial.serial_for_url(port, **settings.serial_kwargs()) as p:
+    try:
+        opened = serial.serial_for_url(port, **settings.serial_kwargs())
+    except (serial.SerialException, OSError) as exc:
+        raise ValueError(f"--port: cannot open {port}: {exc}") from None
+    with opened as p:
         try:
             run_simulator(sim, p, stop=stop)
             p.flush()

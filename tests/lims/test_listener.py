@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
@@ -274,3 +276,29 @@ def test_socket_url_and_reconnect_after_the_peer_closes(sqlite_engine, var):
     server.close()
     assert [o.kind for o in stored] == ["result"] * 4
     assert len(_rows(sqlite_engine)[0]) == 4
+
+
+def test_simulate_command_checks_faults_and_runs(tmp_path):
+    runner = CliRunner()
+    bad = runner.invoke(app, ["simulate", "profile", "--profile", "enzyme-12ch", "--port",
+                              "loop://", "--fault", "meteor"])
+    assert bad.exit_code == 2 and "unknown fault(s) ['meteor']" in bad.output
+    missing = runner.invoke(app, ["simulate", "profile", "--profile", "gold-reader", "--port",
+                                  str(tmp_path / "ttyNONE")])
+    assert missing.exit_code == 2 and "ttyNONE" in missing.output
+    pty = Pty()
+    try:
+        ok = runner.invoke(app, ["simulate", "profile", "--profile", "gold-reader", "--port",
+                                 pty.path, "--count", "2", "--interval", "0", "--serial", "GR-7"])
+        assert ok.exit_code == 0, ok.output
+        got = b""
+        for _ in range(50):
+            try:
+                got += os.read(pty.master, 4096)
+            except BlockingIOError:
+                if got.count(b"\x03") >= 2:
+                    break
+                __import__("time").sleep(0.05)
+    finally:
+        pty.close()
+    assert got.count(b"\x02$GOLD;NO=01") == 2 and got.count(b"SN=GR-7\x03") == 2
