@@ -61,6 +61,8 @@ class MonthlyData:
     instruments: list[dict]
     tested: int
     passed: int
+    grades: dict[str, int]
+    alerts: dict[str, float | int | None]
 
 
 def gather(*, session: Session, month: date, county: str | None = None) -> MonthlyData:
@@ -91,7 +93,22 @@ def gather(*, session: Session, month: date, county: str | None = None) -> Month
         by_commodity=[r for r in reports.breakdown(session=session, filters=f, by="commodity")
                       if r["tested"]],
         out_of_control=ooc, instruments=reports.instrument_status(session=session, on=end),
-        tested=sum(p["tested"] for p in pooled), passed=sum(p["passed"] for p in pooled))
+        tested=sum(p["tested"] for p in pooled), passed=sum(p["passed"] for p in pooled),
+        grades=reports.grade_distribution(session=session, county=county),
+        alerts=_alerts(session, start))
+
+
+def _alerts(session: Session, month: date) -> dict[str, float | int | None]:
+    """The month's alert response over every grid group (count, within target, worst)."""
+    from lims.services import alerts
+
+    rows = alerts.response_report(session=session, month=f"{month:%Y-%m}")
+    n = sum(r.alerts for r in rows)
+    worst = [r.worst_minutes for r in rows if r.worst_minutes is not None]
+    return {"alerts": n, "within": sum(r.within_target for r in rows),
+            "share": sum(r.within_target for r in rows) / n if n else None,
+            "worst": max(worst) if worst else None,
+            "target": max((r.target_minutes for r in rows), default=None)}
 
 
 def _figure_png(draw, width_in: float = 7.0, height_in: float = 3.0) -> bytes:
@@ -201,6 +218,22 @@ def render_pdf(d: MonthlyData, labels: dict[str, str], lang: str = "zh") -> byte
                    [[a["market"], str(a["high"])] for a in d.out_of_control], (100, 40))
         else:
             pdf.cell(0, 7, labels["in_control"], new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    pdf.set_font("cjk", size=13)
+    pdf.cell(0, 8, labels["grades"], new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("cjk", size=10)
+    pdf.cell(0, 7, "    ".join(f"{g}: {d.grades.get(g, 0)}" for g in "ABCD"),
+             new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    pdf.set_font("cjk", size=13)
+    pdf.cell(0, 8, labels["alerts"], new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("cjk", size=10)
+    a = d.alerts
+    pdf.multi_cell(0, 7, labels["alerts_line"].format(
+        n=a["alerts"], within=a["within"], share=pct(a["share"]),
+        worst="—" if a["worst"] is None else f"{a['worst']:.0f}",
+        target="—" if a["target"] is None else f"{a['target']:g}"),
+        new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     pdf.set_font("cjk", size=13)
     pdf.cell(0, 8, labels["instruments"], new_x="LMARGIN", new_y="NEXT")

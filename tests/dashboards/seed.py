@@ -11,7 +11,7 @@ from sqlmodel import Session
 from lims.models import CalibrationRecord, GridGroup, Instrument, Market, Vendor
 from lims.services.auth import SYSTEM
 from lims.services.ingest import ReadingIn, ingest
-from lims.timeutil import DEFAULT_TZ
+from lims.timeutil import DEFAULT_TZ, now
 
 
 def one_market(session: Session) -> Market:
@@ -101,7 +101,9 @@ def workflows(session: Session, market: Market, instrument: Instrument, until: d
                              market_id=market.id, people_served=80, talks_given=2)
     events.record_service(session=session, actor=boss, event_id=ev.id, volunteer_id=vol.id,
                           hours=3.5)
-    at = datetime.combine(until, time(10), tzinfo=DEFAULT_TZ)
+    # the positive is 3 hours old (never in the future, so its case steps can follow now)
+    at = min(datetime.combine(until, time(10), tzinfo=DEFAULT_TZ),
+             now().replace(microsecond=0) - timedelta(hours=3))
     pos = sampling.record_field_test(session=session, actor=boss, commodity="韭菜",
                                      market=market.code, vendor_stall="01-04",
                                      card_colour="unchanged", tested_at=at)

@@ -215,3 +215,20 @@ def test_report_page_exports_the_months_results(use_db):
         expected = len(s.exec(select(TestResult.id).where(
             TestResult.local_date >= first, TestResult.local_date <= last)).all())
     assert n == expected and n > 0
+
+
+def test_case_step_recorded_from_the_cases_page(use_db):
+    use_db("demo")
+    from lims.models import EnforcementCase
+
+    at = run_page("cases", role=Role.LAB_TECHNICIAN)
+    no_exception(at)
+    case_id = at.selectbox(key="case_pick").value
+    at.button(key="case_suspend").click().run()
+    no_exception(at)
+    assert not at.error, at.error[0].value
+    with Session(get_engine()) as s:
+        case = s.get(EnforcementCase, case_id)
+        assert case.sale_suspended_at is not None
+    steps = "".join(m.value for m in at.markdown)
+    assert "暂停销售" in steps

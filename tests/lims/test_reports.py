@@ -111,3 +111,24 @@ def test_field_figures_and_vendor_list(session, world):
                                                           market_id=world["m2"].id)] == ["D"]
     latest = reports.latest_reading(session=session, instrument_id=world["inst"].id)
     assert latest["verdict"] == "positive" and latest["status"] == "held"
+
+
+class _Labels(dict):
+    def __missing__(self, key):
+        return key
+
+
+def test_monthly_report_pdf(session, world):
+    from lims.services import monthly_report
+
+    d = monthly_report.gather(session=session, month=world["day"])
+    assert (d.start, d.end) == (date(2026, 3, 1), date(2026, 3, 31))
+    assert (d.tested, d.passed) == (7, 5)          # the held result is out
+    assert [w["week_start"] for w in d.weekly] == [date(2026, 3, 2)]
+    assert d.grades == {"A": 1, "D": 1}
+    labels = _Labels(alerts_line="{n} {within} {share} {worst} {target}")
+    pdf = monthly_report.render_pdf(d, labels, lang="en")
+    assert pdf[:5] == b"%PDF-" and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") >= 2
+    empty = monthly_report.gather(session=session, month=date(2025, 1, 1))
+    assert empty.tested == 0 and empty.weekly == []
+    assert monthly_report.render_pdf(empty, labels)[:5] == b"%PDF-"
