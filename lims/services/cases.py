@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlmodel import Session, select
 
@@ -107,7 +107,8 @@ def _aware(at: datetime | None, what: str, case_id: int | str) -> datetime:
     return at
 
 
-def _refuse(case_id: int | str, fieldname: str, message: str, what: str = "case step"):
+def _refuse(case_id: int | str, fieldname: str, message: str,
+            what: str = "case step") -> NoReturn:
     raise ValidationFailed([RowError(f"case {case_id}", fieldname, message)], what)
 
 
