@@ -281,3 +281,22 @@ def market_week_rows(f: dict) -> list[dict]:
     named = [r for r in rows if r["market_id"] is not None]
     loose = [r | {"market": t("market.none")} for r in rows if r["market_id"] is None]
     return named + loose
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def certificate(db: str, record_id: int) -> bytes | None:
+    """The calibration certificate PDF of a passing record (None when it cannot be issued)."""
+    import tempfile
+    from pathlib import Path
+
+    from lims.services import certificate as svc
+    from lims.services.errors import LimsError
+
+    with tempfile.TemporaryDirectory() as d:
+        out = Path(d) / "certificate.pdf"
+        try:
+            with session_scope(get_engine()) as s:
+                svc.write_certificate(session=s, record_id=record_id, out=out)
+        except LimsError:
+            return None
+        return out.read_bytes()

@@ -33,6 +33,26 @@ table = [{t("cal.serial"): r["serial_no"], t("cal.model"): r["model"],
 st.dataframe(table, hide_index=True, width="stretch")
 export.buttons(table, "calibration_status", key="cal_status")
 
+with st.expander(t("cal.records")):
+    serials = {r["id"]: r["serial_no"] for r in rows}
+    iid = st.selectbox(t("cal.instrument"), list(serials), format_func=serials.get,
+                       key="cal_records_instrument")
+    recs = data.calibration_history(db, iid)
+    st.dataframe([{"ID": c["id"], t("cal.record_kind"): c["kind"],
+                   t("cal.tested_at"): fmt.moment(c["performed_at"]), t("ref.who"): c["performed_by"],
+                   t("cal.standard"): c["standard"], t("cal.outcome"): c["outcome"],
+                   t("cal.due"): fmt.day(c["due_date"])} for c in recs],
+                 hide_index=True, width="stretch")
+    passed = [c["id"] for c in recs if c["outcome"] == "pass"
+              and c["kind"] in ("verification", "calibration")]
+    if passed:
+        rid = st.selectbox(t("cal.certificate_for"), passed, key="cal_cert_record")
+        cert = data.certificate(db, rid) if st.button(t("cal.certificate_make"),
+                                                      key="cal_cert_make") else None
+        if cert is not None:
+            st.download_button(t("cal.certificate"), cert, file_name=f"certificate_{rid}.pdf",
+                               mime="application/pdf", key="cal_cert_download")
+
 st.header(t("cal.held_title"))
 with_held = [r for r in rows if r["held"]]
 names = {None: t("all"), **{r["serial_no"]: f"{r['serial_no']} ({r['held']})" for r in with_held}}

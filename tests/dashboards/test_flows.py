@@ -232,3 +232,12 @@ def test_case_step_recorded_from_the_cases_page(use_db):
         assert case.sale_suspended_at is not None
     steps = "".join(m.value for m in at.markdown)
     assert "暂停销售" in steps
+
+
+def test_calibration_certificate_from_the_lab_page(use_db):
+    use_db("demo")
+    at = run_page("calibration", role=Role.LAB_TECHNICIAN)
+    no_exception(at)   # the first instrument's verification passed: a certificate can be made
+    at.button(key="cal_cert_make").click().run()
+    no_exception(at)
+    assert any(b.proto.label == "下载校准证书 PDF" for b in at.get("download_button"))
