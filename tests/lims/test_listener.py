@@ -302,3 +302,23 @@ def test_simulate_command_checks_faults_and_runs(tmp_path):
     finally:
         pty.close()
     assert got.count(b"\x02$GOLD;NO=01") == 2 and got.count(b"SN=GR-7\x03") == 2
+
+
+def test_a_message_printed_twice_is_stored_once(sqlite_engine, var):
+    add_instrument(sqlite_engine, SN)
+    sim = ProfileSimulator(load_profile("enzyme-12ch"), count=2, interval=0.0, seed=3)
+    t, data = 0.0, b""
+    while not sim.done:
+        data += sim.poll(t)
+        t += 1.0
+    first = sim.sent[0].data
+    pty = Pty()
+    try:
+        with running_listener(sqlite_engine, SN, pty.path, var) as lst:
+            os.write(pty.master, data + first)          # the operator pressed "print" again
+            wait_for(lambda: lst.proc.tally.results + lst.proc.tally.duplicates == 3)
+            assert (lst.proc.tally.results, lst.proc.tally.duplicates) == (2, 1)
+    finally:
+        pty.close()
+    assert len(_rows(sqlite_engine)[0]) == 2
+    assert _rx(var) == data + first
