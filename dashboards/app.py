@@ -33,6 +33,7 @@ PAGES: dict[str, list[st.Page]] = {
     "lab": [
         page("calibration.py", "page.calibration", ":material/build:"),
         page("qc.py", "page.qc", ":material/monitoring:"),
+        page("queue.py", "page.queue", ":material/fact_check:"),
         page("cases.py", "page.cases", ":material/report:"),
         page("reference.py", "page.reference", ":material/menu_book:"),
     ],

@@ -300,3 +300,9 @@ def certificate(db: str, record_id: int) -> bytes | None:
         except LimsError:
             return None
         return out.read_bytes()
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def verification_queue(db: str) -> list[dict]:
+    with session_scope(get_engine()) as s:
+        return reports.verification_queue(session=s)

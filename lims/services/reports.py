@@ -366,3 +366,28 @@ def names(*, session: Session) -> dict:
                         conn.execute(sa.select(v.id, v.stall, v.name))},
             "commodities": {i: (zh, en) for i, zh, en in
                             conn.execute(sa.select(c.id, c.name_zh, c.name_en))}}
+
+
+def verification_queue(*, session: Session, limit: int = 500) -> list[dict]:
+    """Results a technician should look at: the instrument's verdict disagrees with ours, or a
+    suspicious screen has no re-test yet. Voided results are left out; newest first."""
+    c = Commodity.__table__.c
+    s = Sample.__table__.c
+    me = Method.__table__.c
+    i = Instrument.__table__.c
+    retest = sa.alias(TestResult.__table__, "retest")
+    has_retest = sa.exists().where(retest.c.retest_of_id == _T.id)
+    why = sa.case((_T.verdict_mismatch, "mismatch"), else_="suspicious").label("why")
+    q = (sa.select(_T.id, _T.tested_at, _T.verdict, _T.instrument_verdict, _T.computed_value,
+                   _T.computed_unit, _T.status, why, s.code.label("sample"),
+                   c.name_zh, c.name_en, me.code.label("method"), i.serial_no,
+                   _M.name.label("market"))
+         .join_from(TestResult, Sample, _T.sample_id == s.id)
+         .join(Commodity, _T.commodity_id == c.id)
+         .join(Method, _T.method_id == me.id)
+         .outerjoin(Instrument, _T.instrument_id == i.id)
+         .outerjoin(Market, _T.market_id == _M.id)
+         .where(_T.status != ResultStatus.VOIDED.value,
+                sa.or_(_T.verdict_mismatch, sa.and_(_T.verdict == "suspicious", ~has_retest)))
+         .order_by(_T.tested_at.desc(), _T.id.desc()).limit(limit))
+    return [dict(r._mapping) for r in session.connection().execute(q)]

@@ -45,14 +45,14 @@ def test_every_key_the_app_uses_exists():
 
 
 def test_enumerated_keys_exist_for_every_value():
-    from lims.models.enums import InstrumentKind, MarketKind, MethodKind, Role
+    from lims.models.enums import InstrumentKind, MarketKind, MethodKind, ResultStatus, Role
     from lims.services.reports import BREAKDOWNS
     from lims.verdicts import Outcome
 
     keys = i18n.strings()
     for prefix, values in (("role.", Role), ("verdict.", Outcome), ("method_kind.", MethodKind),
                            ("instrument_kind.", InstrumentKind), ("market_kind.", MarketKind),
-                           ("breakdown.", BREAKDOWNS)):
+                           ("breakdown.", BREAKDOWNS), ("result_status.", ResultStatus)):
         for v in values:
             assert f"{prefix}{v}" in keys, f"{prefix}{v}"
     for s in ("ok", "due_soon", "overdue", "failed", "unknown", "not_applicable"):

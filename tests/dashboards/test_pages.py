@@ -15,7 +15,7 @@ PAGES = {
     "heatmap": "page.heatmap", "breakdowns": "page.breakdowns", "vendors": "page.vendors",
     "alerts": "page.alerts", "agreement": "page.agreement", "outreach": "page.outreach",
     "report": "page.report", "field_test": "page.field_test", "calibration": "page.calibration",
-    "qc": "page.qc", "cases": "page.cases", "reference": "page.reference",
+    "qc": "page.qc", "queue": "page.queue", "cases": "page.cases", "reference": "page.reference",
     "users": "page.users", "board": None, "public": None,
 }
 

@@ -132,3 +132,19 @@ def test_monthly_report_pdf(session, world):
     empty = monthly_report.gather(session=session, month=date(2025, 1, 1))
     assert empty.tested == 0 and empty.weekly == []
     assert monthly_report.render_pdf(empty, labels)[:5] == b"%PDF-"
+
+
+def test_verification_queue(session, world):
+    (row,) = reports.verification_queue(session=session)
+    assert (row["why"], row["verdict"], row["market"]) == ("suspicious", "suspicious", "乙市场")
+    ingest(session=session, readings=[ReadingIn(
+        method="ENZ-5009.199", market="B1", vendor_stall="01", commodity="芹菜",
+        tested_at=datetime.combine(world["day"], time(11), tzinfo=DEFAULT_TZ),
+        raw={"control_delta": 0.32, "sample_delta": 0.3}, retest_of_id=row["id"]),
+        ReadingIn(method="ENZ-5009.199", market="A1", vendor_stall="01", commodity="韭菜",
+                  tested_at=datetime.combine(world["day"], time(12), tzinfo=DEFAULT_TZ),
+                  raw={"control_delta": 0.32, "sample_delta": 0.3}, instrument_verdict="阳性")])
+    session.commit()
+    (row,) = reports.verification_queue(session=session)   # the re-tested one left the queue
+    assert (row["why"], row["verdict"], row["instrument_verdict"]) == (
+        "mismatch", "negative", "positive")
