@@ -241,3 +241,15 @@ def test_calibration_certificate_from_the_lab_page(use_db):
     at.button(key="cal_cert_make").click().run()
     no_exception(at)
     assert any(b.proto.label == "下载校准证书 PDF" for b in at.get("download_button"))
+
+
+def test_demo_mode_role_picker_without_accounts(use_db):
+    use_db("one_market")   # no user account: the local demo mode
+    at = AppTest.from_function(_identity_box, default_timeout=60)
+    at.run()
+    no_exception(at)
+    assert "本地演示模式" in "".join(m.value for m in at.markdown)
+    at.selectbox(key="demo_role").set_value(Role.MANAGER).run()
+    no_exception(at)
+    assert at.session_state["actor"].role is Role.MANAGER
+    assert at.session_state["actor"].username == "demo-manager"
