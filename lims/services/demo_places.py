@@ -80,7 +80,7 @@ def demo_places(ctx: DemoContext) -> None:
     kinds = sc["markets"]["kind_cycle"]
     specs = sc["markets"]["kinds"]
     k = 0
-    for ci, county in enumerate(sc["county"]):
+    for county in sc["county"]:
         groups = []
         for g in range(2):
             gg = GridGroup(name=f"{county['name']}第{ORDINALS[g]}网格组", county=county["name"],
