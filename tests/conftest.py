@@ -121,7 +121,10 @@ def env_db(monkeypatch, sqlite_url, tmp_path) -> str:
     """Point LIMS_DATABASE_URL/LIMS_VAR_DIR at a fresh SQLite file for CLI tests."""
     monkeypatch.setenv("LIMS_DATABASE_URL", sqlite_url)
     monkeypatch.setenv("LIMS_VAR_DIR", str(tmp_path / "var"))
-    monkeypatch.delenv("LIMS_USER", raising=False)
+    # no users yet: the CLI acts as local admin (docs/security.md); a developer's own
+    # credentials or admin password must not leak into the tests
+    for name in ("LIMS_USER", "LIMS_PASSWORD", "LIMS_ADMIN_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
     from lims.db import engine_for
 
     engine_for.cache_clear()
