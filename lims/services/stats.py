@@ -173,15 +173,18 @@ def pass_rate_by_market_week(*, session: Session, filters: TrendFilter) -> list[
     rates: dict = {}  # counts per market-week are small: each (passed, failed) pair once
     out = []
     append = out.append
+    last, market_id, name = object(), None, "—"
     for mk, wk, p, fl in rows:
+        if mk != last:  # rows come market by market
+            last, market_id, name = mk, mk or None, names.get(mk, "—")
         day = days.get(wk) or _as_date(wk, days)
-        r = rates.get((p, fl))
+        key = (p, fl)
+        r = rates.get(key)
         if r is None:
             n = int(p) + int(fl)
-            r = rates[(p, fl)] = (p / n if n else math.nan, *wilson_interval(int(p), n))
-        append({"market_id": mk or None, "market": names.get(mk, "—"), "week_start": day,
-                "tested": p + fl, "passed": p, "failed": fl,
-                "pass_rate": r[0], "ci_low": r[1], "ci_high": r[2]})
+            r = rates[key] = (p + fl, p / n if n else math.nan, *wilson_interval(int(p), n))
+        append({"market_id": market_id, "market": name, "week_start": day, "tested": r[0],
+                "passed": p, "failed": fl, "pass_rate": r[1], "ci_low": r[2], "ci_high": r[3]})
     return out
 
 
