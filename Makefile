@@ -14,9 +14,19 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# On a fresh database `lims init` creates the first admin: the password is asked once here
+# (hidden; never a default) and used for the demo load. Later runs ask nothing.
 run: $(STAMP)
-	$(BIN)/lims init
-	$(BIN)/lims demo --if-empty
+	@set -e; export LIMS_USER="$${LIMS_USER:-admin}"; \
+	if [ -z "$${LIMS_ADMIN_PASSWORD:-}" ] && ! $(BIN)/lims init --check >/dev/null 2>&1; then \
+	  printf 'Choose a password for the first admin user "%s" (8+ characters): ' "$$LIMS_USER"; \
+	  stty -echo 2>/dev/null || true; read -r pw; stty echo 2>/dev/null || true; echo; \
+	  export LIMS_ADMIN_PASSWORD="$$pw"; export LIMS_PASSWORD="$$pw"; \
+	fi; \
+	if [ -z "$${LIMS_PASSWORD:-}" ] && [ -n "$${LIMS_ADMIN_PASSWORD:-}" ]; then \
+	  export LIMS_PASSWORD="$$LIMS_ADMIN_PASSWORD"; fi; \
+	$(BIN)/lims init --admin-user "$$LIMS_USER"; \
+	$(BIN)/lims demo --if-empty; \
 	$(BIN)/lims up
 
 test: $(STAMP)

@@ -9,20 +9,41 @@ from lims.cli.user_cmd import ensure_first_admin
 from lims.db import get_engine
 from lims.services.refdata import load_reference_data
 from lims.settings import load_settings
-from lims.store import upgrade
+from lims.store import is_current, upgrade
+
+
+def _is_ready() -> bool:
+    import sqlalchemy as sa
+
+    from lims.services.users import count_users
+
+    try:
+        if not is_current(get_engine()):
+            return False
+        with session() as s:
+            return count_users(session=s) > 0
+    except sa.exc.DBAPIError:
+        return False
 
 
 @handle_errors
 def init(as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
          admin_user: str = typer.Option("admin", "--admin-user",
                                         help="Username of the first admin (created once, when "
-                                             "no user exists).")) -> None:
+                                             "no user exists)."),
+         check: bool = typer.Option(False, "--check",
+                                    help="Change nothing: exit 0 when the database is at the "
+                                         "latest migration and has a user, else 1.")) -> None:
     """Create/upgrade the database to the latest migration and load reference data.
 
     Idempotent: running it twice changes nothing. When no user exists it creates the first
     admin with the password from LIMS_ADMIN_PASSWORD or a hidden prompt (never a default).
     """
     settings = load_settings()
+    if check:
+        ready = _is_ready()
+        typer.echo("ready" if ready else "not initialised (run `lims init`)")
+        raise typer.Exit(0 if ready else 1)
     upgrade(get_engine())
     with session() as s:
         report = load_reference_data(session=s)

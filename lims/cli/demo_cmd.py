@@ -7,7 +7,7 @@ from datetime import date
 import typer
 
 from lims.cli.common import current_actor, emit_json, handle_errors, session
-from lims.services.demo import run_demo
+from lims.services.demo import has_results, run_demo
 from lims.settings import load_settings
 
 
@@ -29,6 +29,11 @@ def demo(markets: int = typer.Option(5, "--markets", help="Markets per county (4
         last = date.fromisoformat(until) if until else None
     except ValueError:
         raise ValueError(f"--until: expected a date YYYY-MM-DD, got {until!r}") from None
+    if if_empty:
+        with session() as s:
+            if has_results(s):  # checked before asking who is acting: `make run` re-runs quietly
+                typer.echo("demo: the database already holds results; nothing done (--if-empty)")
+                return
     actor = current_actor()
     with session() as s:
         report = run_demo(session=s, actor=actor, markets_per_county=markets, days=days,
