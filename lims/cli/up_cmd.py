@@ -19,7 +19,7 @@ import typer
 from sqlmodel import select
 
 from lims.cli.common import handle_errors, session
-from lims.cli.serve_cmd import APP
+from lims.cli.serve_cmd import open_browser_when_ready, streamlit_command
 from lims.models import Instrument, Market, Method
 from lims.settings import load_settings
 
@@ -112,10 +112,9 @@ def up(port: int = typer.Option(8501, help="HTTP port of the app."),
                 env=os.environ.copy(), stdout=subprocess.DEVNULL))
             typer.echo(f"simulated {profile} {serial}: {inst_end} → lims listen on {host_end}")
         if app:
-            children.append(subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
-                 "--server.address", "localhost", "--browser.gatherUsageStats", "false",
-                 "--server.headless", "true" if headless else "false"], env=os.environ.copy()))
+            children.append(subprocess.Popen(streamlit_command(port), env=os.environ.copy()))
+            if not headless:
+                open_browser_when_ready(port)
         typer.echo("running; Ctrl-C stops everything")
         while not stopping["flag"] and all(p.poll() is None for p in children):
             time.sleep(0.2)
