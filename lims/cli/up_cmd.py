@@ -7,6 +7,7 @@ on one end and ``lims listen`` on the other, then starts the app. Ctrl-C stops e
 
 from __future__ import annotations
 
+import getpass
 import os
 import shutil
 import signal
@@ -18,9 +19,12 @@ from pathlib import Path
 import typer
 from sqlmodel import select
 
-from lims.cli.common import handle_errors, session
+from lims.cli.common import handle_errors, session, stdin_is_tty
 from lims.cli.serve_cmd import open_browser_when_ready, streamlit_command
 from lims.models import Instrument, Market, Method
+from lims.services import users
+from lims.services.auth import require
+from lims.services.errors import AuthenticationFailed
 from lims.settings import load_settings
 
 DEMO_PROFILES = (("enzyme-12ch", "SIM-ENZ-0001", "pesticide_analyzer", "ENZ-5009.199"),
@@ -78,6 +82,27 @@ def _stop(children: list[subprocess.Popen]) -> None:
             p.wait()
 
 
+def _child_env() -> dict[str, str]:
+    """The environment of the listeners: they store readings, so once users exist they need a
+    login. It is asked here once (or taken from LIMS_USER/LIMS_PASSWORD), checked, and handed
+    to the children, so nobody is prompted by a background process."""
+    env = os.environ.copy()
+    with session() as s:
+        if users.count_users(session=s) == 0:
+            return env
+    if not (env.get("LIMS_USER") and env.get("LIMS_PASSWORD")):
+        if not stdin_is_tty():
+            raise AuthenticationFailed("lims up starts listeners that store readings: set "
+                                       "LIMS_USER and LIMS_PASSWORD")
+        env["LIMS_USER"] = env.get("LIMS_USER") or typer.prompt("username").strip()
+        env["LIMS_PASSWORD"] = getpass.getpass(f"password for {env['LIMS_USER']}: ")
+    with session() as s:
+        actor = users.authenticate(session=s, username=env["LIMS_USER"],
+                                   password=env["LIMS_PASSWORD"])
+    require(actor, "results.import")
+    return env
+
+
 @handle_errors
 def up(port: int = typer.Option(8501, help="HTTP port of the app."),
        headless: bool = typer.Option(False, help="Do not open a browser."),
@@ -86,6 +111,7 @@ def up(port: int = typer.Option(8501, help="HTTP port of the app."),
        ) -> None:
     """Start the demo stack: simulated instruments with their listeners, then the app."""
     settings = load_settings()
+    env = _child_env()
     tty_dir = settings.var_dir / "tty"
     tty_dir.mkdir(parents=True, exist_ok=True)
     script = Path(sys.executable).parent / "lims"
@@ -102,17 +128,17 @@ def up(port: int = typer.Option(8501, help="HTTP port of the app."),
             socat, inst_end, host_end = _socat_pair(tty_dir, serial)
             children.append(socat)
             children.append(subprocess.Popen([*lims, "listen", "--instrument", serial,
-                                              "--port", str(host_end)], env=os.environ.copy()))
+                                              "--port", str(host_end)], env=env))
             time.sleep(1.0)   # let the listener open its end first (opening flushes input)
             children.append(subprocess.Popen(
                 [*lims, "simulate", "profile", "--profile", profile, "--port", str(inst_end),
                  "--count", "0", "--interval", str(interval * (1 + n)), "--serial", serial,
                  "--seed", str(int(time.time()) + n), "--byte-time", "0.001", "--live-clock",
                  *(["--tested-unit", market_name] if market_name else [])],
-                env=os.environ.copy(), stdout=subprocess.DEVNULL))
+                env=env, stdout=subprocess.DEVNULL))
             typer.echo(f"simulated {profile} {serial}: {inst_end} → lims listen on {host_end}")
         if app:
-            children.append(subprocess.Popen(streamlit_command(port), env=os.environ.copy()))
+            children.append(subprocess.Popen(streamlit_command(port), env=env))
             if not headless:
                 open_browser_when_ready(port)
         typer.echo("running; Ctrl-C stops everything")
