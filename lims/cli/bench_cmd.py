@@ -25,6 +25,8 @@ def bench(
     ingest_batch: int = typer.Option(5_000, "--ingest-batch", min=1, help="Readings per batch."),
     latency: int = typer.Option(200, "--latency", min=0,
                                 help="Messages sent over the pty for the latency figure (0: skip)."),
+    codec_messages: int = typer.Option(1000, "--codec-messages", min=1,
+                                       help="Messages per driver for the codec figures."),
     duckdb: bool = typer.Option(True, "--duckdb/--no-duckdb",
                                 help="Run the same queries in DuckDB for the ratio."),
     baseline: bool = typer.Option(True, "--baseline/--no-baseline",
@@ -51,7 +53,8 @@ def bench(
     opts = runner.Options(results=results, backends=backends,
                           postgres_url=postgres_url or os.environ.get("LIMS_TEST_POSTGRES_URL"),
                           repeat=repeat, ingest=ingest, ingest_batch=ingest_batch,
-                          latency_messages=latency, duckdb=duckdb, baseline=baseline,
+                          latency_messages=latency, codec_messages=codec_messages,
+                          duckdb=duckdb, baseline=baseline,
                           reuse=reuse, keep=keep, workdir=workdir)
     if "postgres" in backends and not opts.postgres_url:
         raise ValueError("--backend postgres needs --postgres-url or LIMS_TEST_POSTGRES_URL")
