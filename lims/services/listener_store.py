@@ -23,7 +23,9 @@ from instruments.base import AnalyzerReading, Decoded, DecodeError, Event, Weigh
 from instruments.base import reading_key as base_reading_key
 from lims.models import Instrument, Market, MeteringReading, Method, Sample
 from lims.services import quarantine
+from lims.services.auth import SYSTEM
 from lims.services.errors import LimsError, NotFound, ValidationFailed
+from lims.services.followup import follow_up
 from lims.services.ingest import ReadingIn, ingest
 from lims.services.lookup import RefCache
 from lims.services.quarantine import JournalSpan
@@ -156,6 +158,8 @@ def store_event(*, session: Session, ctx: InstrumentContext, cache: RefCache, ev
                                        resolution=f"replayed: stored as result {stored.result_id}")
     if stored.duplicate:
         return Outcome("duplicate", "already stored", stored.result_id)
+    # a positive heard on the port opens its case and alerts the market's grid group at once
+    follow_up(session=session, actor=SYSTEM, result_ids=[stored.result_id])
     log.info("%s: stored result %s sample %s channel %s: %s (instrument said %s)%s", ctx.serial,
              stored.result_id, stored.sample_code, r.channel, stored.verdict.outcome.value,
              r.verdict, " MISMATCH" if stored.mismatch else "")

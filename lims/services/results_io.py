@@ -40,6 +40,7 @@ from lims.models import (
 from lims.services import audit
 from lims.services.auth import Actor, require
 from lims.services.errors import NotFound, RowError, ValidationFailed
+from lims.services.followup import follow_up
 from lims.services.ingest import ReadingIn, ingest
 from lims.services.lookup import RefCache
 from lims.services.tabular import (
@@ -390,6 +391,9 @@ def import_results(*, session: Session, actor: Actor, path: Path, tz: ZoneInfo =
     if created:
         audit.record(session=session, actor=actor, action="results.import", entity="test_result",
                      entity_id=path.name, new=result.to_dict())
+        # an imported positive opens its case and alerts its grid group, like one typed in
+        follow_up(session=session, actor=actor,
+                  result_ids=[st.result_id for st in stored if not st.duplicate])
     return result
 
 
