@@ -14,3 +14,10 @@ def test_migrations_match_models(engine):
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(ctx, SQLModel.metadata)
     assert diff == []
+
+
+def test_one_head():
+    """Migrations form one line: a second head means a merge revision is missing."""
+    from lims.store import latest_heads
+
+    assert len(latest_heads()) == 1, latest_heads()
