@@ -9,9 +9,12 @@ PostgreSQL also while the other's insert is still uncommitted).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import random
+import sys
 import traceback
+import types
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -103,9 +106,26 @@ def _login_worker(url: str, worker: int, out) -> None:
         out.put(("error", worker, traceback.format_exc()))
 
 
+@contextlib.contextmanager
+def _plain_main():
+    """Start spawned workers without re-running ``__main__`` in them.
+
+    Streamlit's AppTest (tests/dashboards) leaves the app script registered as ``__main__``; a
+    spawned child would import it again and run the app against the default database. The
+    workers need nothing from ``__main__``, so hide it while they start.
+    """
+    saved = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = saved
+
+
 def _run(procs, out, timeout=240) -> list[tuple]:
-    for p in procs:
-        p.start()
+    with _plain_main():
+        for p in procs:
+            p.start()
     results = [out.get(timeout=timeout) for _ in procs]
     for p in procs:
         p.join(timeout=30)
