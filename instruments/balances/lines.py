@@ -7,6 +7,8 @@ with no end after ``line_timeout`` seconds of silence, or longer than ``max_line
 
 from __future__ import annotations
 
+import abc
+
 from instruments.base import Decoded, DecodeError, Discarded, Event, WeightReading
 
 CR, LF = 0x0D, 0x0A
@@ -22,7 +24,7 @@ class Info(str):
     """A reply that carries no weight (zero done, serial number …): becomes ``Discarded``."""
 
 
-class LineDecoder:
+class LineDecoder(abc.ABC):
     """Base class: subclasses set ``name`` and implement ``parse(text) -> WeightReading | Info``
     (raising ``LineError``)."""
 
@@ -100,8 +102,9 @@ class LineDecoder:
                                      stability=result.stability, mode=result.mode, raw=raw,
                                      header=result.header))
 
-    def parse(self, text: str) -> WeightReading | Info:   # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def parse(self, text: str) -> WeightReading | Info:
+        """One line of the format (without its terminator) → a reading or an Info reply."""
 
 
 def number(text: str, what: str = "weight") -> float:

@@ -15,6 +15,7 @@ values from ``seed``):
 
 from __future__ import annotations
 
+import abc
 import random
 
 from instruments.pacing import Pacer
@@ -32,7 +33,7 @@ def _check(faults, supported: frozenset[str], name: str) -> frozenset[str]:
     return chosen
 
 
-class BalanceSimulator:
+class BalanceSimulator(abc.ABC):
     """Base: subclasses give ``name``, ``unit``, ``line(value, kind)`` and ``command(text)``."""
 
     name = "balance"
@@ -141,11 +142,13 @@ class BalanceSimulator:
             return pre + half
         return pre + line
 
-    def line(self, value: float, kind: str) -> str:   # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def line(self, value: float, kind: str) -> str:
+        """The line this balance prints for ``value`` in state ``kind``."""
 
-    def command(self, text: bytes) -> bytes:          # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def command(self, text: bytes) -> bytes:
+        """The reply to a host command."""
 
 
 class AdSimulator(BalanceSimulator):
