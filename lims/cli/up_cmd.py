@@ -1,7 +1,7 @@
 """`lims up`: what `make run` starts — the simulated instruments feeding the database, and the app.
 
 For each demo analyzer (the first active ``enzyme-12ch`` and ``gold-reader`` instruments; one is
-created when there is none) it makes a null-modem pair of ptys with socat, runs ``lims simulate``
+created when there is none) it makes a null-modem pair of ptys (``instruments.nullmodem``), runs ``lims simulate``
 on one end and ``lims listen`` on the other, then starts the app. Ctrl-C stops every child.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -53,25 +52,23 @@ def demo_instruments() -> list[tuple[str, str, str | None]]:
     return out
 
 
-def _socat_pair(tty_dir: Path, serial: str) -> tuple[subprocess.Popen, Path, Path]:
-    if shutil.which("socat") is None:
-        raise ValueError("socat is not installed (Debian: apt-get install socat)")
+def _pty_pair(tty_dir: Path, serial: str) -> tuple[subprocess.Popen, Path, Path]:
+    """A null-modem pair of ptys (instruments.nullmodem, pure Python: no socat needed)."""
     a, b = tty_dir / f"{serial}.instrument", tty_dir / f"{serial}.host"
     for p in (a, b):
         p.unlink(missing_ok=True)
-    proc = subprocess.Popen(["socat", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "-m", "instruments.nullmodem", str(a), str(b)])
     deadline = time.monotonic() + 10
     while not (a.exists() and b.exists()):
         if time.monotonic() > deadline or proc.poll() is not None:
             proc.kill()
-            raise ValueError(f"socat did not create {a} and {b}")
+            raise ValueError(f"the pty pair {a} / {b} was not created")
         time.sleep(0.05)
     return proc, a, b
 
 
 def _stop(children: list[subprocess.Popen]) -> None:
-    """Stop in reverse start order (app, simulator, listener, socat), each before the next."""
+    """Stop in reverse start order (app, simulator, listener, pty pair), each before the next."""
     for p in reversed(children):
         if p.poll() is None:
             p.send_signal(signal.SIGTERM)
@@ -125,8 +122,8 @@ def up(port: int = typer.Option(8501, help="HTTP port of the app."),
     old = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         for n, (serial, profile, market_name) in enumerate(demo_instruments()):
-            socat, inst_end, host_end = _socat_pair(tty_dir, serial)
-            children.append(socat)
+            bridge, inst_end, host_end = _pty_pair(tty_dir, serial)
+            children.append(bridge)
             children.append(subprocess.Popen([*lims, "listen", "--instrument", serial,
                                               "--port", str(host_end)], env=env))
             time.sleep(1.0)   # let the listener open its end first (opening flushes input)

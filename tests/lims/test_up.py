@@ -1,4 +1,4 @@
-"""`lims up --no-app`: simulated analyzers over socat ptys feed the database until Ctrl-C."""
+"""`lims up --no-app`: simulated analyzers over pty pairs (instruments.nullmodem) feed the database until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def test_up_feeds_the_database_and_stops_its_children(env_db, sqlite_engine, tmp
         wait_for(lambda: stored() >= 3 or p.poll() is not None, 90)
         assert p.poll() is None, log.read_text()
         children = psutil.Process(p.pid).children(recursive=True)
-        assert any("socat" in c.name() for c in children)
+        assert any("instruments.nullmodem" in " ".join(c.cmdline()) for c in children)
     finally:
         p.send_signal(signal.SIGINT)
         p.wait(30)
