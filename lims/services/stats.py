@@ -32,10 +32,16 @@ def wilson_interval(passes: int, n: int, z: float = 1.959964) -> tuple[float, fl
     if n == 0:
         return (math.nan, math.nan)
     p = passes / n
+    centre, half = _wilson_centre_half(p, n, z, math.sqrt)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def _wilson_centre_half(p, n, z: float, sqrt):
+    """The Wilson score formula, for a float or a numpy array (``sqrt`` to match)."""
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    half = z * sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return centre, half
 
 
 @dataclass(frozen=True)
@@ -193,9 +199,7 @@ def wilson_arrays(passes: np.ndarray, n: np.ndarray, z: float = 1.959964):
     with np.errstate(invalid="ignore", divide="ignore"):
         nf = n.astype(float)
         p = passes / nf
-        denom = 1 + z * z / nf
-        centre = (p + z * z / (2 * nf)) / denom
-        half = z * np.sqrt(p * (1 - p) / nf + z * z / (4 * nf * nf)) / denom
+        centre, half = _wilson_centre_half(p, nf, z, np.sqrt)
         return p, np.maximum(0.0, centre - half), np.minimum(1.0, centre + half)
 
 
