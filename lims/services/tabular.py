@@ -42,7 +42,7 @@ def escape(value: Any) -> Any:
 
 
 def unescape(text: str) -> str:
-    if len(text) > 1 and text[0] == "'" and text[1] in "=+-@\t\r":
+    if text.startswith("'") and text[1:].startswith(FORMULA_START):
         return text[1:]
     return text
 

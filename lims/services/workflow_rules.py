@@ -9,6 +9,7 @@ Both are editable; a bad file raises ValueError naming the file and the field.
 
 from __future__ import annotations
 
+import functools
 import operator
 import tomllib
 from dataclasses import dataclass
@@ -74,6 +75,16 @@ class GradeRules:
 
 
 def _load(path: Path) -> dict[str, Any]:
+    """The parsed file, re-read only when it changed (the listener asks for every reading)."""
+    try:
+        mtime = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        raise ValueError(f"{path}: reference data file missing") from None
+    return _parse(path, mtime)
+
+
+@functools.lru_cache(maxsize=16)
+def _parse(path: Path, mtime_ns: int) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
