@@ -38,6 +38,12 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "Password for the first admin created by `lims init` when no user exists (non-interactive).",
     ),
+    Setting(
+        "LIMS_CLOCK",
+        None,
+        "Tests and demos only: the instant (ISO 8601 with offset) the process's clock starts at; "
+        "it runs forward from there. Unset: the system clock.",
+    ),
     Setting("LIMS_PUBLIC_BASE_URL", "http://localhost:8501", "Base URL printed in QR codes on result slips."),
     Setting(
         "LIMS_TEST_POSTGRES_URL",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,9 +12,33 @@ from sqlalchemy.types import TypeDecorator
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
 
 
+_CLOCK_OFFSETS: dict[str, timedelta] = {}
+
+
+def _clock_offset() -> timedelta:
+    """How far ``LIMS_CLOCK`` moves this process's clock (zero when it is unset).
+
+    ``LIMS_CLOCK`` names the instant the process starts at; from there the clock runs forward at
+    the real rate, so timeouts still elapse. Tests and demos use it to pin "today".
+    """
+    text = os.environ.get("LIMS_CLOCK", "").strip()
+    if not text:
+        return timedelta(0)
+    offset = _CLOCK_OFFSETS.get(text)
+    if offset is None:
+        try:
+            start = datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise ValueError(f"LIMS_CLOCK: not an ISO-8601 timestamp: {text!r}") from exc
+        if start.tzinfo is None:
+            raise ValueError(f"LIMS_CLOCK: give the time zone, e.g. {text}+08:00")
+        offset = _CLOCK_OFFSETS[text] = start - datetime.now(UTC)
+    return offset
+
+
 def now() -> datetime:
-    """The current instant, time-zone aware (UTC)."""
-    return datetime.now(UTC)
+    """The current instant, time-zone aware (UTC); ``LIMS_CLOCK`` pins it for tests and demos."""
+    return datetime.now(UTC) + _clock_offset()
 
 
 def aware(value: datetime, tz: ZoneInfo = DEFAULT_TZ) -> datetime:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import date
 
 import pytest
 import sqlalchemy as sa
@@ -19,6 +20,11 @@ from lims.services.refdata import load_reference_data
 from lims.store import upgrade
 
 PG_URL = os.environ.get("LIMS_TEST_POSTGRES_URL")
+
+#: The instant the app's tests pin the clock at (LIMS_CLOCK), and the last day of their data:
+#: a page's "today", "this month" and default period never depend on the day the suite runs.
+PINNED_CLOCK = "2026-05-20T10:00:00+08:00"
+PINNED_DAY = date(2026, 5, 20)
 REQUIRE_PG = os.environ.get("LIMS_REQUIRE_POSTGRES") == "1"
 
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboards import data, export, identity, review_ui
+from dashboards import data, export, filters, identity, review_ui
 from dashboards import i18n as fmt
 from dashboards.i18n import t
-from lims.timeutil import now
 
 identity.guard("lab")
 st.title(t("page.calibration"))
 db = data.db_key()
-rows = data.instrument_status(db, now().date())
+rows = data.instrument_status(db, filters.local_today())
 if not rows:
     st.info(t("cal.no_instruments"))
     st.stop()

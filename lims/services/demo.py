@@ -55,7 +55,7 @@ from lims.models import GridGroup, Instrument, Market, OutreachEvent, TestResult
 from lims.services import audit
 from lims.services.auth import Actor, require
 from lims.services.errors import LimsError
-from lims.timeutil import DEFAULT_TZ
+from lims.timeutil import DEFAULT_TZ, now
 
 SCENARIO = Path(__file__).resolve().parent / "demo_scenario.toml"
 
@@ -186,7 +186,7 @@ def run_demo(*, session: Session, actor: Actor, markets_per_county: int = 5, day
         raise LimsError(f"demo data is already loaded (market {clash[0]} exists): use a fresh "
                         "database, or --if-empty to skip")
     if until is None:
-        until = datetime.now(tz).date()
+        until = now().astimezone(tz).date()
     ctx = DemoContext(session=session, actor=actor, seed=seed,
                       markets_per_county=markets_per_county, days=days, until=until, tz=tz,
                       scenario=scenario)

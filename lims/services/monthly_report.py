@@ -155,8 +155,8 @@ def _bars_png(rows: list[dict], names: list[str], labels: dict) -> bytes:
         y = list(range(len(rows)))[::-1]
         rates = [r["pass_rate"] * 100 for r in rows]
         colours = ["#cf222e" if v < 90 else "#bf8700" if v < 97 else "#1a7f37" for v in rates]
-        err = [[v - r["ci_low"] * 100 for v, r in zip(rates, rows, strict=True)],
-               [r["ci_high"] * 100 - v for v, r in zip(rates, rows, strict=True)]]
+        err = [[max(0.0, v - r["ci_low"] * 100) for v, r in zip(rates, rows, strict=True)],
+               [max(0.0, r["ci_high"] * 100 - v) for v, r in zip(rates, rows, strict=True)]]
         ax.barh(y, rates, color=colours, xerr=err, capsize=2)
         ax.set_yticks(y, names)
         ax.set_xlim(max(0, min(rates + [100]) - 10), 100.5)

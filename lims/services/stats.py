@@ -33,7 +33,11 @@ def wilson_interval(passes: int, n: int, z: float = 1.959964) -> tuple[float, fl
         return (math.nan, math.nan)
     p = passes / n
     centre, half = _wilson_centre_half(p, n, z, math.sqrt)
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    # at 0 and n passes the bound is exactly 0 or 1 (floating point can miss it by 1 ulp,
+    # which put the rate outside its own interval and crashed the report's error bars)
+    lo = 0.0 if passes == 0 else max(0.0, centre - half)
+    hi = 1.0 if passes == n else min(1.0, centre + half)
+    return (lo, hi)
 
 
 def _wilson_centre_half(p, n, z: float, sqrt):
@@ -200,7 +204,10 @@ def wilson_arrays(passes: np.ndarray, n: np.ndarray, z: float = 1.959964):
         nf = n.astype(float)
         p = passes / nf
         centre, half = _wilson_centre_half(p, nf, z, np.sqrt)
-        return p, np.maximum(0.0, centre - half), np.minimum(1.0, centre + half)
+        lo = np.where(passes == 0, 0.0, np.maximum(0.0, centre - half))
+        hi = np.where(passes == n, 1.0, np.minimum(1.0, centre + half))
+        nan = n == 0
+        return p, np.where(nan, np.nan, lo), np.where(nan, np.nan, hi)
 
 
 def heatmap(*, session: Session, filters: TrendFilter) -> dict:

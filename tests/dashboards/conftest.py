@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from lims.db import engine_for
 from lims.models.enums import Role
 from lims.services.auth import Actor
-from tests.conftest import _ready_engine
+from tests.conftest import PINNED_CLOCK, PINNED_DAY, _ready_engine
 from tests.dashboards import seed
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboards" / "app.py")
@@ -31,7 +31,7 @@ def templates(tmp_path_factory) -> dict[str, Path]:
             if kind == "one_market":
                 seed.one_market(s)
             elif kind == "demo":
-                info = seed.small_demo(s)
+                info = seed.small_demo(s, until=PINNED_DAY)
                 (base / "demo.code").write_text(info["positive_code"])
         eng.dispose()
         out[kind] = path
@@ -49,6 +49,7 @@ def use_db(templates, tmp_path, monkeypatch):
         monkeypatch.setenv("LIMS_DATABASE_URL", url)
         monkeypatch.setenv("LIMS_VAR_DIR", str(tmp_path / "var"))
         monkeypatch.setenv("LIMS_LANG", "zh")
+        monkeypatch.setenv("LIMS_CLOCK", PINNED_CLOCK)   # the data ends on PINNED_DAY
         engine_for.cache_clear()
         return url
 

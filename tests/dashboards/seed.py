@@ -11,7 +11,7 @@ from sqlmodel import Session
 from lims.models import CalibrationRecord, GridGroup, Instrument, Market, Vendor
 from lims.services.auth import SYSTEM
 from lims.services.ingest import ReadingIn, ingest
-from lims.timeutil import DEFAULT_TZ, now
+from lims.timeutil import DEFAULT_TZ
 
 
 def one_market(session: Session) -> Market:
@@ -23,12 +23,10 @@ def one_market(session: Session) -> Market:
     return m
 
 
-def small_demo(session: Session, *, weeks: int = 10, until: date | None = None,
-               seed: int = 7) -> dict:
+def small_demo(session: Session, *, until: date, weeks: int = 10, seed: int = 7) -> dict:
     """Two counties, four markets (one much worse than the others), vendors, two analyzers (one
     overdue), an outreach event, and enzyme results over ``weeks`` weeks up to ``until``."""
     rng = random.Random(seed)
-    until = until or datetime.now(DEFAULT_TZ).date()
     g = GridGroup(name="第一网格", county="城关区", staff=["李明"])
     session.add(g)
     session.flush()
@@ -101,9 +99,9 @@ def workflows(session: Session, market: Market, instrument: Instrument, until: d
                              market_id=market.id, people_served=80, talks_given=2)
     events.record_service(session=session, actor=boss, event_id=ev.id, volunteer_id=vol.id,
                           hours=3.5)
-    # the positive is 3 hours old (never in the future, so its case steps can follow now)
-    at = min(datetime.combine(until, time(10), tzinfo=DEFAULT_TZ),
-             now().replace(microsecond=0) - timedelta(hours=3))
+    # the positive is from 07:00 on the last day: 3 hours before the tests' pinned clock (10:00),
+    # never in the future, so its case steps can follow "now"
+    at = datetime.combine(until, time(7), tzinfo=DEFAULT_TZ)
     pos = sampling.record_field_test(session=session, actor=boss, commodity="韭菜",
                                      market=market.code, vendor_stall="01-04",
                                      card_colour="unchanged", tested_at=at)

@@ -22,7 +22,7 @@ from sqlmodel import Session
 from lims.services import users
 from lims.services.auth import SYSTEM
 from lims.services.demo import run_demo
-from tests.conftest import _ready_engine
+from tests.conftest import PINNED_CLOCK, PINNED_DAY, _ready_engine
 
 pytestmark = pytest.mark.browser
 
@@ -48,7 +48,7 @@ def server(tmp_path_factory):
     url = f"sqlite:///{d / 'lims.sqlite3'}"
     eng = _ready_engine(url)
     with Session(eng) as s:
-        run_demo(session=s, actor=SYSTEM, markets_per_county=2, days=28)
+        run_demo(session=s, actor=SYSTEM, markets_per_county=2, days=28, until=PINNED_DAY)
         for name, role in USERS.items():
             users.add_user(session=s, actor=SYSTEM, username=name, role=role, password=PASSWORD)
         s.commit()
@@ -58,7 +58,7 @@ def server(tmp_path_factory):
     cmd = ([str(lims)] if lims.exists() else [sys.executable, "-m", "lims.cli"]) + [
         "serve", "--headless", "--port", str(port)]
     env = os.environ | {"LIMS_DATABASE_URL": url, "LIMS_VAR_DIR": str(d / "var"),
-                        "LIMS_LANG": "zh"}
+                        "LIMS_LANG": "zh", "LIMS_CLOCK": PINNED_CLOCK}
     log = (d / "server.log").open("wb")
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)

@@ -148,3 +148,16 @@ def test_verification_queue(session, world):
     (row,) = reports.verification_queue(session=session)   # the re-tested one left the queue
     assert (row["why"], row["verdict"], row["instrument_verdict"]) == (
         "mismatch", "negative", "positive")
+
+
+def test_bar_chart_of_a_market_at_100_percent():
+    # a market with every test passed crashed the monthly PDF (negative error bar at 4/4)
+    from lims.services.monthly_report import _bars_png
+    from lims.services.stats import wilson_interval
+
+    rows = []
+    for passed, n in ((4, 4), (0, 3), (9, 10)):
+        lo, hi = wilson_interval(passed, n)
+        rows.append({"pass_rate": passed / n, "ci_low": lo, "ci_high": hi})
+    png = _bars_png(rows, ["全合格", "全不合格", "九成"], {"pass_rate": "合格率"})
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"

@@ -24,3 +24,11 @@ def test_array_form_matches_scalar():
         assert (lo[i], hi[i]) == pytest.approx(wilson_interval(int(passes[i]), int(n[i])))
         assert p[i] == pytest.approx(passes[i] / n[i])
     assert math.isnan(p[4]) and math.isnan(lo[4]) and math.isnan(hi[4])
+
+
+@pytest.mark.parametrize("n", [1, 4, 7, 25, 263, 10_000])
+def test_bounds_are_exact_at_zero_and_all_passes(n):
+    # floating point used to give 0.9999999999999999 at 4/4: the rate fell outside its interval
+    assert wilson_interval(n, n)[1] == 1.0 and wilson_interval(0, n)[0] == 0.0
+    _, lo, hi = wilson_arrays(np.array([n, 0]), np.array([n, n]))
+    assert hi[0] == 1.0 and lo[1] == 0.0
