@@ -6,7 +6,7 @@ import math
 
 import plotly.graph_objects as go
 
-from lims.services.stats import wilson_interval
+from lims.reporting.stats import wilson_interval
 
 OK, BAD, WARN, GREY = "#1a7f37", "#cf222e", "#bf8700", "#8c959f"
 

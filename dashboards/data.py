@@ -12,8 +12,8 @@ from datetime import date
 
 import streamlit as st
 
-from lims.db import get_engine, session_scope
-from lims.services import reports, stats
+from lims.reporting import reports, stats
+from lims.storage.engine import get_engine, session_scope
 
 
 def db_key() -> str:
@@ -73,7 +73,7 @@ def instrument_status(db: str, on: date) -> list[dict]:
 
 @st.cache_data(ttl=30, show_spinner=False)
 def held_results(db: str, instrument_serial: str | None) -> list[dict]:
-    from lims.services import review
+    from lims.intake import review
 
     with session_scope(get_engine()) as s:
         return review.held(session=s, instrument_serial=instrument_serial)
@@ -99,7 +99,7 @@ def field_instruments(db: str, market_id: int | None) -> list[dict]:
 
 @st.cache_data(ttl=60, show_spinner=False)
 def methods(db: str) -> list[dict]:
-    from lims.services import reference
+    from lims.reference import editor as reference
 
     with session_scope(get_engine()) as s:
         return reference.list_methods(session=s)
@@ -107,7 +107,7 @@ def methods(db: str) -> list[dict]:
 
 @st.cache_data(ttl=15, show_spinner=False)
 def market_board(db: str, market_id: int, on: date):
-    from lims.services import board
+    from lims.field import board
 
     with session_scope(get_engine()) as s:
         return board.market_board(session=s, market=market_id, on=on)
@@ -115,8 +115,8 @@ def market_board(db: str, market_id: int, on: date):
 
 @st.cache_data(ttl=15, show_spinner=False)
 def public_result(db: str, code: str):
-    from lims.services import sampling
-    from lims.services.errors import NotFound
+    from lims.errors import NotFound
+    from lims.field import stand as sampling
 
     try:
         with session_scope(get_engine()) as s:
@@ -127,7 +127,7 @@ def public_result(db: str, code: str):
 
 @st.cache_data(ttl=120, show_spinner=False)
 def team_report(db: str, year: int, by_month: bool = True) -> list:
-    from lims.services import events
+    from lims.outreach import events
 
     with session_scope(get_engine()) as s:
         return events.team_report(session=s, year=year, by_month=by_month)
@@ -152,7 +152,7 @@ def recent_events(db: str, on: date) -> list[dict]:
 
 def record_field_test(actor, *, card_colour: str, blank_ok: bool = True, **kwargs):
     """A test-card result typed in at the stand (sampling service); clears the caches."""
-    from lims.services import sampling
+    from lims.field import stand as sampling
 
     if blank_ok:
         kwargs["card_colour"] = card_colour
@@ -166,7 +166,7 @@ def record_field_test(actor, *, card_colour: str, blank_ok: bool = True, **kwarg
 
 
 def public_url(code: str) -> str:
-    from lims.services import sampling
+    from lims.field import stand as sampling
 
     return sampling.public_url(code)
 
@@ -174,8 +174,8 @@ def public_url(code: str) -> str:
 @st.cache_data(ttl=300, show_spinner=False)
 def slip(db: str, code: str) -> tuple[bytes, bytes] | None:
     """The result slip of a sample as (PNG, PDF), or None when it has no result."""
-    from lims.services import slips
-    from lims.services.errors import NotFound
+    from lims.errors import NotFound
+    from lims.field import slips
 
     try:
         with session_scope(get_engine()) as s:
@@ -186,7 +186,7 @@ def slip(db: str, code: str) -> tuple[bytes, bytes] | None:
 
 @st.cache_data(ttl=30, show_spinner=False)
 def vendor_grade(db: str, vendor_id: int) -> tuple[str, str]:
-    from lims.services import grades
+    from lims.enforcement import grades
 
     with session_scope(get_engine()) as s:
         return grades.current_grade(session=s, vendor_id=vendor_id)
@@ -194,7 +194,7 @@ def vendor_grade(db: str, vendor_id: int) -> tuple[str, str]:
 
 @st.cache_data(ttl=30, show_spinner=False)
 def user_count(db: str) -> int:
-    from lims.services import users
+    from lims.security import users
 
     with session_scope(get_engine()) as s:
         return users.count_users(session=s)
@@ -208,7 +208,7 @@ def qc_series(db: str) -> list[tuple[str, str, str | None]]:
 
 @st.cache_data(ttl=60, show_spinner=False)
 def qc_check(db: str, serial_no: str, control: str, channel: str | None) -> dict:
-    from lims.services import calibration
+    from lims.metrology import calibration
 
     with session_scope(get_engine()) as s:
         return calibration.qc_check(session=s, serial_no=serial_no, control=control,
@@ -217,7 +217,7 @@ def qc_check(db: str, serial_no: str, control: str, channel: str | None) -> dict
 
 @st.cache_data(ttl=30, show_spinner=False)
 def cases(db: str, status: str | None) -> list[dict]:
-    from lims.services import cases as svc
+    from lims.enforcement import cases as svc
 
     with session_scope(get_engine()) as s:
         return [c.model_dump() for c in svc.list_cases(session=s, status=status)]
@@ -225,7 +225,7 @@ def cases(db: str, status: str | None) -> list[dict]:
 
 @st.cache_data(ttl=30, show_spinner=False)
 def case_view(db: str, case_id: int):
-    from lims.services import cases as svc
+    from lims.enforcement import cases as svc
 
     with session_scope(get_engine()) as s:
         return svc.case_view(session=s, case_id=case_id)
@@ -249,7 +249,7 @@ def grades(db: str, county: str | None, market_ids: tuple[int, ...], start: date
 
 @st.cache_data(ttl=60, show_spinner=False)
 def sampling_plan(db: str, market_id: int | None) -> list:
-    from lims.services import grades as svc
+    from lims.enforcement import grades as svc
 
     with session_scope(get_engine()) as s:
         return svc.sampling_plan(session=s, market_id=market_id)
@@ -257,7 +257,7 @@ def sampling_plan(db: str, market_id: int | None) -> list:
 
 @st.cache_data(ttl=60, show_spinner=False)
 def alert_report(db: str, year: int) -> list:
-    from lims.services import alerts
+    from lims.enforcement import alerts
 
     with session_scope(get_engine()) as s:
         return alerts.response_report(session=s, year=year)
@@ -265,7 +265,7 @@ def alert_report(db: str, year: int) -> list:
 
 @st.cache_data(ttl=60, show_spinner=False)
 def agreement(db: str, start: date | None, end: date | None) -> list:
-    from lims.services import agreement as svc
+    from lims.reporting import agreement as svc
 
     with session_scope(get_engine()) as s:
         return svc.agreement_report(session=s, start=start, end=end)
@@ -289,8 +289,8 @@ def certificate(db: str, record_id: int) -> bytes | None:
     import tempfile
     from pathlib import Path
 
-    from lims.services import certificate as svc
-    from lims.services.errors import LimsError
+    from lims.errors import LimsError
+    from lims.metrology import certificate as svc
 
     with tempfile.TemporaryDirectory() as d:
         out = Path(d) / "certificate.pdf"

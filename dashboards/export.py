@@ -1,6 +1,6 @@
 """Download buttons for every table: CSV (UTF-8 with BOM, opens in Excel) and XLSX.
 
-The files are written by ``lims.services.tabular`` (the same writer as `lims results export`),
+The files are written by ``lims.files.tabular`` (the same writer as `lims results export`),
 which escapes cells a spreadsheet would run as a formula (= + - @, tab, CR) in both formats.
 """
 
@@ -13,7 +13,7 @@ from datetime import datetime
 import streamlit as st
 
 from dashboards.i18n import t
-from lims.services import tabular
+from lims.files import tabular
 
 
 def _cell(value):

@@ -1,11 +1,11 @@
 """Who is using the app.
 
 With user accounts in the database the sidebar shows a login form; the session token (from
-``lims.services.sessions``) lives in ``st.session_state`` and is checked on every run, so an
+``lims.security.sessions``) lives in ``st.session_state`` and is checked on every run, so an
 expired or ended session logs the user out. A database without any user account (a fresh local
 install) runs in a clearly marked local demo mode: pick a role to see its pages.
 
-The actor is ``st.session_state["actor"]`` (a ``lims.services.auth.Actor``, or None for the public).
+The actor is ``st.session_state["actor"]`` (a ``lims.security.auth.Actor``, or None for the public).
 Pages read it with ``actor()`` and pass it to services, which check the permission.
 """
 
@@ -15,10 +15,10 @@ import streamlit as st
 
 from dashboards import data
 from dashboards.i18n import labeller, t
+from lims.errors import LimsError, SessionExpired
 from lims.models.enums import Role
-from lims.services import sessions, users
-from lims.services.auth import Actor
-from lims.services.errors import LimsError, SessionExpired
+from lims.security import sessions, users
+from lims.security.auth import Actor
 
 #: navigation sections each role sees (the public board is always there)
 SECTIONS: dict[Role | None, tuple[str, ...]] = {

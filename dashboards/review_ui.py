@@ -1,4 +1,4 @@
-"""The held-results table with accept/void actions (lims.services.review)."""
+"""The held-results table with accept/void actions (lims.intake.review)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dashboards import data, export, widgets
 from dashboards import i18n as fmt
 from dashboards.i18n import labeller, t
 from dashboards.identity import actor
-from lims.services.errors import LimsError
+from lims.errors import LimsError
 
 
 def held_table_and_actions(held: list[dict]) -> None:
@@ -45,7 +45,7 @@ def held_table_and_actions(held: list[dict]) -> None:
 
 def _apply(a, decision: str, ids: list[int], reason: str) -> int:
     """Accept or void each picked result in one transaction (all or none)."""
-    from lims.services import review
+    from lims.intake import review
 
     fn = review.accept if decision == "accept" else review.void
     with data.session() as s:

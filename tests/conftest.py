@@ -15,9 +15,9 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from lims.db import make_engine
-from lims.services.refdata import load_reference_data
-from lims.store import upgrade
+from lims.reference.loader import load_reference_data
+from lims.storage.engine import make_engine
+from lims.storage.schema import upgrade
 
 PG_URL = os.environ.get("LIMS_TEST_POSTGRES_URL")
 
@@ -131,7 +131,7 @@ def env_db(monkeypatch, sqlite_url, tmp_path) -> str:
     # credentials or admin password must not leak into the tests
     for name in ("LIMS_USER", "LIMS_PASSWORD", "LIMS_ADMIN_PASSWORD"):
         monkeypatch.delenv(name, raising=False)
-    from lims.db import engine_for
+    from lims.storage.engine import engine_for
 
     engine_for.cache_clear()
     return sqlite_url

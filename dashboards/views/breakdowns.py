@@ -7,7 +7,7 @@ import streamlit as st
 from dashboards import charts, data, export, filters, identity
 from dashboards import i18n as fmt
 from dashboards.i18n import labeller, t
-from lims.services.reports import BREAKDOWNS
+from lims.reporting.reports import BREAKDOWNS
 
 identity.guard("management")
 st.title(t("page.breakdowns"))

@@ -8,9 +8,9 @@ from dashboards import data, export, identity
 from dashboards import i18n as fmt
 from dashboards.i18n import labeller, lang, t
 from dashboards.identity import actor
-from lims.services import cases as svc
-from lims.services.errors import LimsError
-from lims.services.workflow_rules import load_enforcement_rules
+from lims.enforcement import cases as svc
+from lims.enforcement.rules import load_enforcement_rules
+from lims.errors import LimsError
 from lims.timeutil import now
 
 identity.guard("lab")

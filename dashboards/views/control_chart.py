@@ -7,7 +7,7 @@ import streamlit as st
 from dashboards import charts, data, export, filters, identity
 from dashboards import i18n as fmt
 from dashboards.i18n import t
-from lims.services import reports
+from lims.reporting import reports
 
 identity.guard("management")
 st.title(t("page.control_chart"))

@@ -10,7 +10,7 @@ from dashboards import data, identity, widgets
 from dashboards import i18n as fmt
 from dashboards.i18n import labeller, t
 from dashboards.identity import actor
-from lims.services.errors import LimsError
+from lims.errors import LimsError
 from lims.settings import load_settings
 from lims.timeutil import now
 

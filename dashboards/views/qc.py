@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboards import charts, data, export, identity
 from dashboards.i18n import t
-from lims.services.errors import LimsError
+from lims.errors import LimsError
 
 identity.guard("lab")
 st.title(t("page.qc"))

@@ -8,8 +8,8 @@ import streamlit as st
 from dashboards import data, export, identity, widgets
 from dashboards import i18n as fmt
 from dashboards.i18n import labeller, t
-from lims.services import corrections
-from lims.services.errors import LimsError
+from lims.errors import LimsError
+from lims.intake import corrections
 
 identity.guard("lab")
 st.title(t("page.queue"))

@@ -11,8 +11,8 @@ from dashboards import data, export, identity
 from dashboards import i18n as fmt
 from dashboards.i18n import t
 from dashboards.identity import actor
-from lims.services import reference
-from lims.services.errors import LimsError
+from lims.errors import LimsError
+from lims.reference import editor as reference
 
 identity.guard("lab")
 st.title(t("page.reference"))

@@ -9,8 +9,8 @@ import streamlit as st
 from dashboards import data, export, filters, identity
 from dashboards import i18n as fmt
 from dashboards.i18n import lang, t
-from lims.services import monthly_report
-from lims.services.errors import LimsError
+from lims.errors import LimsError
+from lims.reporting import monthly_report
 
 identity.guard("management")
 st.title(t("page.report"))
@@ -76,7 +76,7 @@ fmt_pick = st.radio(t("report.format"), ["xlsx", "csv"], horizontal=True, key="r
 if st.button(t("report.results_make"), key="report_results"):
     import io
 
-    from lims.services import results_io
+    from lims.files import results_io
 
     out = io.BytesIO()
     try:

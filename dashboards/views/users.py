@@ -8,9 +8,9 @@ from dashboards import data, identity
 from dashboards import i18n as fmt
 from dashboards.i18n import labeller, t
 from dashboards.identity import actor
+from lims.errors import LimsError
 from lims.models.enums import Role
-from lims.services import users
-from lims.services.errors import LimsError
+from lims.security import users
 
 identity.guard("admin")
 st.title(t("page.users"))

@@ -4,7 +4,7 @@ Markets and vendors scale with the result count (2 000 markets / 40 000 vendors 
 per county); results spread over three years up to ``END``. Each chunk of results is built as numpy
 columns and written with ``executemany`` (SQLite) or ``COPY`` (PostgreSQL); the secondary indexes
 of the two big tables are dropped during the load and rebuilt after it, then the rollups are
-rebuilt with one aggregation (``lims.services.rollups.rebuild``).
+rebuilt with one aggregation (``lims.intake.rollups.rebuild``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from lims.intake import rollups
 from lims.models import (
     Analyte,
     CalibrationRecord,
@@ -29,9 +30,8 @@ from lims.models import (
     Threshold,
     Vendor,
 )
-from lims.services import rollups
-from lims.services.refdata import load_reference_data
-from lims.store import upgrade
+from lims.reference.loader import load_reference_data
+from lims.storage.schema import upgrade
 
 END = date(2026, 11, 22)          # the last day with data (a Sunday)
 DAYS = 3 * 364                    # three years of weeks

@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from lims.bench.datagen import END, VENDORS_PER_MARKET
+from lims.intake.pipeline import ReadingIn, ingest
 from lims.models import Commodity, Market
-from lims.services.ingest import ReadingIn, ingest
-from lims.services.lookup import RefCache
+from lims.reference.lookup import RefCache
 from lims.timeutil import DEFAULT_TZ
 
 

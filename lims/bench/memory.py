@@ -21,8 +21,8 @@ from datetime import date, timedelta
 import streamlit  # noqa: F401  (loaded in the dashboard process anyway)
 from sqlmodel import Session
 
-from lims.db import make_engine
-from lims.services import stats
+from lims.storage.engine import make_engine
+from lims.reporting import stats
 
 def peak_kb():
     # VmHWM belongs to this program's address space; ru_maxrss would carry over the parent's

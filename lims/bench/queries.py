@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from lims.bench.datagen import END
-from lims.services import stats
+from lims.reporting import stats
 
 COLUMNS = "market_id, week_start, local_date, status, verdict, commodity_id, analyte_id"
 

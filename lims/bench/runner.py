@@ -16,8 +16,8 @@ import numpy as np
 import sqlalchemy as sa
 
 from lims.bench import datagen, ingest_bench, memory, queries, serial_bench
-from lims.db import make_engine
-from lims.store import upgrade
+from lims.storage.engine import make_engine
+from lims.storage.schema import upgrade
 
 
 @dataclass

@@ -129,8 +129,8 @@ def pty_latency(engine: sa.Engine, n: int, *, market: str, gap: float = 0.02) ->
     """Frame on a pty → decoder → ingest → commit, ``n`` messages one at a time."""
     import serial
 
-    from lims.services.ingest import ReadingIn, ingest
-    from lims.services.lookup import RefCache
+    from lims.intake.pipeline import ReadingIn, ingest
+    from lims.reference.lookup import RefCache
     from lims.timeutil import DEFAULT_TZ
 
     msgs = _messages(n)
@@ -219,7 +219,7 @@ def listener_latency(engine: sa.Engine, n: int, *, market: str, gap: float = 0.0
     offset, commit) → its on_store hook; ``n`` messages one at a time."""
     import tempfile
 
-    from lims.services.listener import Listener
+    from lims.listening.listener import Listener
     from lims.timeutil import DEFAULT_TZ
 
     serial_no = "BENCH-PTY"

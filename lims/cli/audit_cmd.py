@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 
 from lims.cli.common import current_actor, emit_json, handle_errors, session
-from lims.services import audit
-from lims.services.auth import require
+from lims.security import audit
+from lims.security.auth import require
 
 app = typer.Typer(help="The audit trail: verify the hash chain, read the log.",
                   no_args_is_help=True)

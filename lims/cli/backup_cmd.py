@@ -7,9 +7,9 @@ from pathlib import Path
 import typer
 
 from lims.cli.common import current_actor, emit_json, handle_errors
-from lims.db import get_engine
-from lims.services.backup import backup_database, default_backup_path, restore_database
+from lims.security.backup import backup_database, default_backup_path, restore_database
 from lims.settings import load_settings
+from lims.storage.engine import get_engine
 
 
 @handle_errors

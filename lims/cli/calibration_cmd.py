@@ -9,8 +9,8 @@ import typer
 
 from lims.cli.common import current_actor, emit_json, handle_errors, session
 from lims.cli.metrology_cmd import load_readings
-from lims.services import calibration as cal
-from lims.services import certificate
+from lims.metrology import calibration as cal
+from lims.metrology import certificate
 from lims.timeutil import parse_timestamp
 
 app = typer.Typer(help="Calibration records of instruments: record, due list, certificates.",
@@ -51,7 +51,7 @@ def record(instrument: str = typer.Option(..., "--instrument", help="Serial numb
            kind: str = typer.Option(..., "--kind", help="verification, calibration, "
                                     "intermediate_check or daily_qc."),
            readings: Path = typer.Option(..., "--readings", help="JSON file of every reading "
-                                         "(see docs in lims/services/calibration.py)."),
+                                         "(see docs in lims/metrology/calibration.py)."),
            at: str | None = typer.Option(None, "--at", help="When (ISO-8601; default now)."),
            by: str | None = typer.Option(None, "--by", help="Who performed it (default you)."),
            standard: str = typer.Option("", "--standard", help="Standard applied (default: the "

@@ -8,7 +8,7 @@ from datetime import datetime
 import typer
 
 from lims.cli.common import current_actor, emit_json, handle_errors, session
-from lims.services import alerts, cases
+from lims.enforcement import alerts, cases
 from lims.settings import load_settings
 from lims.timeutil import now, parse_timestamp
 
@@ -251,7 +251,7 @@ def sweep(since: str | None = typer.Option(None, help="Only results tested from 
           as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Open the cases and raise the alerts of results stored without them (file imports, the
     instrument listener)."""
-    from lims.services.followup import follow_up_pending
+    from lims.enforcement.followup import follow_up_pending
 
     with session() as s:
         fu = follow_up_pending(session=s, actor=current_actor(),

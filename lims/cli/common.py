@@ -16,10 +16,10 @@ import sqlalchemy as sa
 import typer
 from sqlmodel import Session
 
-from lims.db import get_engine, session_scope
+from lims.errors import LimsError
 from lims.models.enums import Role
-from lims.services.auth import Actor
-from lims.services.errors import LimsError
+from lims.security.auth import Actor
+from lims.storage.engine import get_engine, session_scope
 
 
 def _default(o: Any) -> Any:
@@ -70,8 +70,8 @@ def current_actor() -> Actor:
     * ``LIMS_USER`` unset and users exist: asks for username and password on a terminal,
       otherwise refuses.
     """
-    from lims.services import users  # local import: users imports heavier modules
-    from lims.services.errors import AuthenticationFailed
+    from lims.errors import AuthenticationFailed
+    from lims.security import users  # local import: users imports heavier modules
 
     name = os.environ.get("LIMS_USER", "").strip()
     if not name:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from lims.cli.common import current_actor, emit_json, handle_errors, session
-from lims.services.corrections import correct_result, void_result
+from lims.intake.corrections import correct_result, void_result
 
 
 def _parse_set(items: list[str]) -> dict:

@@ -6,16 +6,16 @@ import typer
 
 from lims.cli.common import emit_json, handle_errors, session
 from lims.cli.user_cmd import ensure_first_admin
-from lims.db import get_engine
-from lims.services.refdata import load_reference_data
+from lims.reference.loader import load_reference_data
 from lims.settings import load_settings
-from lims.store import is_current, upgrade
+from lims.storage.engine import get_engine
+from lims.storage.schema import is_current, upgrade
 
 
 def _is_ready() -> bool:
     import sqlalchemy as sa
 
-    from lims.services.users import count_users
+    from lims.security.users import count_users
 
     try:
         if not is_current(get_engine()):

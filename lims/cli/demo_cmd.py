@@ -1,4 +1,4 @@
-"""`lims demo`: load realistic, reproducible demo data (lims/services/demo.py)."""
+"""`lims demo`: load realistic, reproducible demo data (lims/demo/loader.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date
 import typer
 
 from lims.cli.common import current_actor, emit_json, handle_errors, session
-from lims.services.demo import has_results, run_demo
+from lims.demo.loader import has_results, run_demo
 from lims.settings import load_settings
 
 

@@ -18,13 +18,13 @@ from instruments import registry
 from instruments.base import AnalyzerReading, Decoded, DecodeError, Discarded, Send, WeightReading
 from instruments.simulator import run as run_simulator
 from lims.cli.common import current_actor, emit_json, handle_errors, session
-from lims.db import get_engine
-from lims.services import journal as jr
-from lims.services import quarantine
-from lims.services.auth import require
-from lims.services.listener import Listener, replay
-from lims.services.listener_store import InstrumentContext, reading_dict
+from lims.listening import journal as jr
+from lims.listening import quarantine
+from lims.listening.events import InstrumentContext, reading_dict
+from lims.listening.listener import Listener, replay
+from lims.security.auth import require
 from lims.settings import load_settings
+from lims.storage.engine import get_engine
 
 instruments_app = typer.Typer(help="Drivers and captured bytes.", no_args_is_help=True)
 journal_app = typer.Typer(help="The raw instrument journal.", no_args_is_help=True)
@@ -195,8 +195,8 @@ def add(serial_no: str = typer.Option(..., "--serial", help="Serial number as th
     """Register an instrument so `lims listen` can read it."""
     import json
 
+    from lims.metrology.instruments import add_instrument
     from lims.models.enums import InstrumentKind
-    from lims.services.instrument_setup import add_instrument
 
     if kind not in {k.value for k in InstrumentKind}:
         raise ValueError(f"--kind: {kind!r} is not one of {[k.value for k in InstrumentKind]}")

@@ -8,7 +8,7 @@ import typer
 
 from lims.cli.common import current_actor, emit_json, handle_errors, session
 from lims.cli.metrology_cmd import load_readings
-from lims.services import metering
+from lims.metrology import metering
 
 app = typer.Typer(help="Outreach metering: residents' scales and BP meters checked at events.",
                   no_args_is_help=True)

@@ -6,9 +6,9 @@ import typer
 
 from lims.cli import common
 from lims.cli.common import emit_json, handle_errors
-from lims.db import get_engine
-from lims.services import partition as part
-from lims.services.auth import require
+from lims.security.auth import require
+from lims.storage import partition as part
+from lims.storage.engine import get_engine
 
 
 @handle_errors

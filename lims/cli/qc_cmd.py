@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from lims.cli.common import current_actor, emit_json, handle_errors, session
-from lims.services import calibration as cal
+from lims.metrology import calibration as cal
 from lims.timeutil import now, parse_timestamp
 
 app = typer.Typer(help="Daily QC: control series per instrument, Levey–Jennings and Westgard.",

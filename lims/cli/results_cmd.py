@@ -9,8 +9,8 @@ from pathlib import Path
 import typer
 
 from lims.cli.common import current_actor, emit_json, fail, handle_errors, session
-from lims.services import results_io
-from lims.services.errors import ValidationFailed
+from lims.errors import ValidationFailed
+from lims.files import results_io
 from lims.settings import load_settings
 
 app = typer.Typer(help="Import, export and look up test results.", no_args_is_help=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from lims.cli.common import current_actor, emit_json, fail, handle_errors, session
-from lims.services import review
+from lims.intake import review
 from lims.timeutil import DEFAULT_TZ
 
 app = typer.Typer(help="Review results held by the calibration gate.", no_args_is_help=True)

@@ -6,8 +6,8 @@ import typer
 
 from lims.cli import common
 from lims.cli.common import emit_json, handle_errors
-from lims.services import rollups
-from lims.services.auth import require
+from lims.intake import rollups
+from lims.security.auth import require
 
 app = typer.Typer(help="Pass-rate rollup tables: check them against the results, or rebuild them.",
                   no_args_is_help=True)

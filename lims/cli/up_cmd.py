@@ -20,10 +20,10 @@ from sqlmodel import select
 
 from lims.cli.common import handle_errors, session, stdin_is_tty
 from lims.cli.serve_cmd import open_browser_when_ready, streamlit_command
+from lims.errors import AuthenticationFailed
 from lims.models import Instrument, Market, Method
-from lims.services import users
-from lims.services.auth import require
-from lims.services.errors import AuthenticationFailed
+from lims.security import users
+from lims.security.auth import require
 from lims.settings import load_settings
 
 DEMO_PROFILES = (("enzyme-12ch", "SIM-ENZ-0001", "pesticide_analyzer", "ENZ-5009.199"),

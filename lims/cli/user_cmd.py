@@ -12,7 +12,7 @@ import typer
 
 from lims.cli.common import current_actor, emit_json, handle_errors, session, stdin_is_tty
 from lims.models.enums import Role
-from lims.services import users
+from lims.security import users
 
 app = typer.Typer(help="User accounts: add, list, disable, enable, unlock, passwd (admins only).",
                   no_args_is_help=True)

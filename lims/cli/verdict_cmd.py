@@ -7,7 +7,7 @@ from datetime import date
 import typer
 
 from lims.cli.common import emit_json, handle_errors, session
-from lims.services.lookup import RefCache
+from lims.reference.lookup import RefCache
 from lims.verdicts import Verdict, judge_card, judge_enzyme, judge_gold, judge_mrl
 
 app = typer.Typer(help="Judge a single reading with the verdict engine.", no_args_is_help=True)

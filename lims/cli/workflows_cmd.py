@@ -9,11 +9,13 @@ from pathlib import Path
 import typer
 
 from lims.cli.common import current_actor, emit_json, handle_errors, session
-from lims.services import agreement as agreement_svc
-from lims.services import board as board_svc
-from lims.services import events, grades, slips
-from lims.services.lookup import RefCache
-from lims.services.sampling import record_field_test
+from lims.enforcement import grades
+from lims.field import board as board_svc
+from lims.field import slips
+from lims.field.stand import record_field_test
+from lims.outreach import events
+from lims.reference.lookup import RefCache
+from lims.reporting import agreement as agreement_svc
 from lims.settings import load_settings
 from lims.timeutil import parse_timestamp
 

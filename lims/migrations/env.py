@@ -6,8 +6,8 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import lims.models  # noqa: F401  (registers every table)
-from lims.db import make_engine
 from lims.settings import load_settings
+from lims.storage.engine import make_engine
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -40,7 +40,7 @@ class OutreachEvent(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """One change, hash-chained to the previous event (see lims.services.audit)."""
+    """One change, hash-chained to the previous event (see lims.security.audit)."""
 
     __tablename__ = "audit_event"
     id: int | None = Field(default=None, primary_key=True)

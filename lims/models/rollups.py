@@ -1,4 +1,4 @@
-"""Pre-aggregated pass-rate counts, kept exact by lims.services.rollups (issue 8).
+"""Pre-aggregated pass-rate counts, kept exact by lims.intake.rollups (issue 8).
 
 Only results that count (status recorded or accepted) are summed. ``market_key`` is the market id,
 or 0 for results without a market (a resident's purchase at an outreach event), so that it can be

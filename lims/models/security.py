@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlalchemy import event
 from sqlmodel import Field, SQLModel
 
+from lims.errors import LimsError
 from lims.models._types import ts_field
 from lims.models.people import AuditEvent
 from lims.models.results import TestResult
-from lims.services.errors import LimsError
 
 
 class AppSession(SQLModel, table=True):

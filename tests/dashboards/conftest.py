@@ -10,9 +10,9 @@ import pytest
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
-from lims.db import engine_for
 from lims.models.enums import Role
-from lims.services.auth import Actor
+from lims.security.auth import Actor
+from lims.storage.engine import engine_for
 from tests.conftest import PINNED_CLOCK, PINNED_DAY, _ready_engine
 from tests.dashboards import seed
 

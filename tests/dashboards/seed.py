@@ -8,9 +8,9 @@ from datetime import date, datetime, time, timedelta
 
 from sqlmodel import Session
 
+from lims.intake.pipeline import ReadingIn, ingest
 from lims.models import CalibrationRecord, GridGroup, Instrument, Market, Vendor
-from lims.services.auth import SYSTEM
-from lims.services.ingest import ReadingIn, ingest
+from lims.security.auth import SYSTEM
 from lims.timeutil import DEFAULT_TZ
 
 
@@ -88,7 +88,10 @@ def small_demo(session: Session, *, until: date, weeks: int = 10, seed: int = 7)
 def workflows(session: Session, market: Market, instrument: Instrument, until: date) -> dict:
     """What the other areas add on top: a team and event, a positive with its case and alert,
     a QC series with a Westgard violation."""
-    from lims.services import alerts, calibration, events, sampling
+    from lims.enforcement import alerts
+    from lims.field import stand as sampling
+    from lims.metrology import calibration
+    from lims.outreach import events
 
     boss = SYSTEM
     team = events.create_team(session=session, actor=boss, name="红马甲志愿服务队", county="城关区")

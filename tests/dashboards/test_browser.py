@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from lims.services import users
-from lims.services.auth import SYSTEM
-from lims.services.demo import run_demo
+from lims.demo.loader import run_demo
+from lims.security import users
+from lims.security.auth import SYSTEM
 from tests.conftest import PINNED_CLOCK, PINNED_DAY, _ready_engine
 
 pytestmark = pytest.mark.browser

@@ -8,9 +8,9 @@ import json
 from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
-from lims.db import get_engine
 from lims.models import AuditEvent, Market, TestResult, Threshold, User
 from lims.models.enums import Role
+from lims.storage.engine import get_engine
 from tests.dashboards.conftest import no_exception, run_page
 
 
@@ -141,8 +141,8 @@ def test_field_tester_sees_reference_page_refused(use_db):
 
 def test_login_with_a_real_account(use_db):
     use_db("one_market")
-    from lims.services import users
-    from lims.services.auth import SYSTEM
+    from lims.security import users
+    from lims.security.auth import SYSTEM
 
     with Session(get_engine()) as s:
         users.add_user(session=s, actor=SYSTEM, username="li.lab", role="lab_technician",
@@ -209,7 +209,7 @@ def test_report_page_exports_the_months_results(use_db):
     n = int(label.split("(")[1].split()[0])
     with Session(get_engine()) as s:
         from dashboards.filters import local_today
-        from lims.services.monthly_report import month_bounds
+        from lims.reporting.monthly_report import month_bounds
 
         first, last = month_bounds(local_today())
         expected = len(s.exec(select(TestResult.id).where(

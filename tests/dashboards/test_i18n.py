@@ -46,7 +46,7 @@ def test_every_key_the_app_uses_exists():
 
 def test_enumerated_keys_exist_for_every_value():
     from lims.models.enums import InstrumentKind, MarketKind, MethodKind, ResultStatus, Role
-    from lims.services.reports import BREAKDOWNS
+    from lims.reporting.reports import BREAKDOWNS
     from lims.verdicts import Outcome
 
     keys = i18n.strings()

@@ -12,7 +12,7 @@ import psutil
 from sqlmodel import Session, func, select
 
 from lims.models import Instrument, Market, TestResult
-from tests.lims.listener_helpers import wait_for
+from tests.lims.listening.listener_helpers import wait_for
 
 LIMS = str(Path(sys.executable).parent / "lims")
 

@@ -9,8 +9,8 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from lims.cli import app
-from lims.db import make_engine
 from lims.models import CalibrationRecord, Instrument, Market, Vendor
+from lims.storage.engine import make_engine
 from lims.timeutil import DEFAULT_TZ
 
 

@@ -6,8 +6,8 @@ import json
 
 import sqlalchemy as sa
 
-from lims.db import engine_for, make_engine
 from lims.models.enums import MarketKind
+from lims.storage.engine import engine_for, make_engine
 
 SMALL = ("demo", "--markets", "4", "--days", "10", "--until", "2026-08-10", "--seed", "7")
 

@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from sqlmodel import SQLModel
 
 import lims.models  # noqa: F401
-from lims.db import make_engine
+from lims.storage.engine import make_engine
 
 
 def _counts(url: str) -> dict[str, int]:

@@ -9,8 +9,8 @@ import json
 from openpyxl import Workbook, load_workbook
 from sqlmodel import Session, select
 
-from lims.db import make_engine
 from lims.models import Sample, TestResult, Vendor
+from lims.storage.engine import make_engine
 from tests.lims.cli.conftest import add_places
 
 HEADER = ["sample_code", "market", "vendor_stall", "commodity", "method", "analyte",
@@ -263,7 +263,7 @@ def test_xlsx_import_export_round_trip(places, env_db, tmp_path, monkeypatch):
     # import the export into a second database with the same places; export again
     second_db = f"sqlite:///{tmp_path / 'second.sqlite3'}"
     monkeypatch.setenv("LIMS_DATABASE_URL", second_db)
-    from lims.db import engine_for
+    from lims.storage.engine import engine_for
 
     engine_for.cache_clear()
     assert places("init").exit_code == 0

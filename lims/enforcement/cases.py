@@ -1,0 +1,400 @@
+"""Cases after a positive rapid result (Food Safety Law art. 88; SAMR opinion on rapid testing).
+
+A positive opens a case with a clock. Steps, each recorded with who and when (a ``CaseStep``, an
+audit event, and a summary column on the case):
+
+* ``notify_vendor`` — the vendor receives the result; the objection clock starts here;
+* ``suspend_sale`` — the vendor suspends sale of the product;
+* ``lodge_objection`` — accepted only within the window copied onto the case from
+  ``refdata/enforcement.toml`` (4 h, art. 88); a late objection is recorded as refused, with why;
+* ``record_confirmatory`` — the lab result, stored through the ingest service as a re-test of the
+  rapid result (``retest_of_id``) and judged against the MRL of the right GB 2763 edition; a rapid
+  method is refused;
+* ``record_disposal``, ``publish_notice``, ``close_case``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, NoReturn
+
+from sqlmodel import Session, select
+
+from lims.enforcement.rules import EnforcementRules, load_enforcement_rules
+from lims.errors import NotFound, RowError, ValidationFailed
+from lims.intake.pipeline import ReadingIn, ingest
+from lims.models import CaseStep, EnforcementCase, Method, Sample, TestResult
+from lims.reference.lookup import RefCache
+from lims.security import audit
+from lims.security.auth import Actor, require
+from lims.timeutil import DEFAULT_TZ, now
+from lims.verdicts import Outcome
+
+PERMISSION = "cases.manage"
+
+
+@dataclass(frozen=True)
+class ObjectionDecision:
+    case_id: int
+    accepted: bool
+    at: datetime
+    received_at: datetime
+    deadline: datetime
+    elapsed_minutes: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class ConfirmatoryOutcome:
+    case_id: int
+    result_id: int
+    verdict: str
+    value: float | None
+    unit: str | None
+    standard: str | None
+    reasons: tuple[str, ...]
+    case_outcome: str  # confirmed, overturned or "" (undecided)
+
+
+@dataclass(frozen=True)
+class StepView:
+    kind: str
+    at: datetime
+    by: str
+    details: dict[str, Any]
+
+
+@dataclass
+class CaseView:
+    id: int
+    status: str
+    result_id: int
+    sample_code: str
+    vendor_id: int | None
+    market_id: int | None
+    commodity_id: int
+    opened_at: datetime
+    result_received_at: datetime | None
+    objection_deadline: datetime | None
+    objection_window_hours: float
+    objection_rule: str
+    objection_accepted: bool | None
+    sale_suspended_at: datetime | None
+    outcome: str
+    disposal: str
+    notice_at: datetime | None
+    closed_at: datetime | None
+    steps: list[StepView] = field(default_factory=list)
+
+
+def _fmt(ts: datetime) -> str:
+    return ts.astimezone(DEFAULT_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def _hm(minutes: float) -> str:
+    m = int(round(minutes))
+    return f"{m // 60} h {m % 60:02d} min"
+
+
+def _aware(at: datetime | None, what: str, case_id: int | str) -> datetime:
+    if at is None:
+        return now().replace(microsecond=0)
+    if at.tzinfo is None:
+        raise ValidationFailed([RowError(f"case {case_id}", what, "timestamp without time zone")],
+                               "case step")
+    return at
+
+
+def _refuse(case_id: int | str, fieldname: str, message: str,
+            what: str = "case step") -> NoReturn:
+    raise ValidationFailed([RowError(f"case {case_id}", fieldname, message)], what)
+
+
+def get_case(*, session: Session, case_id: int) -> EnforcementCase:
+    case = session.get(EnforcementCase, case_id)
+    if case is None:
+        raise NotFound(f"no case with id {case_id}")
+    return case
+
+
+def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(d, ensure_ascii=False,
+                                 default=lambda o: o.isoformat() if isinstance(o, datetime)
+                                 else str(o)))
+
+
+def _step(session: Session, actor: Actor, case: EnforcementCase, kind: str, at: datetime,
+          details: dict[str, Any], old: dict | None = None, reason: str = "") -> CaseStep:
+    step = CaseStep(case_id=case.id, kind=kind, at=at, by=actor.username,
+                    details=_jsonable(details))
+    session.add(step)
+    session.add(case)
+    audit.record(session=session, actor=actor, action=f"case.{kind}", entity="case",
+                 entity_id=case.id, old=old, new={"at": at, **details}, reason=reason)
+    session.flush()
+    return step
+
+
+def open_case(*, session: Session, actor: Actor, result_id: int, at: datetime | None = None,
+              rules: EnforcementRules | None = None) -> EnforcementCase:
+    """Open the case of a positive result (returns the existing case when there is one)."""
+    require(actor, PERMISSION)
+    existing = session.exec(select(EnforcementCase)
+                            .where(EnforcementCase.result_id == result_id)).first()
+    if existing is not None:
+        return existing
+    result = session.get(TestResult, result_id)
+    if result is None:
+        raise NotFound(f"no test result with id {result_id}")
+    rules = rules or load_enforcement_rules()
+    if result.verdict not in rules.case_verdicts:
+        _refuse(f"for result {result_id}", "verdict",
+                f"result {result_id} is {result.verdict}; cases open for "
+                f"{', '.join(rules.case_verdicts)} results")
+    sample = session.get(Sample, result.sample_id)
+    opened = _aware(at, "at", "new") if at is not None else result.tested_at
+    case = EnforcementCase(result_id=result_id, sample_id=result.sample_id,
+                           vendor_id=sample.vendor_id if sample else None,
+                           market_id=result.market_id, commodity_id=result.commodity_id,
+                           opened_at=opened, opened_by=actor.username,
+                           objection_window_hours=rules.objection_hours,
+                           objection_rule=rules.objection_source[:300])
+    session.add(case)
+    session.flush()
+    _step(session, actor, case, "opened", opened,
+          {"result_id": result_id, "verdict": result.verdict,
+           "objection_window_hours": rules.objection_hours})
+    return case
+
+
+def _open(case: EnforcementCase) -> None:
+    if case.status != "open":
+        _refuse(case.id, "status", f"case {case.id} is {case.status}")
+
+
+def notify_vendor(*, session: Session, actor: Actor, case_id: int, at: datetime | None = None,
+                  note: str = "") -> EnforcementCase:
+    """The vendor received the result at ``at``: the objection clock starts."""
+    require(actor, PERMISSION)
+    case = get_case(session=session, case_id=case_id)
+    _open(case)
+    at = _aware(at, "at", case_id)
+    if case.result_received_at is not None:
+        _refuse(case_id, "at", f"vendor already notified at {_fmt(case.result_received_at)}")
+    if at < case.opened_at:
+        _refuse(case_id, "at", f"{_fmt(at)} is before the case opened ({_fmt(case.opened_at)})")
+    case.result_received_at = at
+    deadline = at + timedelta(hours=case.objection_window_hours)
+    _step(session, actor, case, "vendor_notified", at,
+          {"note": note, "objection_deadline": deadline})
+    return case
+
+
+def suspend_sale(*, session: Session, actor: Actor, case_id: int, at: datetime | None = None,
+                 note: str = "") -> EnforcementCase:
+    require(actor, PERMISSION)
+    case = get_case(session=session, case_id=case_id)
+    _open(case)
+    at = _aware(at, "at", case_id)
+    if case.sale_suspended_at is not None:
+        _refuse(case_id, "at", f"sale already suspended at {_fmt(case.sale_suspended_at)}")
+    if at < case.opened_at:
+        _refuse(case_id, "at", f"{_fmt(at)} is before the case opened ({_fmt(case.opened_at)})")
+    case.sale_suspended_at = at
+    _step(session, actor, case, "sale_suspended", at, {"note": note})
+    return case
+
+
+def lodge_objection(*, session: Session, actor: Actor, case_id: int, at: datetime | None = None,
+                    note: str = "") -> ObjectionDecision:
+    """Record the vendor's objection; accepted only within the case's window (art. 88).
+
+    A late objection is recorded as refused (with the reason) and returned, not raised.
+    """
+    require(actor, PERMISSION)
+    case = get_case(session=session, case_id=case_id)
+    _open(case)
+    at = _aware(at, "at", case_id)
+    if case.result_received_at is None:
+        _refuse(case_id, "at", "the vendor has not been notified of the result yet: record the "
+                "notification first (the objection window runs from it)")
+    if case.objection_at is not None:
+        state = "accepted" if case.objection_accepted else "refused"
+        _refuse(case_id, "objection", f"an objection was already lodged at "
+                f"{_fmt(case.objection_at)} ({state})")
+    received = case.result_received_at
+    if at < received:
+        _refuse(case_id, "at", f"{_fmt(at)} is before the vendor received the result "
+                f"({_fmt(received)})")
+    window = timedelta(hours=case.objection_window_hours)
+    deadline = received + window
+    elapsed = (at - received).total_seconds() / 60
+    accepted = at <= deadline
+    if accepted:
+        reason = (f"objection {_hm(elapsed)} after the result was received "
+                  f"({_fmt(received)}), within {case.objection_window_hours:g} h "
+                  f"(until {_fmt(deadline)}; {case.objection_rule}): accepted; the re-test may "
+                  "not use a rapid method")
+    else:
+        reason = (f"objection at {_fmt(at)} is {_hm(elapsed)} after the result was received "
+                  f"({_fmt(received)}); objections are accepted within "
+                  f"{case.objection_window_hours:g} h, until {_fmt(deadline)} "
+                  f"({case.objection_rule}): refused")
+    case.objection_at = at
+    case.objection_accepted = accepted
+    _step(session, actor, case, "objection", at,
+          {"accepted": accepted, "reason": reason, "note": note, "deadline": deadline},
+          reason=reason)
+    return ObjectionDecision(case.id, accepted, at, received, deadline, elapsed, reason)
+
+
+def record_confirmatory(*, session: Session, actor: Actor, case_id: int, method: str,
+                        analyte: str, value: float, tested_at: datetime, unit: str = "mg/kg",
+                        standard: str | None = None, instrument_serial: str | None = None,
+                        cache: RefCache | None = None) -> ConfirmatoryOutcome:
+    """Store the lab's quantitative result as a re-test of the case's rapid result.
+
+    Refuses a rapid method (art. 88). The verdict comes from the ingest service (MRL of the
+    edition in force on the test date, or ``standard``). Case outcome: ``confirmed`` when any
+    confirmatory result exceeds its MRL, ``overturned`` when all are within.
+    """
+    require(actor, PERMISSION)
+    case = get_case(session=session, case_id=case_id)
+    _open(case)
+    cache = cache or RefCache.load(session)
+    m: Method = cache.method(method)
+    if m.is_rapid:
+        why = ("a re-test on objection may not use a rapid method (Food Safety Law art. 88)"
+               if case.objection_accepted else
+               "confirmatory testing of a positive needs a non-rapid (lab) method")
+        _refuse(case_id, "method", f"method {m.code} is a rapid method: {why}", "re-test")
+    if tested_at.tzinfo is not None and tested_at < case.opened_at:
+        _refuse(case_id, "tested_at", f"{_fmt(tested_at)} is before the rapid result it "
+                f"confirms ({_fmt(case.opened_at)})", "re-test")
+    sample = session.get(Sample, case.sample_id)
+    source = "objection" if case.objection_accepted else "confirmatory"
+    report = ingest(session=session, cache=cache, readings=[ReadingIn(
+        method=m.code, raw={"value": value, "unit": unit}, tested_at=tested_at,
+        sample_code=sample.code, analyte=analyte, instrument_serial=instrument_serial,
+        tested_by=actor.username, standard=standard, retest_of_id=case.result_id,
+        source=source, row=f"case {case_id}")])
+    stored = report.stored[0]
+    old_outcome = case.outcome
+    refresh_outcome(session=session, case=case)
+    if stored.verdict.outcome is Outcome.NONCOMPLIANT or case.confirmatory_result_id is None:
+        case.confirmatory_result_id = stored.result_id
+    v = stored.verdict
+    std = (v.threshold or {}).get("standard")
+    _step(session, actor, case, "confirmatory_result", tested_at,
+          {"result_id": stored.result_id, "method": m.code, "analyte": analyte, "value": value,
+           "unit": unit, "verdict": v.outcome.value, "standard": std,
+           "reasons": list(v.reasons), "case_outcome": case.outcome},
+          old={"outcome": old_outcome})
+    return ConfirmatoryOutcome(case.id, stored.result_id, v.outcome.value, v.value, v.unit, std,
+                               tuple(v.reasons), case.outcome)
+
+
+def refresh_outcome(*, session: Session, case: EnforcementCase) -> str:
+    """Set the case outcome from the lab (non-rapid) re-tests of its result.
+
+    ``confirmed`` when any exceeds its MRL, ``overturned`` when all are within, else unchanged.
+    Also links the deciding lab result (the first noncompliant one, else the first).
+    """
+    lab_ids = list(session.exec(select(Method.id).where(Method.is_rapid.is_(False))))
+    labs = session.exec(select(TestResult).where(
+        TestResult.retest_of_id == case.result_id, TestResult.method_id.in_(lab_ids),
+        TestResult.status != "voided").order_by(TestResult.tested_at, TestResult.id)).all()
+    bad = [r for r in labs if r.verdict == Outcome.NONCOMPLIANT.value]
+    if bad:
+        case.outcome = "confirmed"
+    elif labs and all(r.verdict == Outcome.COMPLIANT.value for r in labs):
+        case.outcome = "overturned"
+    if labs and case.confirmatory_result_id is None:
+        case.confirmatory_result_id = (bad or labs)[0].id
+    session.add(case)
+    return case.outcome
+
+
+def record_disposal(*, session: Session, actor: Actor, case_id: int, disposal: str,
+                    at: datetime | None = None, note: str = "",
+                    rules: EnforcementRules | None = None) -> EnforcementCase:
+    """How the product was handled (a key of ``[disposal]`` in enforcement.toml)."""
+    require(actor, PERMISSION)
+    rules = rules or load_enforcement_rules()
+    case = get_case(session=session, case_id=case_id)
+    _open(case)
+    if disposal not in rules.disposals:
+        _refuse(case_id, "disposal", f"unknown disposal {disposal!r}; known: "
+                f"{', '.join(rules.disposals)}")
+    at = _aware(at, "at", case_id)
+    old = {"disposal": case.disposal}
+    case.disposal, case.disposed_at = disposal, at
+    _step(session, actor, case, "disposal", at,
+          {"disposal": disposal, "label_zh": rules.disposals[disposal].get("zh", ""),
+           "label_en": rules.disposals[disposal].get("en", ""), "note": note}, old=old)
+    return case
+
+
+def publish_notice(*, session: Session, actor: Actor, case_id: int, text: str,
+                   at: datetime | None = None) -> EnforcementCase:
+    """The market's public notice of how the positive was handled."""
+    require(actor, PERMISSION)
+    case = get_case(session=session, case_id=case_id)
+    _open(case)
+    if not text.strip():
+        _refuse(case_id, "text", "the public notice text is empty")
+    at = _aware(at, "at", case_id)
+    case.notice_at = at
+    _step(session, actor, case, "public_notice", at, {"text": text.strip()})
+    return case
+
+
+def close_case(*, session: Session, actor: Actor, case_id: int, at: datetime | None = None,
+               reason: str = "") -> EnforcementCase:
+    """Close a case once the product has been handled (or the positive was overturned)."""
+    require(actor, PERMISSION)
+    case = get_case(session=session, case_id=case_id)
+    _open(case)
+    if not case.disposal and case.outcome != "overturned":
+        _refuse(case_id, "disposal", "record how the product was handled before closing "
+                "(or a compliant confirmatory result)")
+    at = _aware(at, "at", case_id)
+    case.status, case.closed_at = "closed", at
+    _step(session, actor, case, "closed", at, {"reason": reason}, old={"status": "open"},
+          reason=reason)
+    return case
+
+
+def case_view(*, session: Session, case_id: int) -> CaseView:
+    """The case with its clock and its timeline (steps in time order)."""
+    case = get_case(session=session, case_id=case_id)
+    sample = session.get(Sample, case.sample_id)
+    steps = session.exec(select(CaseStep).where(CaseStep.case_id == case_id)
+                         .order_by(CaseStep.at, CaseStep.id)).all()
+    deadline = (case.result_received_at + timedelta(hours=case.objection_window_hours)
+                if case.result_received_at else None)
+    return CaseView(
+        id=case.id, status=case.status, result_id=case.result_id,
+        sample_code=sample.code if sample else "", vendor_id=case.vendor_id,
+        market_id=case.market_id, commodity_id=case.commodity_id, opened_at=case.opened_at,
+        result_received_at=case.result_received_at, objection_deadline=deadline,
+        objection_window_hours=case.objection_window_hours, objection_rule=case.objection_rule,
+        objection_accepted=case.objection_accepted, sale_suspended_at=case.sale_suspended_at,
+        outcome=case.outcome, disposal=case.disposal, notice_at=case.notice_at,
+        closed_at=case.closed_at,
+        steps=[StepView(s.kind, s.at, s.by, dict(s.details)) for s in steps])
+
+
+def list_cases(*, session: Session, status: str | None = None, market_id: int | None = None,
+               vendor_id: int | None = None) -> list[EnforcementCase]:
+    q = select(EnforcementCase)
+    if status:
+        q = q.where(EnforcementCase.status == status)
+    if market_id is not None:
+        q = q.where(EnforcementCase.market_id == market_id)
+    if vendor_id is not None:
+        q = q.where(EnforcementCase.vendor_id == vendor_id)
+    return list(session.exec(q.order_by(EnforcementCase.opened_at.desc(),
+                                        EnforcementCase.id.desc())))

@@ -1,0 +1,117 @@
+"""The printable result slip (快检结果告知单): bilingual text and a QR code to the public page.
+
+``slip_png`` draws it with Pillow (QR from ``qrcode``); ``slip_pdf`` puts the same image on an
+80 mm wide page with fpdf2 (receipt printers). Chinese needs a CJK font: the first of ``FONT_CANDIDATES`` found is used
+(else Pillow's default font, which has no Chinese glyphs).
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import qrcode
+from fpdf import FPDF
+from PIL import Image, ImageDraw, ImageFont
+from sqlmodel import Session
+
+from lims.field.stand import public_result, public_url
+from lims.timeutil import DEFAULT_TZ
+
+FONT_CANDIDATES = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+)
+WIDTH = 720
+MARGIN = 36
+PDF_WIDTH_MM = 80
+VERDICT_COLOURS = {"negative": "#1b7f3b", "compliant": "#1b7f3b", "positive": "#c62828",
+                   "noncompliant": "#c62828", "suspicious": "#e08a00"}
+
+
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    for path in FONT_CANDIDATES:
+        if Path(path).exists():
+            return ImageFont.truetype(path, size)
+    return ImageFont.load_default(size)
+
+
+def qr_image(url: str, box_size: int = 8) -> Image.Image:
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=box_size,
+                       border=4)
+    qr.add_data(url)
+    qr.make(fit=True)
+    return qr.make_image(fill_color="black", back_color="white").get_image().convert("RGB")
+
+
+def slip_lines(*, session: Session, code: str, tz=DEFAULT_TZ) -> tuple[list[str], str, str]:
+    """(text lines, verdict key, URL) of the slip for sample ``code``."""
+    r = public_result(session=session, code=code, tz=tz)
+    value = f"  {r.value:.2f} {r.unit}" if r.value is not None and r.unit else ""
+    lines = [
+        f"样品编号 Sample code: {r.code}",
+        f"市场 Market: {r.market or '—'}",
+        f"摊位 Stall: {r.stall}",
+        f"品种 Commodity: {r.commodity_zh} {r.commodity_en}",
+        f"方法 Method: {r.method_zh}",
+        f"         {r.method_en}",
+        f"检测时间 Tested: {r.tested_at.astimezone(tz).strftime('%Y-%m-%d %H:%M')}",
+        f"结果 Result: {r.verdict_zh} {r.verdict_en}{value}",
+    ]
+    if r.verdict in ("positive", "suspicious"):
+        lines += [
+            "请暂停销售该批产品。如有异议,请在收到本结果",
+            f"{r.objection_hours:g} 小时内申请复检(复检不得采用快检方法)。",
+            "Suspend sale of this product. Objections: within",
+            f"{r.objection_hours:g} h of receiving this result; re-test by a",
+            "non-rapid (lab) method (Food Safety Law art. 88).",
+        ]
+    lines += r.handling
+    return lines, r.verdict, public_url(r.code)
+
+
+def slip_png(*, session: Session, code: str, base_url: str | None = None,
+             tz=DEFAULT_TZ) -> bytes:
+    """The slip as a PNG (bytes). The QR code encodes ``public_url(code, base_url)``."""
+    lines, verdict, _ = slip_lines(session=session, code=code, tz=tz)
+    url = public_url(code.strip().upper(), base_url)
+    qr = qr_image(url)
+    title, body, big = _font(34), _font(24), _font(56)
+    line_h = 36
+    height = MARGIN * 2 + 60 + 80 + line_h * len(lines) + 20 + qr.height + 60
+    img = Image.new("RGB", (WIDTH, height), "white")
+    d = ImageDraw.Draw(img)
+    y = MARGIN
+    d.text((MARGIN, y), "快检结果告知单 Rapid test result", font=title, fill="black")
+    y += 60
+    zh_en = next((ln.split(": ", 1)[1] for ln in lines if ln.startswith("结果")), verdict)
+    d.text((MARGIN, y), zh_en.split("  ")[0], font=big, fill=VERDICT_COLOURS.get(verdict, "black"))
+    y += 80
+    for ln in lines:
+        d.text((MARGIN, y), ln, font=body, fill="black")
+        y += line_h
+    y += 20
+    img.paste(qr, ((WIDTH - qr.width) // 2, y))
+    y += qr.height + 8
+    d.text((MARGIN, y), "扫码查看结果 Scan to view: " + url, font=_font(18), fill="black")
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def slip_pdf(*, session: Session, code: str, base_url: str | None = None,
+             tz=DEFAULT_TZ) -> bytes:
+    """The slip as a PDF for an 80 mm receipt printer (the PNG scaled to the paper width)."""
+    png = slip_png(session=session, code=code, base_url=base_url, tz=tz)
+    img = Image.open(io.BytesIO(png))
+    w = PDF_WIDTH_MM - 8
+    h = w * img.height / img.width
+    pdf = FPDF(unit="mm", format=(PDF_WIDTH_MM, h + 8))
+    pdf.set_margins(4, 4)
+    pdf.set_auto_page_break(False)
+    pdf.add_page()
+    pdf.image(img, x=4, y=4, w=w, h=h)
+    return bytes(pdf.output())

@@ -1,0 +1,128 @@
+"""Corrections and voids of stored results: never a delete, always a reason and an audit event.
+
+* ``correct_result`` — a transcription error in the raw values: the corrected raw values are
+  judged again by the verdict engine (never typed in as a verdict); the old values stay in the
+  audit event (``result.correct``: old and new raw, verdict, value) with the reason.
+* ``void_result`` — the result must not count (wrong sample, spoiled kit …): status ``voided``,
+  kept in the table with the reason (``result.void``). A held result is voided through
+  ``lims.intake.review.void`` (the review of held results), so both write the same event.
+
+Both refresh the pass-rate rollups of the result's (market, week) in the same transaction.
+Permissions: ``results.correct`` (lab technicians, admins) and ``results.review`` (the same roles
+that accept held results): field testers and managers can do neither.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from lims.errors import LimsError, NotFound
+from lims.intake import review, rollups
+from lims.intake.judging import RAW_KEYS, judge
+from lims.models import Analyte, Commodity, Method, TestResult, Threshold
+from lims.models.enums import MethodKind, ResultStatus
+from lims.reference.lookup import RefCache
+from lims.security import audit
+from lims.security.auth import Actor, require
+from lims.storage.engine import begin_write
+from lims.verdicts import parse_outcome, same_meaning
+
+
+def _reason(reason: str, what: str) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise ValueError(f"reason: required to {what} a result")
+    if len(text) > 1000:
+        raise ValueError("reason: at most 1000 characters")
+    return text
+
+
+def _result(session: Session, result_id: int) -> TestResult:
+    """The result, locked for this transaction (two writers correct it one after the other and
+    the second sees the first's change: no lost update)."""
+    begin_write(session)
+    tr = session.get(TestResult, result_id, with_for_update=True, populate_existing=True)
+    if tr is None:
+        raise NotFound(f"test result {result_id} does not exist")
+    return tr
+
+
+def _state(tr: TestResult) -> dict[str, Any]:
+    return {"raw": dict(tr.raw), "verdict": tr.verdict, "computed_value": tr.computed_value,
+            "computed_unit": tr.computed_unit, "status": tr.status,
+            "verdict_mismatch": tr.verdict_mismatch, "threshold_id": tr.threshold_id}
+
+
+def correct_result(*, session: Session, actor: Actor, result_id: int, raw: dict[str, Any],
+                   reason: str) -> TestResult:
+    """Replace some raw values (keys in ``raw``; a None value removes a key) and re-judge."""
+    require(actor, "results.correct")
+    why = _reason(reason, "correct")
+    if not isinstance(raw, dict) or not raw:
+        raise ValueError("raw: give the corrected values, e.g. {'sample_delta': 0.21}")
+    tr = _result(session, result_id)
+    if tr.status == ResultStatus.VOIDED.value:
+        raise LimsError(f"test result {result_id} is voided; it cannot be corrected")
+    method = session.get(Method, tr.method_id)
+    commodity = session.get(Commodity, tr.commodity_id)
+    analyte = session.get(Analyte, tr.analyte_id) if tr.analyte_id else None
+    new_raw = {**tr.raw, **raw}
+    new_raw = {k: v for k, v in new_raw.items() if v is not None}
+    kind = MethodKind(method.kind)
+    missing = [k for k in RAW_KEYS[kind] if new_raw.get(k) in (None, "")]
+    if missing:
+        raise ValueError(f"raw: method {method.code} ({kind.value}) needs {', '.join(missing)}")
+    if new_raw == tr.raw:
+        raise ValueError("raw: the corrected values equal the stored ones; nothing to correct")
+    standard = None
+    if tr.threshold_id is not None:
+        th = session.get(Threshold, tr.threshold_id)
+        standard = th.standard_edition if th is not None else None
+    cache = RefCache.load(session)
+    verdict = judge(method, new_raw, commodity=commodity, analyte=analyte, on=tr.local_date,
+                    limit_for=lambda a, c, on, std: cache.limit(a, c, on, std), standard=standard)
+    old = _state(tr)
+    mismatch = False
+    if tr.instrument_verdict:
+        mismatch = not same_meaning(verdict.outcome, parse_outcome(tr.instrument_verdict))
+    reasons = list(verdict.reasons) + [f"warning: {w}" for w in verdict.warnings]
+    if mismatch:
+        reasons.append(f"instrument said {tr.instrument_verdict!r}, the engine says "
+                       f"{verdict.outcome.value}: flagged for review")
+    reasons.append(f"corrected by {actor.username}: {why}")
+    tr.raw = new_raw
+    tr.verdict = verdict.outcome.value
+    tr.computed_value = verdict.value
+    tr.computed_unit = verdict.unit
+    tr.verdict_reasons = reasons
+    tr.verdict_mismatch = mismatch
+    tr.threshold_id = (verdict.threshold or {}).get("threshold_id")
+    session.add(tr)
+    session.flush()
+    audit.record(session=session, actor=actor, action="result.correct", entity="test_result",
+                 entity_id=tr.id, old=old, new=_state(tr), reason=why)
+    rollups.refresh(session=session, keys={(tr.market_id, tr.week_start)})
+    return tr
+
+
+def void_result(*, session: Session, actor: Actor, result_id: int, reason: str) -> TestResult:
+    """Void a result (kept, never deleted; out of every statistic)."""
+    require(actor, "results.review")
+    why = _reason(reason, "void")
+    tr = _result(session, result_id)
+    if tr.status == ResultStatus.VOIDED.value:
+        raise LimsError(f"test result {result_id} is voided already")
+    if tr.status == ResultStatus.HELD.value:  # the review service owns held results
+        return review.void(session=session, actor=actor, result_id=result_id, reason=why)
+    old = _state(tr)
+    tr.status = ResultStatus.VOIDED.value
+    tr.verdict_reasons = [*tr.verdict_reasons, f"voided by {actor.username}: {why}"]
+    session.add(tr)
+    session.flush()
+    audit.record(session=session, actor=actor, action="result.void", entity="test_result",
+                 entity_id=tr.id, old={"status": old["status"]}, new={"status": tr.status},
+                 reason=why)
+    rollups.refresh(session=session, keys={(tr.market_id, tr.week_start)})
+    return tr

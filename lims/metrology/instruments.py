@@ -1,0 +1,56 @@
+"""Registering an instrument for the listener: serial number, driver, profile, market, method.
+
+Checked before anything is written: the driver exists, a profile driver names a profile that
+loads, the port settings are valid for the driver, the market and method exist.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, select
+
+from instruments import registry
+from lims.errors import LimsError, NotFound
+from lims.models import Instrument, Market, Method
+from lims.security.auth import Actor, require
+
+
+def add_instrument(*, session: Session, actor: Actor, serial_no: str, model: str, kind: str,
+                   driver: str, profile: str | None = None, market: str | None = None,
+                   method: str | None = None, port_settings: dict[str, Any] | None = None,
+                   location: str = "", profile_dirs: tuple[Path, ...] = ()) -> Instrument:
+    require(actor, "reference.edit")
+    serial_no = serial_no.strip()
+    if not serial_no:
+        raise LimsError("serial number: empty")
+    if session.exec(select(Instrument).where(Instrument.serial_no == serial_no)).first():
+        raise LimsError(f"serial number: instrument {serial_no!r} already exists")
+    spec = registry.get(driver)
+    defaults = spec.defaults
+    if driver == "profile":
+        if not profile:
+            raise LimsError("profile: the profile driver needs a profile name")
+        from instruments.profiles import load_profile
+
+        defaults = load_profile(profile, profile_dirs).port_settings()
+    elif profile:
+        raise LimsError(f"profile: driver {driver!r} takes no profile")
+    defaults.with_overrides(port_settings)          # ValueError names the bad setting
+    m = None
+    if market:
+        m = session.exec(select(Market).where((Market.code == market) | (Market.name == market))).first()
+        if m is None:
+            raise NotFound(f"market: unknown market {market!r}")
+    me = None
+    if method:
+        me = session.exec(select(Method).where(Method.code == method)).first()
+        if me is None:
+            raise NotFound(f"method: unknown method {method!r}")
+    inst = Instrument(serial_no=serial_no, model=model, kind=kind, driver=driver, profile=profile,
+                      port_settings=dict(port_settings or {}), location=location,
+                      market_id=m.id if m else None, method_id=me.id if me else None)
+    session.add(inst)
+    session.flush()
+    return inst

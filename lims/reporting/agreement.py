@@ -1,0 +1,134 @@
+"""Rapid method against the lab (SAMR rapid-method evaluation, KJ 201902 annex A; domain.md §2.5).
+
+Every rapid result with a confirmatory (non-rapid) re-test is a pair. The lab is the reference:
+lab positive = any confirmatory result of the rapid result exceeds its MRL (noncompliant); lab
+negative = all compliant. Rapid positive = positive or suspicious; invalid results and
+undecided lab results (no MRL) are left out.
+
+2×2 table (rows: lab reference; columns: rapid method):
+
+            rapid +   rapid −
+    lab +     N11       N12      N1.
+    lab −     N21       N22      N2.
+
+sensitivity = N11/N1., specificity = N22/N2., false-negative rate = N12/N1.,
+false-positive rate = N21/N2., relative accuracy = (N11+N22)/(N1.+N2.),
+McNemar χ² = (|N12−N21|−1)²/(N12+N21) with df = 1 (p from scipy).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from scipy.stats import chi2
+from sqlmodel import Session, select
+
+from lims.models import Method, TestResult
+
+RAPID_POSITIVE = ("positive", "suspicious")
+RAPID_NEGATIVE = ("negative",)
+
+
+@dataclass(frozen=True)
+class AgreementStats:
+    n11: int
+    n12: int
+    n21: int
+    n22: int
+    sensitivity: float | None
+    specificity: float | None
+    false_negative_rate: float | None
+    false_positive_rate: float | None
+    relative_accuracy: float | None
+    mcnemar_chi2: float | None
+    mcnemar_p: float | None
+
+    @property
+    def n(self) -> int:
+        return self.n11 + self.n12 + self.n21 + self.n22
+
+
+@dataclass(frozen=True)
+class AgreementRow:
+    method: str
+    method_name: str
+    kind: str
+    pairs: int
+    stats: AgreementStats
+
+
+def _ratio(a: int, b: int) -> float | None:
+    return a / b if b else None
+
+
+def table_stats(n11: int, n12: int, n21: int, n22: int) -> AgreementStats:
+    """The statistics of one 2×2 table (rows lab +/−, columns rapid +/−)."""
+    for name, v in (("n11", n11), ("n12", n12), ("n21", n21), ("n22", n22)):
+        if v < 0:
+            raise ValueError(f"{name} must not be negative, got {v}")
+    r1, r2 = n11 + n12, n21 + n22
+    discordant = n12 + n21
+    x2 = p = None
+    if discordant:
+        x2 = (abs(n12 - n21) - 1) ** 2 / discordant
+        p = float(chi2.sf(x2, df=1))
+    return AgreementStats(n11, n12, n21, n22, _ratio(n11, r1), _ratio(n22, r2), _ratio(n12, r1),
+                          _ratio(n21, r2), _ratio(n11 + n22, r1 + r2), x2, p)
+
+
+def pairs(*, session: Session, method: str | None = None, start: date | None = None,
+          end: date | None = None) -> list[tuple[TestResult, bool, bool]]:
+    """(rapid result, rapid positive?, lab positive?) for every decided pair."""
+    methods = {m.id: m for m in session.exec(select(Method))}
+    lab_ids = [i for i, m in methods.items() if not m.is_rapid]
+    confirm: dict[int, list[str]] = defaultdict(list)
+    for parent, verdict in session.exec(
+            select(TestResult.retest_of_id, TestResult.verdict)
+            .where(TestResult.retest_of_id.is_not(None), TestResult.method_id.in_(lab_ids),
+                   TestResult.status != "voided")):
+        confirm[parent].append(verdict)
+    if not confirm:
+        return []
+    q = select(TestResult).where(TestResult.id.in_(list(confirm)), TestResult.status != "voided")
+    if start:
+        q = q.where(TestResult.local_date >= start)
+    if end:
+        q = q.where(TestResult.local_date <= end)
+    out = []
+    for r in session.exec(q.order_by(TestResult.id)):
+        m = methods[r.method_id]
+        if not m.is_rapid or (method and m.code.lower() != method.strip().lower()):
+            continue
+        if r.verdict not in RAPID_POSITIVE + RAPID_NEGATIVE:
+            continue
+        lab = confirm[r.id]
+        if "noncompliant" in lab:
+            lab_pos = True
+        elif lab and all(v == "compliant" for v in lab):
+            lab_pos = False
+        else:
+            continue
+        out.append((r, r.verdict in RAPID_POSITIVE, lab_pos))
+    return out
+
+
+def agreement_report(*, session: Session, method: str | None = None, start: date | None = None,
+                     end: date | None = None) -> list[AgreementRow]:
+    """One 2×2 table with its statistics per rapid method (a kit is a method code)."""
+    methods = {m.id: m for m in session.exec(select(Method))}
+    if method and not any(m.code.lower() == method.strip().lower() for m in methods.values()):
+        from lims.errors import NotFound
+
+        raise NotFound(f"unknown method {method!r}")
+    cells: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for r, rapid_pos, lab_pos in pairs(session=session, method=method, start=start, end=end):
+        idx = (0 if rapid_pos else 1) if lab_pos else (2 if rapid_pos else 3)
+        cells[r.method_id][idx] += 1
+    rows = []
+    for mid, (n11, n12, n21, n22) in sorted(cells.items(), key=lambda kv: methods[kv[0]].code):
+        m = methods[mid]
+        rows.append(AgreementRow(m.code, m.name_en, m.kind, n11 + n12 + n21 + n22,
+                                 table_stats(n11, n12, n21, n22)))
+    return rows

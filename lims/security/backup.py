@@ -1,0 +1,213 @@
+"""Backups and restores of the whole database.
+
+SQLite: the online backup API (``sqlite3.Connection.backup``) copies a consistent snapshot while
+other processes keep writing; the copy is checked (``PRAGMA integrity_check``) and switched to
+rollback-journal mode so it is one self-contained file. A restore first checks the file, saves the
+current database beside the backups (``pre-restore-…``), then copies the file in with the same API.
+
+PostgreSQL: runs ``pg_dump --format=custom`` / ``pg_restore --clean --single-transaction`` when they
+are on the PATH, otherwise raises an error that prints the commands to run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sqlite3
+import subprocess
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from lims.errors import LimsError
+from lims.security.auth import Actor, require
+from lims.timeutil import now
+
+REQUIRED_TABLES = ("alembic_version", "audit_event", "test_result", "app_user")
+
+
+@dataclass
+class BackupReport:
+    path: Path
+    backend: str
+    size: int
+    sha256: str
+    at: datetime
+
+    def to_dict(self) -> dict:
+        return {"path": str(self.path), "backend": self.backend, "size": self.size,
+                "sha256": self.sha256, "at": self.at.isoformat()}
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _stamp() -> str:
+    return now().strftime("%Y%m%dT%H%M%SZ")
+
+
+def default_backup_path(engine: sa.Engine, backup_dir: Path) -> Path:
+    ext = "sqlite3" if engine.dialect.name == "sqlite" else "pgdump"
+    return backup_dir / f"lims-{_stamp()}.{ext}"
+
+
+def _sqlite_path(engine: sa.Engine) -> Path:
+    db = engine.url.database
+    if not db or db == ":memory:":
+        raise LimsError("backup: an in-memory SQLite database has nothing to back up")
+    return Path(db)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def check_sqlite_file(path: Path) -> None:
+    """Raise LimsError unless ``path`` is an intact LIMS SQLite database."""
+    if not path.is_file():
+        raise LimsError(f"{path}: no such file")
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            result = con.execute("PRAGMA integrity_check").fetchone()[0]
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise LimsError(f"{path}: not a SQLite database ({exc})") from None
+    if result != "ok":
+        raise LimsError(f"{path}: integrity check failed: {result}")
+    missing = [t for t in REQUIRED_TABLES if t not in tables]
+    if missing:
+        raise LimsError(f"{path}: not a LIMS database (missing tables: {', '.join(missing)})")
+
+
+def _sqlite_copy(src: Path, dst: Path) -> None:
+    source = sqlite3.connect(src, timeout=30)
+    target = sqlite3.connect(dst, timeout=30)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+
+
+def backup_database(*, engine: sa.Engine, actor: Actor, out: Path) -> BackupReport:
+    """Write a consistent copy of the database to ``out`` (never overwrites a file)."""
+    require(actor, "data.backup")
+    out = Path(out)
+    if out.exists():
+        raise LimsError(f"--out {out}: file exists; choose a new name")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if engine.dialect.name == "sqlite":
+        tmp = out.with_name(out.name + ".partial")
+        tmp.unlink(missing_ok=True)
+        _sqlite_copy(_sqlite_path(engine), tmp)
+        con = sqlite3.connect(tmp)
+        try:
+            con.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            con.close()
+        check_sqlite_file(tmp)
+        _fsync(tmp)
+        tmp.replace(out)
+    else:
+        _pg_dump(engine, out)
+    return BackupReport(out, engine.dialect.name, out.stat().st_size, sha256_file(out), now())
+
+
+def restore_database(*, engine: sa.Engine, actor: Actor, source: Path,
+                     backup_dir: Path) -> BackupReport:
+    """Replace the database's content with the backup ``source``. The current content is saved
+    first as ``pre-restore-…`` in ``backup_dir`` (SQLite). Records a ``database.restore`` audit
+    event in the restored database."""
+    require(actor, "data.restore")
+    source = Path(source)
+    if not source.is_file():
+        raise LimsError(f"restore: {source}: no such file")
+    digest = sha256_file(source)
+    if engine.dialect.name == "sqlite":
+        check_sqlite_file(source)
+        db = _sqlite_path(engine)
+        if db.exists():
+            safety = backup_dir / f"pre-restore-{_stamp()}.sqlite3"
+            backup_database(engine=engine, actor=actor, out=safety)
+        engine.dispose()
+        _sqlite_copy(source, db)
+    else:
+        _pg_restore(engine, source)
+    engine.dispose()
+    from sqlmodel import Session
+
+    from lims.security import audit
+
+    with Session(engine) as s:
+        audit.record(session=s, actor=actor, action="database.restore", entity="database",
+                     entity_id=engine.dialect.name, new={"file": source.name, "sha256": digest})
+        s.commit()
+    return BackupReport(source, engine.dialect.name, source.stat().st_size, digest, now())
+
+
+# ---- PostgreSQL ----------------------------------------------------------------------------
+
+
+def _pg_args(engine: sa.Engine) -> tuple[list[str], dict[str, str]]:
+    url = engine.url
+    args = ["--dbname", url.database or "postgres"]
+    if url.host:
+        args += ["--host", url.host]
+    if url.port:
+        args += ["--port", str(url.port)]
+    if url.username:
+        args += ["--username", url.username]
+    env = dict(os.environ)
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)  # not on the command line (ps would show it)
+    return args, env
+
+
+def _guidance(engine: sa.Engine, tool: str, path: Path) -> str:
+    args, _ = _pg_args(engine)
+    target = " ".join(args)
+    if tool == "pg_dump":
+        cmd = f"pg_dump --format=custom --file {path} {target}"
+    else:
+        cmd = f"pg_restore --clean --if-exists --no-owner --single-transaction {target} {path}"
+    return (f"{tool} is not on the PATH. Install the PostgreSQL client tools (same major version "
+            f"as the server) and run:\n  {cmd}\n(password in PGPASSWORD or ~/.pgpass)")
+
+
+def _run(engine: sa.Engine, tool: str, extra: list[str], path: Path,
+         positional: list[str] | None = None) -> None:
+    exe = shutil.which(tool)
+    if exe is None:
+        raise LimsError(_guidance(engine, tool, path))
+    args, env = _pg_args(engine)
+    proc = subprocess.run([exe, *extra, *args, *(positional or [])], env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise LimsError(f"{tool} failed ({proc.returncode}): {proc.stderr.strip()[:2000]}")
+
+
+def _pg_dump(engine: sa.Engine, out: Path) -> None:
+    tmp = out.with_name(out.name + ".partial")
+    _run(engine, "pg_dump", ["--format=custom", "--file", str(tmp)], out)
+    _fsync(tmp)
+    tmp.replace(out)
+
+
+def _pg_restore(engine: sa.Engine, source: Path) -> None:
+    engine.dispose()
+    _run(engine, "pg_restore", ["--clean", "--if-exists", "--no-owner", "--single-transaction"],
+         source, positional=[str(source)])
