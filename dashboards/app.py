@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dashboards import filters, identity  # noqa: E402
 from dashboards.i18n import language_switch, t  # noqa: E402
+from lims.errors import LimsError  # noqa: E402
 
 st.set_page_config(page_title="Kuaijian LIMS", page_icon=":material/science:", layout="wide")
 filters.keep_across_pages()
@@ -57,4 +58,7 @@ sections = [s for s in identity.SECTIONS[identity.role()] if PAGES[s]]
 nav = st.navigation({t(f"nav.{s}"): PAGES[s] for s in sections}, expanded=True)
 if st.session_state.pop("land_on_home", False):
     st.switch_page(PAGES[sections[0]][0])   # after logging in: the role's main page
-nav.run()
+try:
+    nav.run()
+except LimsError as exc:  # safety net: a service refusal the page did not catch itself
+    st.error(str(exc))

@@ -13,8 +13,36 @@ class NotFound(LimsError):
     """A named thing (market, instrument, method …) does not exist."""
 
 
+class Conflict(LimsError):
+    """The state of the data forbids the action now (a code taken meanwhile, a closed case …).
+
+    Also: voiding a voided result, reviewing a result that is not held, adding a username that
+    is taken, loading demo data twice. The message names the thing and its state.
+    """
+
+
 class PermissionDenied(LimsError):
     """The acting user's role may not do this."""
+
+
+class InvalidInput(LimsError, ValueError):
+    """A value given by a user or a caller is malformed, missing or out of range (an empty
+    reason, a bad username, an unknown role, a timestamp that is not ISO 8601 …).
+
+    The message names the field and the value: ``"reason: required to void a result"``.
+    It is a ``ValueError`` too, so older ``except ValueError`` callers keep working.
+    Several bad rows of a file are reported together with ``ValidationFailed`` instead.
+    """
+
+
+class ConfigError(LimsError, ValueError):
+    """A setting (``LIMS_*`` environment variable), a shipped or edited reference/rules file
+    (``refdata/*.toml``, ``*.csv``) or a built-in table is wrong: the product cannot work
+    until an administrator fixes it.
+
+    The message names the setting or the file (with line, section or key where known).
+    It is a ``ValueError`` too, so older ``except ValueError`` callers keep working.
+    """
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from lims.errors import ConfigError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -81,23 +83,26 @@ def _env(name: str) -> str | None:
 
 
 def load_settings() -> Settings:
-    """Read the settings from the environment, refusing values that cannot work."""
+    """Read the settings from the environment, refusing values that cannot work (ConfigError).
+
+    The one place ``LIMS_TIMEZONE`` is read; everything else asks ``lims.timeutil.local_tz()``.
+    """
     var_dir = Path(_env("LIMS_VAR_DIR") or "var")
     url = _env("LIMS_DATABASE_URL") or f"sqlite:///{var_dir / 'lims.sqlite3'}"
     if not (url.startswith("sqlite") or url.startswith("postgresql")):
-        raise ValueError(
+        raise ConfigError(
             f"LIMS_DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL, got {url!r}"
         )
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    tz_name = _env("LIMS_TIMEZONE") or "Asia/Shanghai"
+    tz_name = _env("LIMS_TIMEZONE") or ""  # the default is declared once, in SETTINGS
     try:
         tz = ZoneInfo(tz_name)
     except Exception as exc:  # ZoneInfoNotFoundError, ValueError
-        raise ValueError(f"LIMS_TIMEZONE: unknown time zone {tz_name!r}") from exc
+        raise ConfigError(f"LIMS_TIMEZONE: unknown time zone {tz_name!r}") from exc
     lang = _env("LIMS_LANG") or "zh"
     if lang not in ("zh", "en"):
-        raise ValueError(f"LIMS_LANG must be 'zh' or 'en', got {lang!r}")
+        raise ConfigError(f"LIMS_LANG must be 'zh' or 'en', got {lang!r}")
     return Settings(
         database_url=url,
         var_dir=var_dir,

@@ -1,15 +1,72 @@
-"""Time-zone aware timestamps: stored in UTC, shown in the configured local zone."""
+"""Time-zone aware timestamps: stored in UTC, shown in the configured local zone.
+
+The local zone is the setting ``LIMS_TIMEZONE`` (read by ``lims.settings.load_settings``);
+``local_tz()`` returns it. Functions taking ``tz`` default to it at call time, never at import
+time, so a process (or a test) that sets ``LIMS_TIMEZONE`` gets its dates in that zone.
+"""
 
 from __future__ import annotations
 
 import os
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
-DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
+from lims.errors import ConfigError, InvalidInput
+from lims.settings import load_settings
+
+_ZONES: dict[str, ZoneInfo] = {}
+
+
+def local_tz() -> ZoneInfo:
+    """The configured local time zone: ``load_settings().timezone`` (setting ``LIMS_TIMEZONE``).
+
+    Cached per value of ``LIMS_TIMEZONE``, so it is cheap to call on every use and a test that
+    monkeypatches the variable gets the new zone at once. Raises ConfigError on an unknown zone.
+    """
+    key = os.environ.get("LIMS_TIMEZONE", "")
+    tz = _ZONES.get(key)
+    if tz is None:
+        tz = _ZONES[key] = load_settings().timezone
+    return tz
+
+
+class _ConfiguredZone(tzinfo):
+    """A tzinfo that is, at each use, the configured zone ``local_tz()``; see ``DEFAULT_TZ``."""
+
+    def _zone(self, dt: datetime | None) -> datetime | None:
+        return None if dt is None else dt.replace(tzinfo=local_tz())
+
+    def utcoffset(self, dt):
+        return local_tz().utcoffset(self._zone(dt))
+
+    def dst(self, dt):
+        return local_tz().dst(self._zone(dt))
+
+    def tzname(self, dt):
+        return local_tz().tzname(self._zone(dt))
+
+    def fromutc(self, dt: datetime) -> datetime:
+        local = dt.replace(tzinfo=UTC).astimezone(local_tz())  # keeps ``fold`` for DST overlaps
+        return local.replace(tzinfo=self)
+
+    def __reduce__(self):
+        return "DEFAULT_TZ"  # pickles (Streamlit's cache) as the module attribute
+
+    def __str__(self) -> str:
+        return str(local_tz())
+
+    def __repr__(self) -> str:
+        return f"DEFAULT_TZ(deprecated; now {local_tz()})"
+
+
+#: DEPRECATED: use ``local_tz()`` (or ``tz: ZoneInfo | None = None`` + ``tz = tz or local_tz()``).
+#: Kept only for modules that still write ``tz=DEFAULT_TZ``; it is no fixed zone but follows
+#: ``LIMS_TIMEZONE`` at each use, so those modules already honour the setting. To be removed
+#: once nothing imports it.
+DEFAULT_TZ: tzinfo = _ConfiguredZone()
 
 
 _CLOCK_OFFSETS: dict[str, timedelta] = {}
@@ -29,9 +86,9 @@ def _clock_offset() -> timedelta:
         try:
             start = datetime.fromisoformat(text)
         except ValueError as exc:
-            raise ValueError(f"LIMS_CLOCK: not an ISO-8601 timestamp: {text!r}") from exc
+            raise ConfigError(f"LIMS_CLOCK: not an ISO-8601 timestamp: {text!r}") from exc
         if start.tzinfo is None:
-            raise ValueError(f"LIMS_CLOCK: give the time zone, e.g. {text}+08:00")
+            raise ConfigError(f"LIMS_CLOCK: give the time zone, e.g. {text}+08:00")
         offset = _CLOCK_OFFSETS[text] = start - datetime.now(UTC)
     return offset
 
@@ -41,26 +98,29 @@ def now() -> datetime:
     return datetime.now(UTC) + _clock_offset()
 
 
-def aware(value: datetime, tz: ZoneInfo = DEFAULT_TZ) -> datetime:
-    """Attach ``tz`` to a naive timestamp (it is taken as local time); keep aware ones."""
+def aware(value: datetime, tz: ZoneInfo | None = None) -> datetime:
+    """Attach ``tz`` (default: ``local_tz()``) to a naive timestamp (it is taken as local time);
+    keep aware ones."""
     if value.tzinfo is None:
-        return value.replace(tzinfo=tz)
+        return value.replace(tzinfo=tz or local_tz())
     return value
 
 
-def parse_timestamp(text: str, tz: ZoneInfo = DEFAULT_TZ) -> datetime:
-    """Parse an ISO-8601 timestamp; a naive one is local time in ``tz``.
+def parse_timestamp(text: str, tz: ZoneInfo | None = None) -> datetime:
+    """Parse an ISO-8601 timestamp; a naive one is local time in ``tz`` (default: ``local_tz()``).
 
-    Raises ValueError naming the text when it is not a timestamp.
+    Raises InvalidInput (a ValueError) naming the text when it is not a timestamp.
     """
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError as exc:
-        raise ValueError(f"not an ISO-8601 timestamp: {text!r}") from exc
+        raise InvalidInput(f"not an ISO-8601 timestamp: {text!r}") from exc
     return aware(value, tz)
 
 
-def local_date(value: datetime, tz: ZoneInfo = DEFAULT_TZ) -> date:
+def local_date(value: datetime, tz: ZoneInfo | None = None) -> date:
+    """The day ``value`` falls on in ``tz`` (default: ``local_tz()``)."""
+    tz = tz or local_tz()
     return aware(value, tz).astimezone(tz).date()
 
 
@@ -83,7 +143,7 @@ class TZDateTime(TypeDecorator):
         if value is None:
             return None
         if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: timestamps must carry a time zone")
+            raise InvalidInput(f"naive datetime {value!r}: timestamps must carry a time zone")
         value = value.astimezone(UTC)
         if dialect.name == "sqlite":
             return value.replace(tzinfo=None)

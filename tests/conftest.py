@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from datetime import date
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -23,9 +24,22 @@ PG_URL = os.environ.get("LIMS_TEST_POSTGRES_URL")
 
 #: The instant the app's tests pin the clock at (LIMS_CLOCK), and the last day of their data:
 #: a page's "today", "this month" and default period never depend on the day the suite runs.
-PINNED_CLOCK = "2026-05-20T10:00:00+08:00"
+PINNED_CLOCK = "2026-05-20T18:00:00+08:00"
 PINNED_DAY = date(2026, 5, 20)
+#: The zone the tests' data is written in (the default of LIMS_TIMEZONE). A fixed zone, not the
+#: setting: use it for pinned timestamps instead of ``lims.timeutil.DEFAULT_TZ`` (deprecated).
+TZ = ZoneInfo("Asia/Shanghai")
 REQUIRE_PG = os.environ.get("LIMS_REQUIRE_POSTGRES") == "1"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _pinned_timezone() -> Iterator[None]:
+    """LIMS_TIMEZONE = TZ for the whole run (session fixtures that seed data included): the
+    tests' dates never depend on a developer's own setting. Tests about the setting override it
+    with monkeypatch."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LIMS_TIMEZONE", TZ.key)
+        yield
 
 
 def _deselect_browser_tests(config, items) -> None:

@@ -65,7 +65,11 @@ for step in view.steps:
 a = actor()
 if view.status == "open" and a is not None and a.can("cases.manage"):
     st.subheader(t("case.next"))
-    disposals = load_enforcement_rules().disposals
+    try:
+        disposals = load_enforcement_rules().disposals
+    except LimsError as exc:  # a broken enforcement.toml (ConfigError names the file and key)
+        st.error(str(exc))
+        st.stop()
     c1, c2, c3 = st.columns(3)
     note = st.text_input(t("case.note"), key=f"case_note_{case_id}")
 

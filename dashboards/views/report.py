@@ -76,12 +76,12 @@ fmt_pick = st.radio(t("report.format"), ["xlsx", "csv"], horizontal=True, key="r
 if st.button(t("report.results_make"), key="report_results"):
     import io
 
-    from lims.files import results_io
+    from lims.files import results_export
 
     out = io.BytesIO()
     try:
         with data.session() as s:
-            n = results_io.export_results(session=s, actor=identity.actor(), out=out,
+            n = results_export.export_results(session=s, actor=identity.actor(), out=out,
                                           fmt=fmt_pick, market=market, start=start, end=end)
     except LimsError as exc:
         st.error(str(exc))

@@ -32,6 +32,7 @@ from lims.models import (
 )
 from lims.reference.loader import load_reference_data
 from lims.storage.schema import upgrade
+from lims.timeutil import local_tz
 
 END = date(2026, 11, 22)          # the last day with data (a Sunday)
 DAYS = 3 * 364                    # three years of weeks
@@ -160,7 +161,8 @@ def _chunk(rng: np.random.Generator, start: int, m: int, ref: _Ref, market_ids: 
     weekday = (day.astype(np.int64) + 3) % 7                       # 1970-01-01 was a Thursday
     week = day - weekday.astype("timedelta64[D]")
     secs = rng.integers(7 * 3600, 18 * 3600, m).astype("timedelta64[s]")
-    tested = day.astype("datetime64[s]") + secs - np.timedelta64(8, "h")   # Asia/Shanghai → UTC
+    offset = local_tz().utcoffset(datetime.combine(END, datetime.min.time()))  # local → UTC
+    tested = day.astype("datetime64[s]") + secs - np.timedelta64(int(offset.total_seconds()), "s")
     tested_txt = np.char.replace(np.datetime_as_string(tested, unit="us"), "T", " ")
     mi = rng.integers(0, len(market_ids), m)
     market = market_ids[mi]

@@ -11,10 +11,11 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from lims.bench.datagen import END, VENDORS_PER_MARKET
-from lims.intake.pipeline import ReadingIn, ingest
+from lims.intake.pipeline import ReadingIn, accept_readings
 from lims.models import Commodity, Market
 from lims.reference.lookup import RefCache
-from lims.timeutil import DEFAULT_TZ
+from lims.security.auth import SYSTEM
+from lims.timeutil import local_tz
 
 
 def readings(engine: sa.Engine, n: int, *, seed: int = 1, tag: str = "") -> list[ReadingIn]:
@@ -24,7 +25,7 @@ def readings(engine: sa.Engine, n: int, *, seed: int = 1, tag: str = "") -> list
         markets = [r[0] for r in conn.execute(sa.select(Market.code)
                                               .where(Market.code.like("BM%")))]
         commodities = [r[0] for r in conn.execute(sa.select(Commodity.name_zh))]
-    base = datetime(END.year, END.month, END.day, 8, tzinfo=DEFAULT_TZ) - timedelta(days=6)
+    base = datetime(END.year, END.month, END.day, 8, tzinfo=local_tz()) - timedelta(days=6)
     out = []
     for i in range(n):
         at = base + timedelta(seconds=rnd.randrange(6 * 86400))
@@ -64,7 +65,7 @@ def run(engine: sa.Engine, total: int, batch: int, *,
     for b in batches:
         t = time.perf_counter()
         with Session(engine) as s:
-            rep = ingest(session=s, readings=b, cache=cache)
+            rep = accept_readings(session=s, actor=SYSTEM, readings=b, cache=cache)
             s.commit()
         rates.append(len(b) / (time.perf_counter() - t))
         assert rep.created == len(b), "bench readings must be new"
@@ -73,7 +74,7 @@ def run(engine: sa.Engine, total: int, batch: int, *,
             progress(done, total)
     t = time.perf_counter()
     with Session(engine) as s:
-        rep = ingest(session=s, readings=batches[0], cache=cache)
+        rep = accept_readings(session=s, actor=SYSTEM, readings=batches[0], cache=cache)
         s.commit()
     dup_rate = len(batches[0]) / (time.perf_counter() - t)
     assert rep.duplicates == len(batches[0])

@@ -129,10 +129,12 @@ def pty_latency(engine: sa.Engine, n: int, *, market: str, gap: float = 0.02) ->
     """Frame on a pty → decoder → ingest → commit, ``n`` messages one at a time."""
     import serial
 
-    from lims.intake.pipeline import ReadingIn, ingest
+    from lims.intake.pipeline import ReadingIn, accept_readings
     from lims.reference.lookup import RefCache
-    from lims.timeutil import DEFAULT_TZ
+    from lims.security.auth import SYSTEM
+    from lims.timeutil import local_tz
 
+    tz = local_tz()
     msgs = _messages(n)
     master, slave = os.openpty()
     port = serial.Serial(os.ttyname(slave), baudrate=9600, timeout=0.5)
@@ -155,14 +157,14 @@ def pty_latency(engine: sa.Engine, n: int, *, market: str, gap: float = 0.02) ->
                     if not isinstance(ev, Decoded) or not isinstance(ev.reading, AnalyzerReading):
                         continue
                     r = ev.reading
-                    at = (r.tested_at or datetime_now()).replace(tzinfo=DEFAULT_TZ)
+                    at = (r.tested_at or datetime_now()).replace(tzinfo=tz)
                     reading = ReadingIn(
                         method="ENZ-5009.199", raw=dict(r.values), tested_at=at, market=market,
                         commodity=commodity, instrument_verdict=r.verdict,
                         ingest_key=message_id(r.raw, f"bench-pty-{time.time_ns()}"),
                         channel=r.channel, source="listener")
                     with Session(engine) as s:
-                        ingest(session=s, readings=[reading], cache=cache)
+                        accept_readings(session=s, actor=SYSTEM, readings=[reading], cache=cache)
                         s.commit()
                     committed.append(time.perf_counter())
         except BaseException as exc:  # reported to the caller
@@ -220,7 +222,7 @@ def listener_latency(engine: sa.Engine, n: int, *, market: str, gap: float = 0.0
     import tempfile
 
     from lims.listening.listener import Listener
-    from lims.timeutil import DEFAULT_TZ
+    from lims.timeutil import local_tz
 
     serial_no = "BENCH-PTY"
     _bench_instrument(engine, serial_no, market)
@@ -239,7 +241,7 @@ def listener_latency(engine: sa.Engine, n: int, *, market: str, gap: float = 0.0
     tmp = tempfile.TemporaryDirectory() if journal_root is None else None
     root = Path(tmp.name) if tmp else journal_root
     listener = Listener(engine=engine, serial_no=serial_no, port=os.ttyname(slave),
-                        journal_root=root, tz=DEFAULT_TZ,
+                        journal_root=root, tz=local_tz(),
                         on_store=lambda outcomes: stored.append((time.perf_counter(), outcomes)))
     th = threading.Thread(target=listener.run, daemon=True)
     th.start()

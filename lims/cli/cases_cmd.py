@@ -8,7 +8,7 @@ from datetime import datetime
 import typer
 
 from lims.cli.common import current_actor, emit_json, handle_errors, session
-from lims.enforcement import alerts, cases
+from lims.enforcement import alerts, cases, confirmation
 from lims.settings import load_settings
 from lims.timeutil import now, parse_timestamp
 
@@ -142,7 +142,7 @@ def confirm(case_id: int = typer.Option(..., "--case", help="Case id."),
     """Record the confirmatory lab result, judged against the MRL of the right edition."""
     actor = current_actor()
     with session() as s:
-        out = cases.record_confirmatory(session=s, actor=actor, case_id=case_id, method=method,
+        out = confirmation.record_confirmatory(session=s, actor=actor, case_id=case_id, method=method,
                                         analyte=analyte, value=value, unit=unit,
                                         standard=standard, tested_at=_at(at))
     if as_json:

@@ -21,7 +21,8 @@ from lims.cli.common import current_actor, emit_json, handle_errors, session
 from lims.listening import journal as jr
 from lims.listening import quarantine
 from lims.listening.events import InstrumentContext, reading_dict
-from lims.listening.listener import Listener, replay
+from lims.listening.port import Listener
+from lims.listening.processor import replay
 from lims.security.auth import require
 from lims.settings import load_settings
 from lims.storage.engine import get_engine

@@ -10,7 +10,7 @@ import typer
 
 from lims.cli.common import current_actor, emit_json, fail, handle_errors, session
 from lims.errors import ValidationFailed
-from lims.files import results_io
+from lims.files import results_export, results_import
 from lims.settings import load_settings
 
 app = typer.Typer(help="Import, export and look up test results.", no_args_is_help=True)
@@ -36,7 +36,7 @@ def import_(file: Path = typer.Argument(..., help="A .csv (UTF-8 or GBK) or .xls
     actor = current_actor()
     try:
         with session() as s:
-            report = results_io.import_results(session=s, actor=actor, path=file,
+            report = results_import.import_results(session=s, actor=actor, path=file,
                                                tz=settings.timezone)
     except ValidationFailed as exc:
         if as_json:
@@ -85,7 +85,7 @@ def export(fmt: str = typer.Option("csv", "--format", help="csv or xlsx."),
     actor = current_actor()
     with session() as s:
         if out is None:
-            n = results_io.export_results(session=s, actor=actor, out=sys.stdout.buffer, fmt=fmt,
+            n = results_export.export_results(session=s, actor=actor, out=sys.stdout.buffer, fmt=fmt,
                                           market=market, start=first, end=last,
                                           tz=settings.timezone, encoding=encoding)
             sys.stdout.flush()
@@ -93,7 +93,7 @@ def export(fmt: str = typer.Option("csv", "--format", help="csv or xlsx."),
         tmp = out.with_name(out.name + ".part")
         try:
             with tmp.open("wb") as fh:
-                n = results_io.export_results(session=s, actor=actor, out=fh, fmt=fmt,
+                n = results_export.export_results(session=s, actor=actor, out=fh, fmt=fmt,
                                               market=market, start=first, end=last,
                                               tz=settings.timezone, encoding=encoding)
             tmp.replace(out)
@@ -110,7 +110,7 @@ def show(code: str = typer.Argument(..., help="Sample code (on the result slip).
     settings = load_settings()
     actor = current_actor()
     with session() as s:
-        data = results_io.sample_results(session=s, actor=actor, code=code, tz=settings.timezone)
+        data = results_export.sample_results(session=s, actor=actor, code=code, tz=settings.timezone)
     if as_json:
         emit_json(data)
         return

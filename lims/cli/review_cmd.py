@@ -6,7 +6,7 @@ import typer
 
 from lims.cli.common import current_actor, emit_json, fail, handle_errors, session
 from lims.intake import review
-from lims.timeutil import DEFAULT_TZ
+from lims.timeutil import local_tz
 
 app = typer.Typer(help="Review results held by the calibration gate.", no_args_is_help=True)
 
@@ -24,7 +24,7 @@ def held(instrument: str | None = typer.Option(None, "--instrument", help="Seria
     if not rows:
         typer.echo("no held results")
     for r in rows:
-        typer.echo(f"{r['id']:>8}  {r['tested_at'].astimezone(DEFAULT_TZ):%Y-%m-%d %H:%M}  {r['serial_no'] or '-':14} "
+        typer.echo(f"{r['id']:>8}  {r['tested_at'].astimezone(local_tz()):%Y-%m-%d %H:%M}  {r['serial_no'] or '-':14} "
                    f"{r['calibration_state']:8} {r['verdict']:12} {r['commodity']} "
                    f"@ {r['market'] or '-'}")
 

@@ -1,14 +1,23 @@
-"""`lims verdict …`: judge one reading by hand, with the reasons."""
+"""`lims verdict …`: judge one reading by hand, with the reasons.
+
+Every subcommand builds the raw values a stored result would carry and judges them through the
+same dispatcher as the intake pipeline (``lims.verdicts.judge_reading``) with the method row from
+the database, so the method's warnings (matrix interference, enzyme blind spots …) appear here
+too, in the text and in ``--json``.
+"""
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import typer
 
 from lims.cli.common import emit_json, handle_errors, session
+from lims.models import Method
+from lims.models.enums import MethodKind
 from lims.reference.lookup import RefCache
-from lims.verdicts import Verdict, judge_card, judge_enzyme, judge_gold, judge_mrl
+from lims.verdicts import Verdict, judge_reading
 
 app = typer.Typer(help="Judge a single reading with the verdict engine.", no_args_is_help=True)
 
@@ -25,16 +34,34 @@ def _show(v: Verdict, as_json: bool) -> None:
         typer.echo(f"  ! {w}")
 
 
+def _judge_with(cache: RefCache, m: Method, kind: str, raw: dict[str, Any], *,
+                commodity: str | None = None) -> Verdict:
+    """Judge ``raw`` with the stored method ``m``, which must be of ``kind``."""
+    if m.kind != kind:
+        raise ValueError(f"method {m.code} is a {m.kind} method; this command judges "
+                         f"{kind} methods")
+    analyte = cache.analyte_by_id.get(m.analyte_id) if m.analyte_id is not None else None
+    return judge_reading(m.kind, raw, m.params, method_code=m.code,
+                         commodity=cache.commodity(commodity) if commodity else None,
+                         analyte=analyte, on=date.today(), limit_for=cache.limit)
+
+
 @app.command("enzyme")
 @handle_errors
 def enzyme(control_delta: float = typer.Option(..., "--control-delta", help="Control ΔA0."),
            sample_delta: float = typer.Option(..., "--sample-delta", help="Sample ΔAt."),
            method: str = typer.Option("ENZ-5009.199", help="Method code (its parameters apply)."),
+           commodity: str | None = typer.Option(
+               None, help="Commodity tested (Chinese or English name): warns when it inhibits "
+                          "the enzyme on its own."),
            as_json: bool = typer.Option(False, "--json")) -> None:
     """Enzyme inhibition: inhibition % and verdict."""
     with session() as s:
-        m = RefCache.load(s).method(method)
-    _show(judge_enzyme(control_delta, sample_delta, m.params, method=m.code), as_json)
+        cache = RefCache.load(s)
+        v = _judge_with(cache, cache.method(method), MethodKind.ENZYME_INHIBITION,
+                        {"control_delta": control_delta, "sample_delta": sample_delta},
+                        commodity=commodity)
+    _show(v, as_json)
 
 
 @app.command("gold")
@@ -45,8 +72,9 @@ def gold(t: float = typer.Option(..., "--t", help="T line intensity."),
          as_json: bool = typer.Option(False, "--json")) -> None:
     """Colloidal gold: T/C against the kit's cut-off and direction."""
     with session() as s:
-        m = RefCache.load(s).method(kit)
-    _show(judge_gold(t, c, m.params, method=m.code), as_json)
+        cache = RefCache.load(s)
+        v = _judge_with(cache, cache.method(kit), MethodKind.COLLOIDAL_GOLD, {"t": t, "c": c})
+    _show(v, as_json)
 
 
 @app.command("card")
@@ -56,8 +84,9 @@ def card(colour: str = typer.Option(..., "--colour", help="unchanged, faint_blue
          as_json: bool = typer.Option(False, "--json")) -> None:
     """Enzyme test card: pad colour compared with the blank."""
     with session() as s:
-        m = RefCache.load(s).method(method)
-    _show(judge_card(colour, m.params, method=m.code), as_json)
+        cache = RefCache.load(s)
+        v = _judge_with(cache, cache.method(method), MethodKind.TEST_CARD, {"colour": colour})
+    _show(v, as_json)
 
 
 @app.command("mrl")
@@ -75,5 +104,7 @@ def mrl(analyte: str = typer.Option(..., help="Pesticide (Chinese or English nam
     with session() as s:
         cache = RefCache.load(s)
         a, c = cache.analyte(analyte), cache.commodity(commodity)
-        limit = cache.limit(a, c, day, standard)
-    _show(judge_mrl(value, unit, limit, analyte=a.name_en, commodity=c.name_en), as_json)
+        v = judge_reading(MethodKind.LAB_QUANTITATIVE, {"value": value, "unit": unit}, {},
+                          method_code="mrl", commodity=c, analyte=a, on=day,
+                          limit_for=cache.limit, standard=standard)
+    _show(v, as_json)

@@ -51,11 +51,11 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from lims.errors import LimsError
+from lims.errors import ConfigError, Conflict, InvalidInput
 from lims.models import GridGroup, Instrument, Market, OutreachEvent, TestResult, Vendor
 from lims.security import audit
 from lims.security.auth import Actor, require
-from lims.timeutil import DEFAULT_TZ, now
+from lims.timeutil import local_tz, now
 
 SCENARIO = Path(__file__).resolve().parent / "scenario.toml"
 
@@ -117,8 +117,8 @@ def register_step(fn: DemoStep | None = None, *, after: str | None = None,
         anchor = after or before
         if anchor is not None:
             if anchor not in names:
-                raise ValueError(f"demo step {step.__name__}: no step named {anchor!r} "
-                                 f"(known: {names})")
+                raise ConfigError(f"demo step {step.__name__}: no step named {anchor!r} "
+                                  f"(known: {names})")
             pos = names.index(anchor) + (1 if after else 0)
             DEMO_STEPS.insert(pos, step)
         else:
@@ -142,8 +142,8 @@ def discover_steps() -> list[DemoStep]:
         try:
             importlib.import_module(f"{pkg.__name__}.{info.name}")
         except ImportError as exc:
-            raise LimsError(f"demo: cannot import {pkg.__name__}.{info.name} to collect its "
-                            f"demo steps: {exc}") from exc
+            raise ConfigError(f"demo: cannot import {pkg.__name__}.{info.name} to collect its "
+                              f"demo steps: {exc}") from exc
     return list(DEMO_STEPS)
 
 
@@ -166,16 +166,17 @@ def has_results(session: Session) -> bool:
 
 def run_demo(*, session: Session, actor: Actor, markets_per_county: int = 5, days: int = 120,
              seed: int = 42, until: date | None = None, if_empty: bool = False,
-             only: list[str] | None = None, tz: ZoneInfo = DEFAULT_TZ) -> DemoReport:
+             only: list[str] | None = None, tz: ZoneInfo | None = None) -> DemoReport:
     """Build the demo data in the caller's transaction (see the module docstring).
 
     ``only`` runs just the named steps (in DEMO_STEPS order), e.g. the built-in ones in a test.
     """
+    tz = tz or local_tz()
     require(actor, "data.demo")
     if not 1 <= markets_per_county <= 100:
-        raise LimsError(f"markets: {markets_per_county} is out of range (1–100 per county)")
+        raise InvalidInput(f"markets: {markets_per_county} is out of range (1–100 per county)")
     if not 1 <= days <= 3660:
-        raise LimsError(f"days: {days} is out of range (1–3660)")
+        raise InvalidInput(f"days: {days} is out of range (1–3660)")
     if if_empty and has_results(session):
         return DemoReport(skipped=True, counts={}, steps=[])
     scenario = load_scenario()
@@ -183,8 +184,8 @@ def run_demo(*, session: Session, actor: Actor, markets_per_county: int = 5, day
     taken = session.exec(select(Market.code)).all()
     clash = sorted(code for code in taken if code.startswith(prefixes))
     if clash:
-        raise LimsError(f"demo data is already loaded (market {clash[0]} exists): use a fresh "
-                        "database, or --if-empty to skip")
+        raise Conflict(f"demo data is already loaded (market {clash[0]} exists): use a fresh "
+                       "database, or --if-empty to skip")
     if until is None:
         until = now().astimezone(tz).date()
     ctx = DemoContext(session=session, actor=actor, seed=seed,
@@ -194,7 +195,7 @@ def run_demo(*, session: Session, actor: Actor, markets_per_county: int = 5, day
     if only is not None:
         unknown = sorted(set(only) - {s.__name__ for s in steps})
         if unknown:
-            raise LimsError(f"unknown demo step(s) {unknown}; known: {[s.__name__ for s in steps]}")
+            raise InvalidInput(f"unknown demo step(s) {unknown}; known: {[s.__name__ for s in steps]}")
         steps = [s for s in steps if s.__name__ in only]
     for step in steps:
         step(ctx)

@@ -15,10 +15,11 @@ import random
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from lims.demo.places import person
-from lims.intake.pipeline import CODE_ALPHABET, IngestReport, ReadingIn, ingest
+from lims.intake.pipeline import ReadingIn, accept_readings
+from lims.intake.readings import CODE_ALPHABET
 from lims.models import Market, Sample
 from lims.reference.lookup import RefCache
 
@@ -207,30 +208,14 @@ def _follow_ups(world: _World, cache: RefCache, screen: ReadingIn, result_id: in
     return out
 
 
-def _seeded_codes(session: Session, report: IngestReport, rng: random.Random) -> None:
-    """Give the samples ingest just created codes drawn from the seed (ingest draws them from
-    the system's random source), so the same seed gives the same slips."""
-    fresh = {st.sample_code: st for st in report.stored if not st.duplicate and st.sample_code}
-    if not fresh:
-        return
-    wanted: dict[str, str] = {}
-    drawn: set[str] = set()
-    for old in fresh:
+def _seeded_code(rng: random.Random, drawn: set[str]) -> str:
+    """A sample code drawn from the seed (the pipeline would draw one from the system's random
+    source), so the same seed gives the same slips."""
+    code = "".join(rng.choice(CODE_ALPHABET) for _ in range(8))
+    while code in drawn:
         code = "".join(rng.choice(CODE_ALPHABET) for _ in range(8))
-        while code in drawn or code in fresh:
-            code = "".join(rng.choice(CODE_ALPHABET) for _ in range(8))
-        wanted[old] = code
-        drawn.add(code)
-    taken = set(session.exec(select(Sample.code).where(Sample.code.in_(list(wanted.values())))))
-    samples = list(session.exec(select(Sample).where(Sample.code.in_(list(fresh)))))
-    for sample in samples:
-        new = wanted[sample.code]
-        if new not in taken:
-            sample.code = new
-    session.flush()
-    for old, st in fresh.items():
-        if wanted[old] not in taken:
-            st.sample_code = wanted[old]
+    drawn.add(code)
+    return code
 
 
 def demo_results(ctx: DemoContext) -> None:
@@ -240,6 +225,7 @@ def demo_results(ctx: DemoContext) -> None:
     cache = RefCache.load(ctx.session)
     lab_staff = [person(rng, ctx.scenario["names"]) for _ in range(3)]
     code_rng = ctx.rng("demo_sample_codes")
+    drawn: set[str] = set(ctx.session.exec(select(Sample.code)))
     day = ctx.start
     while day <= ctx.until:
         week_end = min(ctx.until, day + timedelta(days=6))
@@ -247,8 +233,10 @@ def demo_results(ctx: DemoContext) -> None:
         while day <= week_end:
             screens.extend(_day_screens(world, day))
             day += timedelta(days=1)
-        report = ingest(session=ctx.session, readings=screens, cache=cache, tz=ctx.tz)
-        _seeded_codes(ctx.session, report, code_rng)
+        for screen in screens:
+            screen.sample_code = _seeded_code(code_rng, drawn)
+        report = accept_readings(session=ctx.session, actor=ctx.actor, readings=screens,
+                                 cache=cache, tz=ctx.tz)
         follow: list[ReadingIn] = []
         for screen, stored in zip(screens, report.stored, strict=True):
             if stored.duplicate:
@@ -266,7 +254,7 @@ def demo_results(ctx: DemoContext) -> None:
                 follow.extend(_follow_ups(world, cache, screen, stored.result_id,
                                           stored.sample_code, outcome, lab_staff))
         if follow:
-            rep2 = ingest(session=ctx.session, readings=follow, cache=cache, tz=ctx.tz)
+            rep2 = accept_readings(session=ctx.session, actor=ctx.actor, readings=follow, cache=cache, tz=ctx.tz)
             for r, stored in zip(follow, rep2.stored, strict=True):
                 ctx.result_ids.append(stored.result_id)
                 ctx.counts["lab_results" if r.method.startswith("LAB-") else "retests"] += 1

@@ -19,10 +19,8 @@ from sqlmodel import select
 
 from lims.demo.loader import DemoContext, register_step
 from lims.demo.places import person
-from lims.enforcement import alerts, cases, grades
-from lims.enforcement.followup import follow_up
-from lims.enforcement.rules import load_enforcement_rules
-from lims.intake.pipeline import ReadingIn, ingest
+from lims.enforcement import alerts, cases, confirmation, grades
+from lims.intake.pipeline import ReadingIn, accept_readings
 from lims.models import (
     Alert,
     EnforcementCase,
@@ -63,7 +61,7 @@ def _cases(ctx: DemoContext, case_ids: list[int]) -> None:
                 d = cases.lodge_objection(session=s, actor=actor, case_id=cid, at=at,
                                           note="经营户对快检结果有异议,申请复检")
                 ctx.counts["objections_accepted" if d.accepted else "objections_refused"] += 1
-        cases.refresh_outcome(session=s, case=case)
+        confirmation.refresh_outcome(session=s, case=case)
         if case.opened_at > closing_before:
             continue
         done = case.opened_at + timedelta(days=rng.randint(1, 3))
@@ -120,7 +118,7 @@ def _surveillance_labs(ctx: DemoContext) -> None:
                                   tested_at=when, sample_code=code, analyte=analyte_name,
                                   retest_of_id=r.id, source="demo", tested_by="demo lab"))
     if readings:
-        ingest(session=ctx.session, readings=readings, cache=cache, tz=ctx.tz)
+        accept_readings(session=ctx.session, actor=ctx.actor, readings=readings, cache=cache, tz=ctx.tz)
     ctx.counts["surveillance_lab_results"] = len(readings)
 
 
@@ -180,15 +178,15 @@ def _patrols(ctx: DemoContext) -> None:
 
 @register_step(after="demo_results")
 def demo_workflows(ctx: DemoContext) -> None:
-    rules = load_enforcement_rules()
+    # the intake pipeline opened the cases and raised the alerts as the results were stored
+    ids = sorted(ctx.result_ids)
     case_ids: list[int] = []
     alert_ids: list[int] = []
-    ids = sorted(ctx.result_ids)
     for i in range(0, len(ids), 500):
-        fu = follow_up(session=ctx.session, actor=ctx.actor, result_ids=ids[i:i + 500],
-                       rules=rules)
-        case_ids += list(fu.case_ids.values())
-        alert_ids += list(fu.alert_ids.values())
+        part = ids[i:i + 500]
+        case_ids += ctx.session.exec(select(EnforcementCase.id)
+                                     .where(EnforcementCase.result_id.in_(part))).all()
+        alert_ids += ctx.session.exec(select(Alert.id).where(Alert.result_id.in_(part))).all()
     ctx.counts["cases"] = len(case_ids)
     ctx.counts["alerts"] = len(alert_ids)
     _surveillance_labs(ctx)

@@ -14,6 +14,7 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
@@ -22,7 +23,7 @@ from lims.errors import NotFound, RowError, ValidationFailed
 from lims.models import Alert, GridGroup, Market, TestResult
 from lims.security import audit
 from lims.security.auth import Actor, require
-from lims.timeutil import DEFAULT_TZ, now
+from lims.timeutil import local_tz, now
 
 PERMISSION = "cases.manage"
 
@@ -135,8 +136,10 @@ def _month(ts: datetime, tz) -> str:
 
 
 def response_report(*, session: Session, month: str | None = None, year: int | None = None,
-                    grid_group_id: int | None = None, tz=DEFAULT_TZ) -> list[ResponseRow]:
+                    grid_group_id: int | None = None,
+                    tz: ZoneInfo | None = None) -> list[ResponseRow]:
     """Response times per grid group and month (optionally one month ``YYYY-MM`` or a year)."""
+    tz = tz or local_tz()
     if month is not None:
         try:
             datetime.strptime(month, "%Y-%m")

@@ -1,18 +1,24 @@
 """What a stored result sets in motion: a case for a positive, an alert for a positive or
-suspicious result. Call ``follow_up`` after ``ingest`` with the new result ids (the field flow,
-the demo loader and the instrument listener all do the same)."""
+suspicious result, and a new grade for its vendor.
+
+The intake pipeline (``lims.intake.pipeline.accept_readings``) calls ``follow_up`` and
+``regrade_vendors_of`` for every batch it stores, whatever path the readings took; nothing else
+needs to. ``follow_up_pending`` (``lims case sweep``) remains for results stored before the
+pipeline did this, and for cases voided and restored by hand."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from lims.enforcement.alerts import raise_alert
 from lims.enforcement.cases import open_case
+from lims.enforcement.grades import recompute_grades
 from lims.enforcement.rules import EnforcementRules, load_enforcement_rules
-from lims.models import Alert, EnforcementCase, Method, TestResult
+from lims.models import Alert, EnforcementCase, Method, Sample, TestResult
 from lims.security.auth import Actor
 
 
@@ -34,7 +40,8 @@ def follow_up(*, session: Session, actor: Actor, result_ids: list[int],
     if not result_ids:
         return out
     rapid = {m.id for m in session.exec(select(Method).where(Method.is_rapid))}
-    results = session.exec(select(TestResult).where(TestResult.id.in_(result_ids))).all()
+    results = [r for i in range(0, len(result_ids), 500) for r in session.exec(
+        select(TestResult).where(TestResult.id.in_(result_ids[i:i + 500])))]
     for r in results:
         if r.method_id not in rapid or r.retest_of_id is not None or r.status == "voided":
             continue
@@ -74,3 +81,34 @@ def follow_up_pending(*, session: Session, actor: Actor, since: datetime | None 
         out.case_ids.update(part.case_ids)
         out.alert_ids.update(part.alert_ids)
     return out
+
+
+def regrade_vendors_of(*, session: Session, actor: Actor, result_ids: list[int]) -> list[int]:
+    """Grade again the vendors whose newest results these are, as of the newest of them.
+
+    The grade follows the latest record: a batch of older results (an import of last year's
+    files) leaves alone the grade decided on newer ones, and nothing depends on today's date.
+    Returns the vendor ids graded.
+    """
+    newest: dict[int, datetime] = {}
+    for i in range(0, len(result_ids), 500):
+        q = (select(Sample.vendor_id, sa.func.max(TestResult.tested_at))
+             .join(TestResult, TestResult.sample_id == Sample.id)
+             .where(TestResult.id.in_(result_ids[i:i + 500]), Sample.vendor_id.is_not(None))
+             .group_by(Sample.vendor_id))
+        for vid, at in session.exec(q):
+            newest[vid] = max(at, newest.get(vid, at))
+    if not newest:
+        return []
+    latest: dict[int, datetime] = {}
+    vids = sorted(newest)
+    for i in range(0, len(vids), 500):
+        q = (select(Sample.vendor_id, sa.func.max(TestResult.tested_at))
+             .join(TestResult, TestResult.sample_id == Sample.id)
+             .where(Sample.vendor_id.in_(vids[i:i + 500])).group_by(Sample.vendor_id))
+        latest.update(session.exec(q).all())
+    due = [v for v in vids if newest[v] >= latest.get(v, newest[v])]
+    if due:
+        recompute_grades(session=session, actor=actor, vendor_ids=due,
+                         at=max(newest[v] for v in due))
+    return due

@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -29,7 +30,7 @@ from lims.models import (
 from lims.reporting.stats import COUNTED_STATUSES
 from lims.security import audit
 from lims.security.auth import Actor, require
-from lims.timeutil import DEFAULT_TZ, now
+from lims.timeutil import local_tz, now
 
 PERMISSION = "cases.manage"
 POSITIVE_VERDICTS = ("positive", "noncompliant")
@@ -188,8 +189,9 @@ def current_grade(*, session: Session, vendor_id: int) -> tuple[str, str]:
 
 
 def sampling_plan(*, session: Session, market_id: int | None = None, on: date | None = None,
-                  rules: GradeRules | None = None, tz=DEFAULT_TZ) -> list[PlanRow]:
+                  rules: GradeRules | None = None, tz: ZoneInfo | None = None) -> list[PlanRow]:
     """Samples due per vendor this month by grade (D first: they are sampled most often)."""
+    tz = tz or local_tz()
     rules = rules or load_grade_rules()
     on = on or now().astimezone(tz).date()
     first = on.replace(day=1)

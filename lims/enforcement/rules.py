@@ -4,7 +4,7 @@
 response target, which verdicts open cases and raise alerts, the disposal vocabulary.
 ``lims/refdata/credit_grades.toml``: the vendor grading rules and sampling frequencies.
 
-Both are editable; a bad file raises ValueError naming the file and the field.
+Both are editable; a bad file raises ConfigError (lims.errors) naming the file and the field.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from lims.errors import ConfigError
 
 REFDATA = Path(__file__).resolve().parent.parent / "refdata"
 ENFORCEMENT_FILE = REFDATA / "enforcement.toml"
@@ -79,7 +81,7 @@ def _load(path: Path) -> dict[str, Any]:
     try:
         mtime = path.stat().st_mtime_ns
     except FileNotFoundError:
-        raise ValueError(f"{path}: reference data file missing") from None
+        raise ConfigError(f"{path}: reference data file missing") from None
     return _parse(path, mtime)
 
 
@@ -88,16 +90,16 @@ def _parse(path: Path, mtime_ns: int) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ValueError(f"{path}: reference data file missing") from None
+        raise ConfigError(f"{path}: reference data file missing") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: not valid TOML: {exc}") from None
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
 
 def _get(data: dict, path: Path, *keys: str) -> Any:
     cur: Any = data
     for k in keys:
         if not isinstance(cur, dict) or k not in cur:
-            raise ValueError(f"{path.name}: missing {'.'.join(keys)}")
+            raise ConfigError(f"{path.name}: missing {'.'.join(keys)}")
         cur = cur[k]
     return cur
 
@@ -105,7 +107,7 @@ def _get(data: dict, path: Path, *keys: str) -> Any:
 def _positive_number(data: dict, path: Path, *keys: str) -> float:
     v = _get(data, path, *keys)
     if isinstance(v, bool) or not isinstance(v, int | float) or v <= 0:
-        raise ValueError(f"{path.name}: {'.'.join(keys)} must be a positive number, got {v!r}")
+        raise ConfigError(f"{path.name}: {'.'.join(keys)} must be a positive number, got {v!r}")
     return float(v)
 
 
@@ -113,7 +115,7 @@ def load_enforcement_rules(path: Path = ENFORCEMENT_FILE) -> EnforcementRules:
     d = _load(path)
     disposals = {k: v for k, v in _get(d, path, "disposal").items() if isinstance(v, dict)}
     if not disposals:
-        raise ValueError(f"{path.name}: disposal lists no way of handling a positive")
+        raise ConfigError(f"{path.name}: disposal lists no way of handling a positive")
     return EnforcementRules(
         objection_hours=_positive_number(d, path, "objection_window", "hours"),
         objection_source=str(_get(d, path, "objection_window", "source")),
@@ -130,30 +132,30 @@ def load_grade_rules(path: Path = GRADES_FILE) -> GradeRules:
     meta = _get(d, path, "meta")
     default = str(_get(d, path, "meta", "default"))
     if default not in GRADES:
-        raise ValueError(f"{path.name}: meta.default must be one of {GRADES}, got {default!r}")
+        raise ConfigError(f"{path.name}: meta.default must be one of {GRADES}, got {default!r}")
     rules = []
     for i, r in enumerate(d.get("rule", []), start=1):
         where = f"{path.name} rule #{i}"
         if r.get("grade") not in GRADES:
-            raise ValueError(f"{where}: grade must be one of {GRADES}, got {r.get('grade')!r}")
+            raise ConfigError(f"{where}: grade must be one of {GRADES}, got {r.get('grade')!r}")
         conds = []
         for j, c in enumerate(r.get("all", []), start=1):
             if c.get("metric") not in GRADE_METRICS:
-                raise ValueError(f"{where} condition {j}: unknown metric {c.get('metric')!r}; "
-                                 f"known: {', '.join(GRADE_METRICS)}")
+                raise ConfigError(f"{where} condition {j}: unknown metric {c.get('metric')!r}; "
+                                  f"known: {', '.join(GRADE_METRICS)}")
             if c.get("op") not in OPERATORS:
-                raise ValueError(f"{where} condition {j}: unknown op {c.get('op')!r}")
+                raise ConfigError(f"{where} condition {j}: unknown op {c.get('op')!r}")
             if isinstance(c.get("value"), bool) or not isinstance(c.get("value"), int | float):
-                raise ValueError(f"{where} condition {j}: value must be a number")
+                raise ConfigError(f"{where} condition {j}: value must be a number")
             conds.append(Condition(c["metric"], c["op"], float(c["value"])))
         if not conds:
-            raise ValueError(f"{where}: no conditions (give `all = [...]`)")
+            raise ConfigError(f"{where}: no conditions (give `all = [...]`)")
         rules.append(GradeRule(r["grade"], str(r.get("reason_en", "")),
                                str(r.get("reason_zh", "")), tuple(conds)))
     per_month = {str(k): int(v) for k, v in _get(d, path, "sampling", "per_month").items()}
     missing = [g for g in GRADES if g not in per_month]
     if missing:
-        raise ValueError(f"{path.name}: sampling.per_month lacks grade(s) {', '.join(missing)}")
+        raise ConfigError(f"{path.name}: sampling.per_month lacks grade(s) {', '.join(missing)}")
     window = int(_positive_number(d, path, "meta", "window_days"))
     return GradeRules(edition=str(_get(d, path, "meta", "edition")),
                       source=str(_get(d, path, "meta", "source")), window_days=window,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
@@ -17,7 +18,7 @@ from lims.field.stand import VERDICT_LABELS, handling_lines
 from lims.models import Commodity, EnforcementCase, Market, Method, Sample, TestResult, Vendor
 from lims.reference.lookup import RefCache
 from lims.reporting.stats import COUNTED_STATUSES
-from lims.timeutil import DEFAULT_TZ, now, week_start
+from lims.timeutil import local_tz, now, week_start
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,9 @@ class Board:
 
 
 def market_board(*, session: Session, market: str | int, on: date | None = None,
-                 tz=DEFAULT_TZ) -> Board:
+                 tz: ZoneInfo | None = None) -> Board:
     """Board of ``market`` (id, code or name) for the day ``on`` (today) and its ISO week."""
+    tz = tz or local_tz()
     if isinstance(market, int):
         m = session.get(Market, market)
         if m is None:

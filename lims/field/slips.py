@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import qrcode
 from fpdf import FPDF
@@ -16,7 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 from sqlmodel import Session
 
 from lims.field.stand import public_result, public_url
-from lims.timeutil import DEFAULT_TZ
+from lims.timeutil import local_tz
 
 FONT_CANDIDATES = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
@@ -47,8 +48,10 @@ def qr_image(url: str, box_size: int = 8) -> Image.Image:
     return qr.make_image(fill_color="black", back_color="white").get_image().convert("RGB")
 
 
-def slip_lines(*, session: Session, code: str, tz=DEFAULT_TZ) -> tuple[list[str], str, str]:
+def slip_lines(*, session: Session, code: str,
+               tz: ZoneInfo | None = None) -> tuple[list[str], str, str]:
     """(text lines, verdict key, URL) of the slip for sample ``code``."""
+    tz = tz or local_tz()
     r = public_result(session=session, code=code, tz=tz)
     value = f"  {r.value:.2f} {r.unit}" if r.value is not None and r.unit else ""
     lines = [
@@ -74,8 +77,9 @@ def slip_lines(*, session: Session, code: str, tz=DEFAULT_TZ) -> tuple[list[str]
 
 
 def slip_png(*, session: Session, code: str, base_url: str | None = None,
-             tz=DEFAULT_TZ) -> bytes:
+             tz: ZoneInfo | None = None) -> bytes:
     """The slip as a PNG (bytes). The QR code encodes ``public_url(code, base_url)``."""
+    tz = tz or local_tz()
     lines, verdict, _ = slip_lines(session=session, code=code, tz=tz)
     url = public_url(code.strip().upper(), base_url)
     qr = qr_image(url)
@@ -103,8 +107,9 @@ def slip_png(*, session: Session, code: str, base_url: str | None = None,
 
 
 def slip_pdf(*, session: Session, code: str, base_url: str | None = None,
-             tz=DEFAULT_TZ) -> bytes:
+             tz: ZoneInfo | None = None) -> bytes:
     """The slip as a PDF for an 80 mm receipt printer (the PNG scaled to the paper width)."""
+    tz = tz or local_tz()
     png = slip_png(session=session, code=code, base_url=base_url, tz=tz)
     img = Image.open(io.BytesIO(png))
     w = PDF_WIDTH_MM - 8

@@ -2,9 +2,9 @@
 
 ``record_field_test`` takes an event or a market, a vendor stall (or a resident's purchase), a
 commodity and either an instrument reading or a test-card colour; it stores the reading through
-``lims.intake.pipeline.ingest``, opens the case / raises the alert a positive needs
-(``lims.enforcement.followup``), regrades the vendor and returns the verdict, the sample's short code,
-the vendor's grade and the URL the slip's QR code points at.
+the intake pipeline (``lims.intake.pipeline.accept_readings``: verdict, gate, case, alert, grade)
+and returns the verdict, the sample's short code, the vendor's grade and the URL the slip's QR
+code points at.
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ from urllib.parse import urlencode
 
 from sqlmodel import Session, select
 
-from lims.enforcement.followup import follow_up
-from lims.enforcement.grades import current_grade, recompute_grades
+from lims.enforcement.grades import current_grade
 from lims.enforcement.rules import load_enforcement_rules
 from lims.errors import NotFound, RowError, ValidationFailed
-from lims.intake.pipeline import ReadingIn, ingest
+from lims.intake.pipeline import ReadingIn, accept_readings
 from lims.models import (
     Commodity,
     EnforcementCase,
@@ -117,7 +116,7 @@ def record_field_test(*, session: Session, actor: Actor, commodity: str,
         raise ValidationFailed(errors, where)
     cache = RefCache.load(session)
     tested_at = tested_at or now().replace(microsecond=0)
-    report = ingest(session=session, cache=cache, readings=[ReadingIn(
+    report = accept_readings(session=session, actor=actor, cache=cache, readings=[ReadingIn(
         method=method, raw=dict(reading or {}), tested_at=tested_at, market=market,
         vendor_stall=vendor_stall, resident_purchase=resident_purchase, commodity=commodity,
         analyte=analyte, instrument_serial=instrument_serial, channel=channel,
@@ -126,11 +125,10 @@ def record_field_test(*, session: Session, actor: Actor, commodity: str,
     stored = report.stored[0]
     tr = session.get(TestResult, stored.result_id)
     sample = session.get(Sample, tr.sample_id)
-    fu = follow_up(session=session, actor=actor, result_ids=[tr.id])
     grade = grade_reason = None
     vendor = session.get(Vendor, sample.vendor_id) if sample.vendor_id else None
     if vendor is not None:
-        recompute_grades(session=session, actor=actor, vendor_ids=[vendor.id])
+        session.refresh(vendor)   # graded again by the pipeline
         grade, grade_reason = current_grade(session=session, vendor_id=vendor.id)
     v = stored.verdict
     return FieldTestOutcome(
@@ -139,7 +137,7 @@ def record_field_test(*, session: Session, actor: Actor, commodity: str,
         status=tr.status, calibration_state=tr.calibration_state,
         vendor_id=vendor.id if vendor else None, vendor_stall=vendor.stall if vendor else None,
         vendor_grade=grade, vendor_grade_reason=grade_reason,
-        case_id=fu.case_ids.get(tr.id), alert_id=fu.alert_ids.get(tr.id),
+        case_id=stored.case_id, alert_id=stored.alert_id,
         public_url=public_url(sample.code, base_url), duplicate=stored.duplicate)
 
 

@@ -18,11 +18,11 @@ from typing import Any
 
 from sqlmodel import Session
 
-from lims.errors import LimsError, NotFound
+from lims.errors import Conflict, InvalidInput, NotFound
 from lims.intake import review, rollups
-from lims.intake.judging import RAW_KEYS, judge
+from lims.intake.judging import judge, raw_keys_of
 from lims.models import Analyte, Commodity, Method, TestResult, Threshold
-from lims.models.enums import MethodKind, ResultStatus
+from lims.models.enums import ResultStatus
 from lims.reference.lookup import RefCache
 from lims.security import audit
 from lims.security.auth import Actor, require
@@ -30,12 +30,12 @@ from lims.storage.engine import begin_write
 from lims.verdicts import parse_outcome, same_meaning
 
 
-def _reason(reason: str, what: str) -> str:
+def _reason(reason: str, what: str, result_id: int) -> str:
     text = (reason or "").strip()
     if not text:
-        raise ValueError(f"reason: required to {what} a result")
+        raise InvalidInput(f"reason: required to {what} test result {result_id}")
     if len(text) > 1000:
-        raise ValueError("reason: at most 1000 characters")
+        raise InvalidInput(f"reason: at most 1000 characters (to {what} test result {result_id})")
     return text
 
 
@@ -59,23 +59,25 @@ def correct_result(*, session: Session, actor: Actor, result_id: int, raw: dict[
                    reason: str) -> TestResult:
     """Replace some raw values (keys in ``raw``; a None value removes a key) and re-judge."""
     require(actor, "results.correct")
-    why = _reason(reason, "correct")
+    why = _reason(reason, "correct", result_id)
     if not isinstance(raw, dict) or not raw:
-        raise ValueError("raw: give the corrected values, e.g. {'sample_delta': 0.21}")
+        raise InvalidInput(f"raw: give the corrected values of test result {result_id}, "
+                           "e.g. {'sample_delta': 0.21}")
     tr = _result(session, result_id)
     if tr.status == ResultStatus.VOIDED.value:
-        raise LimsError(f"test result {result_id} is voided; it cannot be corrected")
+        raise Conflict(f"test result {result_id} is voided; it cannot be corrected")
     method = session.get(Method, tr.method_id)
     commodity = session.get(Commodity, tr.commodity_id)
     analyte = session.get(Analyte, tr.analyte_id) if tr.analyte_id else None
     new_raw = {**tr.raw, **raw}
     new_raw = {k: v for k, v in new_raw.items() if v is not None}
-    kind = MethodKind(method.kind)
-    missing = [k for k in RAW_KEYS[kind] if new_raw.get(k) in (None, "")]
+    missing = [k for k in raw_keys_of(method) if new_raw.get(k) in (None, "")]
     if missing:
-        raise ValueError(f"raw: method {method.code} ({kind.value}) needs {', '.join(missing)}")
+        raise InvalidInput(f"raw: test result {result_id}: method {method.code} ({method.kind}) "
+                           f"needs {', '.join(missing)}")
     if new_raw == tr.raw:
-        raise ValueError("raw: the corrected values equal the stored ones; nothing to correct")
+        raise InvalidInput(f"raw: the corrected values equal the stored ones of test result "
+                           f"{result_id}; nothing to correct")
     standard = None
     if tr.threshold_id is not None:
         th = session.get(Threshold, tr.threshold_id)
@@ -110,10 +112,10 @@ def correct_result(*, session: Session, actor: Actor, result_id: int, raw: dict[
 def void_result(*, session: Session, actor: Actor, result_id: int, reason: str) -> TestResult:
     """Void a result (kept, never deleted; out of every statistic)."""
     require(actor, "results.review")
-    why = _reason(reason, "void")
+    why = _reason(reason, "void", result_id)
     tr = _result(session, result_id)
     if tr.status == ResultStatus.VOIDED.value:
-        raise LimsError(f"test result {result_id} is voided already")
+        raise Conflict(f"test result {result_id} is voided already")
     if tr.status == ResultStatus.HELD.value:  # the review service owns held results
         return review.void(session=session, actor=actor, result_id=result_id, reason=why)
     old = _state(tr)

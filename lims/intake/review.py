@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from lims.errors import LimsError, NotFound, RowError, ValidationFailed
+from lims.errors import Conflict, NotFound, RowError, ValidationFailed
 from lims.intake import rollups
 from lims.models import Commodity, Instrument, Market, Method, Sample, TestResult
 from lims.models.enums import ResultStatus
@@ -54,7 +54,7 @@ def _decide(session: Session, actor: Actor, result_id: int, reason: str,
     if tr is None:
         raise NotFound(f"no test result with id {result_id}")
     if tr.status != ResultStatus.HELD.value:
-        raise LimsError(f"result {result_id} is {tr.status}, not held: only held results are "
+        raise Conflict(f"result {result_id} is {tr.status}, not held: only held results are "
                         "reviewed here")
     old = tr.status
     tr.status = new_status.value

@@ -1,9 +1,10 @@
-"""Turn decoder events into stored rows: test results (through ingest), weights, quarantine.
+"""Turn decoder events into stored rows: test results (through the intake pipeline), weights,
+quarantine.
 
 ``InstrumentContext`` is what the listener knows about the port's instrument. ``store_event``
 handles one event inside the caller's transaction: an ``AnalyzerReading`` becomes a ``ReadingIn``
-and goes through ``ingest`` (verdict recomputed, the instrument's verdict kept beside it, stored
-once by ``ingest_key``), a ``WeightReading`` becomes a ``MeteringReading``, and everything that
+and goes through ``accept_readings`` (verdict recomputed, the instrument's verdict kept beside
+it, stored once by ``ingest_key``, case/alert/grade followed up), a ``WeightReading`` becomes a ``MeteringReading``, and everything that
 cannot be stored becomes a ``QuarantineItem`` with the reason.
 """
 
@@ -21,9 +22,8 @@ from sqlmodel import Session, select
 
 from instruments.base import AnalyzerReading, Decoded, DecodeError, Event, WeightReading
 from instruments.base import reading_key as base_reading_key
-from lims.enforcement.followup import follow_up
 from lims.errors import LimsError, NotFound, ValidationFailed
-from lims.intake.pipeline import ReadingIn, ingest
+from lims.intake.pipeline import ReadingIn, accept_readings
 from lims.listening import quarantine
 from lims.listening.quarantine import JournalSpan
 from lims.models import Instrument, Market, MeteringReading, Method, Sample
@@ -146,7 +146,8 @@ def store_event(*, session: Session, ctx: InstrumentContext, cache: RefCache, ev
         reading_in = to_reading_in(r, ctx, cache, received_at=received_at, sample_exists=exists,
                                    tz=tz)
         reading_in.row = str(span)
-        report = ingest(session=session, readings=[reading_in], cache=cache, tz=tz)
+        report = accept_readings(session=session, actor=SYSTEM, readings=[reading_in],
+                                 cache=cache, tz=tz)
     except ValidationFailed as exc:
         reason = "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
         return q("store", reason, r.raw, reading_dict(r))
@@ -158,8 +159,6 @@ def store_event(*, session: Session, ctx: InstrumentContext, cache: RefCache, ev
                                        resolution=f"replayed: stored as result {stored.result_id}")
     if stored.duplicate:
         return Outcome("duplicate", "already stored", stored.result_id)
-    # a positive heard on the port opens its case and alerts the market's grid group at once
-    follow_up(session=session, actor=SYSTEM, result_ids=[stored.result_id])
     log.info("%s: stored result %s sample %s channel %s: %s (instrument said %s)%s", ctx.serial,
              stored.result_id, stored.sample_code, r.channel, stored.verdict.outcome.value,
              r.verdict, " MISMATCH" if stored.mismatch else "")

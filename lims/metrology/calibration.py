@@ -21,13 +21,13 @@ from calibration import qc as cal_qc
 from calibration import weighing as cal_weighing
 from calibration.refdata import load_qc
 from calibration.report import Check, Report
-from lims.errors import NotFound, RowError, ValidationFailed
+from lims.errors import InvalidInput, NotFound, RowError, ValidationFailed
 from lims.intake import gate
 from lims.models import CalibrationRecord, Instrument, QcControlValue
 from lims.models.enums import CalibrationKind, CalibrationState, InstrumentKind
 from lims.security import audit
 from lims.security.auth import Actor, require
-from lims.timeutil import DEFAULT_TZ, local_date, now
+from lims.timeutil import local_date, local_tz, now
 
 SCALE_KINDS = (InstrumentKind.BALANCE.value, InstrumentKind.PLATFORM_SCALE.value)
 DEFAULT_CONTROL = "control ΔA0"
@@ -71,8 +71,8 @@ def compute_report(procedure: str | None, readings: dict[str, Any], *,
         rep = _daily_qc_report(readings, qc_series or [], qc_baseline)
     else:
         if outcome not in ("pass", "fail"):
-            raise ValueError("outcome: this instrument kind has no computed procedure; give "
-                             "outcome pass or fail")
+            raise InvalidInput("outcome: this instrument kind has no computed procedure; give "
+                               "outcome pass or fail")
         rep = Report("manual", {}, {"source": "technician's judgement", "edition": ""})
         rep.checks.append(Check("outcome entered by technician", outcome == "pass", outcome))
     rep.instrument = {**instrument, **rep.instrument}
@@ -83,14 +83,14 @@ def control_values(readings: dict[str, Any]) -> dict[str, float]:
     """The control ΔA0 per channel from daily-QC readings ({"control_delta": x | {ch: x}})."""
     raw = readings.get("control_delta")
     if raw is None or raw == "" or raw == {}:
-        raise ValueError("control_delta: missing (a number, or {channel: ΔA0})")
+        raise InvalidInput("control_delta: missing (a number, or {channel: ΔA0})")
     items = raw.items() if isinstance(raw, dict) else [("1", raw)]
     out = {}
     for ch, v in items:
         try:
             out[str(ch)] = float(v)
         except (TypeError, ValueError):
-            raise ValueError(f"control_delta[{ch}]: not a number: {v!r}") from None
+            raise InvalidInput(f"control_delta[{ch}]: not a number: {v!r}") from None
     return out
 
 
@@ -255,7 +255,7 @@ def due(*, session: Session, within_days: int = 30, on: date | None = None) -> l
     instruments = list(session.exec(select(Instrument).where(Instrument.active)
                                     .order_by(Instrument.serial_no)))
     records = gate.latest_records(session, {i.id for i in instruments})
-    at = now() if on is None else datetime.combine(on, time(23, 59, 59), tzinfo=DEFAULT_TZ)
+    at = now() if on is None else datetime.combine(on, time(23, 59, 59), tzinfo=local_tz())
     out = []
     for i in instruments:
         recs = records.get(i.id, [])

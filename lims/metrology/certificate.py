@@ -19,7 +19,7 @@ from sqlmodel import Session
 from lims.errors import LimsError, NotFound
 from lims.models import CalibrationRecord, Instrument
 from lims.models.enums import CalibrationKind
-from lims.timeutil import DEFAULT_TZ
+from lims.timeutil import local_tz
 
 CERTIFIED_KINDS = (CalibrationKind.VERIFICATION.value, CalibrationKind.CALIBRATION.value)
 TITLES = {"verification": ("检定证书", "Verification certificate"),
@@ -71,7 +71,7 @@ def _latin(text: str) -> str:
 def _rows(rec: CalibrationRecord, inst: Instrument, zh: bool) -> list[tuple[str, str]]:
     def label(z: str, e: str) -> str:
         return f"{z} {e}" if zh else e
-    performed = rec.performed_at.astimezone(DEFAULT_TZ).strftime("%Y-%m-%d %H:%M")
+    performed = rec.performed_at.astimezone(local_tz()).strftime("%Y-%m-%d %H:%M")
     return [
         (label("证书编号", "Certificate no."), f"CAL-{rec.id:06d}"),
         (label("器具", "Instrument"), f"{inst.model} ({inst.kind})"),

@@ -12,7 +12,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from instruments import registry
-from lims.errors import LimsError, NotFound
+from lims.errors import Conflict, InvalidInput, NotFound
 from lims.models import Instrument, Market, Method
 from lims.security.auth import Actor, require
 
@@ -24,20 +24,30 @@ def add_instrument(*, session: Session, actor: Actor, serial_no: str, model: str
     require(actor, "reference.edit")
     serial_no = serial_no.strip()
     if not serial_no:
-        raise LimsError("serial number: empty")
+        raise InvalidInput("serial number: empty")
     if session.exec(select(Instrument).where(Instrument.serial_no == serial_no)).first():
-        raise LimsError(f"serial number: instrument {serial_no!r} already exists")
-    spec = registry.get(driver)
+        raise Conflict(f"serial number: instrument {serial_no!r} already exists")
+    try:  # the pure instruments package raises ValueError naming the driver, profile or setting
+        spec = registry.get(driver)
+    except ValueError as exc:
+        raise InvalidInput(f"instrument {serial_no!r}: driver: {exc}") from None
     defaults = spec.defaults
     if driver == "profile":
         if not profile:
-            raise LimsError("profile: the profile driver needs a profile name")
+            raise InvalidInput(f"instrument {serial_no!r}: profile: the profile driver needs a "
+                               "profile name")
         from instruments.profiles import load_profile
 
-        defaults = load_profile(profile, profile_dirs).port_settings()
+        try:
+            defaults = load_profile(profile, profile_dirs).port_settings()
+        except ValueError as exc:
+            raise InvalidInput(f"instrument {serial_no!r}: {exc}") from None
     elif profile:
-        raise LimsError(f"profile: driver {driver!r} takes no profile")
-    defaults.with_overrides(port_settings)          # ValueError names the bad setting
+        raise InvalidInput(f"instrument {serial_no!r}: profile: driver {driver!r} takes no profile")
+    try:
+        defaults.with_overrides(port_settings)
+    except ValueError as exc:
+        raise InvalidInput(f"instrument {serial_no!r}: port settings: {exc}") from None
     m = None
     if market:
         m = session.exec(select(Market).where((Market.code == market) | (Market.name == market))).first()

@@ -21,6 +21,12 @@ class CreditGrade(StrEnum):
 
 
 class MethodKind(StrEnum):
+    """The method kinds shipped with the product, named in code (labels, demo data).
+
+    Not the list of valid kinds: that is the verdict engine's registry, ``lims.verdicts.kinds()``
+    (one line per kind in lims/refdata/method_kinds.toml), which may hold more.
+    """
+
     ENZYME_INHIBITION = "enzyme_inhibition"
     TEST_CARD = "test_card"
     COLLOIDAL_GOLD = "colloidal_gold"

@@ -14,6 +14,7 @@ import io
 from collections import defaultdict
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, select
@@ -34,7 +35,7 @@ from lims.models import (
 from lims.models.enums import EventKind
 from lims.security import audit
 from lims.security.auth import Actor, require
-from lims.timeutil import DEFAULT_TZ
+from lims.timeutil import local_tz
 
 PERMISSION = "events.manage"
 #: The household-instrument checks of the calibration area (issue 5): counted per event.
@@ -223,8 +224,9 @@ def _meter_counts(session: Session, event_ids: list[int]) -> dict[int, int]:
 
 
 def team_report(*, session: Session, year: int, by_month: bool = True,
-                team_id: int | None = None, tz=DEFAULT_TZ) -> list[TeamPeriodRow]:
+                team_id: int | None = None, tz: ZoneInfo | None = None) -> list[TeamPeriodRow]:
     """Figures per team and month (or per team for the year with ``by_month=False``)."""
+    tz = tz or local_tz()
     teams = {t.id: t for t in session.exec(select(VolunteerTeam))}
     links = session.exec(select(EventTeam)).all()
     events = {e.id: e for e in session.exec(select(OutreachEvent).where(
@@ -331,8 +333,9 @@ def list_teams(*, session: Session) -> list[TeamSummary]:
 
 
 def list_events(*, session: Session, team_id: int | None = None,
-                year: int | None = None, tz=DEFAULT_TZ) -> list[OutreachEvent]:
+                year: int | None = None, tz: ZoneInfo | None = None) -> list[OutreachEvent]:
     """Events, newest first (of one team and/or one local calendar year)."""
+    tz = tz or local_tz()
     q = select(OutreachEvent)
     if team_id is not None:
         q = q.join(EventTeam, EventTeam.event_id == OutreachEvent.id).where(

@@ -17,10 +17,11 @@ from sqlmodel import Session, select
 
 from lims.errors import NotFound, RowError, ValidationFailed
 from lims.models import Analyte, AuditEvent, Commodity, Instrument, Method, Threshold
-from lims.models.enums import MethodKind
 from lims.security import audit
 from lims.security.auth import Actor, require
-from lims.verdicts import UNIT_FACTORS_TO_MG_PER_KG, ParameterError, judge_enzyme, judge_gold
+from lims.verdicts import UNIT_FACTORS_TO_MG_PER_KG, ParameterError
+from lims.verdicts import check_params as check_kind_params
+from lims.verdicts import kinds as method_kinds
 
 THRESHOLD_FIELDS = ("value", "unit", "effective_from", "confirmed", "source")
 
@@ -168,34 +169,19 @@ def list_methods(*, session: Session) -> list[dict]:
 
 
 def validate_method_params(kind: str, params: dict[str, Any], code: str = "method") -> list[RowError]:
-    """Problems with a method's parameters, checked by running the verdict engine on them."""
+    """Problems with a method's parameters, checked by its kind's module in the verdict engine
+    (``check_params`` of the kind registered in lims/refdata/method_kinds.toml)."""
     errors: list[RowError] = []
 
     def bad(field: str, msg: str) -> None:
         errors.append(RowError(code, f"params.{field}", msg))
 
+    if kind not in method_kinds():
+        return [RowError(code, "kind", f"unknown method kind {kind!r}; known kinds: "
+                                        f"{', '.join(method_kinds())}")]
     try:
-        if kind == MethodKind.ENZYME_INHIBITION:
-            judge_enzyme(0.5, 0.2, params, method=code)
-            pos = float(params["positive_at"])
-            if not 0 < pos <= 100:
-                bad("positive_at", f"must be in (0, 100] %, got {pos}")
-            if params.get("suspicious_from") is not None and \
-                    not 0 <= float(params["suspicious_from"]) < pos:
-                bad("suspicious_from", "must be at least 0 and below positive_at")
-            if float(params["min_control_delta"]) <= 0:
-                bad("min_control_delta", "must be positive")
-        elif kind == MethodKind.COLLOIDAL_GOLD:
-            judge_gold(1.0, 1.0, params, method=code)
-            if float(params["cutoff"]) <= 0:
-                bad("cutoff", "must be positive")
-            if float(params["min_c"]) < 0:
-                bad("min_c", "must not be negative")
-        elif kind == MethodKind.TEST_CARD:
-            pos = set(params.get("positive_colours", ()))
-            neg = set(params.get("negative_colours", ()))
-            if pos & neg:
-                bad("positive_colours", f"colours both positive and negative: {sorted(pos & neg)}")
+        for name, problem in check_kind_params(kind, params, code):
+            bad(name, problem)
     except ParameterError as exc:
         bad("*", str(exc))
     except (TypeError, ValueError) as exc:

@@ -1,7 +1,7 @@
 """Load the shipped reference data (lims/refdata/) into the database, idempotently.
 
 Rows are matched by their natural key; a missing row is inserted, an existing one is left as it is
-(a technician's edit made in the app wins over the shipped file). Bad rows raise ValueError naming
+(a technician's edit made in the app wins over the shipped file). Bad rows raise ConfigError naming
 the file, the line and the field, and nothing is written.
 """
 
@@ -15,8 +15,9 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from lims.errors import ConfigError
 from lims.models import Analyte, Commodity, Method, Threshold
-from lims.models.enums import MethodKind
+from lims.verdicts import kinds as method_kinds
 
 REFDATA = Path(__file__).resolve().parent.parent / "refdata"
 
@@ -36,7 +37,7 @@ def _bool(text: str, where: str) -> bool:
         return True
     if t in ("false", "0", "no", ""):
         return False
-    raise ValueError(f"{where}: expected true/false, got {text!r}")
+    raise ConfigError(f"{where}: expected true/false, got {text!r}")
 
 
 COLUMNS = {
@@ -49,16 +50,16 @@ COLUMNS = {
 
 def _rows(path: Path):
     """(line number, row) pairs; a missing column, or a row with too few or too many fields,
-    raises ValueError naming the file and the line."""
+    raises ConfigError naming the file and the line."""
     with path.open(encoding="utf-8", newline="") as fh:
         reader = csv.DictReader(fh)
         missing = [c for c in COLUMNS.get(path.name, ()) if c not in (reader.fieldnames or [])]
         if missing:
-            raise ValueError(f"{path.name} line 1: missing column(s) {', '.join(missing)}")
+            raise ConfigError(f"{path.name} line 1: missing column(s) {', '.join(missing)}")
         for lineno, row in enumerate(reader, start=2):
             if None in row or any(v is None for v in row.values()):
-                raise ValueError(f"{path.name} line {lineno}: expected {len(reader.fieldnames)} "
-                                 "fields separated by commas")
+                raise ConfigError(f"{path.name} line {lineno}: expected {len(reader.fieldnames)} "
+                                  "fields separated by commas")
             yield lineno, row
 
 
@@ -100,17 +101,17 @@ def load_reference_data(*, session: Session, directory: Path = REFDATA) -> LoadR
         where = f"methods.toml method #{i} ({m.get('code', '?')})"
         if m["code"] in methods:
             continue
-        try:
-            kind = MethodKind(m["kind"])
-        except ValueError:
-            raise ValueError(f"{where}: unknown kind {m['kind']!r}") from None
+        kind = m.get("kind")
+        if kind not in method_kinds():
+            raise ConfigError(f"{where}: unknown kind {kind!r}; known kinds: "
+                              f"{', '.join(method_kinds())}")
         analyte_id = None
         if m.get("analyte"):
             if m["analyte"] not in analytes:
-                raise ValueError(f"{where}: unknown analyte {m['analyte']!r}")
+                raise ConfigError(f"{where}: unknown analyte {m['analyte']!r}")
             analyte_id = analytes[m["analyte"]].id
         method = Method(code=m["code"], name_zh=m["name_zh"], name_en=m["name_en"],
-                        standard=m["standard"], edition=str(m["edition"]), kind=kind.value,
+                        standard=m["standard"], edition=str(m["edition"]), kind=kind,
                         is_rapid=bool(m.get("is_rapid", True)), analyte_id=analyte_id,
                         params=dict(m.get("params", {})), source=m.get("source", ""))
         session.add(method)
@@ -124,26 +125,26 @@ def load_reference_data(*, session: Session, directory: Path = REFDATA) -> LoadR
     for lineno, row in _rows(directory / "thresholds.csv"):
         where = f"thresholds.csv line {lineno}"
         if row["analyte"] not in analytes:
-            raise ValueError(f"{where}: unknown analyte {row['analyte']!r}")
+            raise ConfigError(f"{where}: unknown analyte {row['analyte']!r}")
         commodity_id = None
         if row["commodity"]:
             if row["commodity"] not in commodities:
-                raise ValueError(f"{where}: unknown commodity {row['commodity']!r}")
+                raise ConfigError(f"{where}: unknown commodity {row['commodity']!r}")
             commodity_id = commodities[row["commodity"]].id
         category = row["commodity_category"] or None
         if (commodity_id is None) == (category is None):
-            raise ValueError(f"{where}: give exactly one of commodity or commodity_category")
+            raise ConfigError(f"{where}: give exactly one of commodity or commodity_category")
         try:
             value = float(row["value"])
         except ValueError:
-            raise ValueError(f"{where}: value {row['value']!r} is not a number") from None
+            raise ConfigError(f"{where}: value {row['value']!r} is not a number") from None
         if value <= 0:
-            raise ValueError(f"{where}: value must be positive")
+            raise ConfigError(f"{where}: value must be positive")
         try:
             effective = date.fromisoformat(row["effective_from"]) if row["effective_from"] else None
         except ValueError:
-            raise ValueError(f"{where}: effective_from {row['effective_from']!r} is not a date "
-                             "(YYYY-MM-DD)") from None
+            raise ConfigError(f"{where}: effective_from {row['effective_from']!r} is not a date "
+                              "(YYYY-MM-DD)") from None
         confirmed = _bool(row["confirmed"], f"{where}, confirmed")
         key = (analytes[row["analyte"]].id, commodity_id, category, row["standard"], row["edition"])
         if key in existing:

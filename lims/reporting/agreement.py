@@ -25,6 +25,7 @@ from datetime import date
 from scipy.stats import chi2
 from sqlmodel import Session, select
 
+from lims.errors import InvalidInput
 from lims.models import Method, TestResult
 
 RAPID_POSITIVE = ("positive", "suspicious")
@@ -67,7 +68,7 @@ def table_stats(n11: int, n12: int, n21: int, n22: int) -> AgreementStats:
     """The statistics of one 2×2 table (rows lab +/−, columns rapid +/−)."""
     for name, v in (("n11", n11), ("n12", n12), ("n21", n21), ("n22", n22)):
         if v < 0:
-            raise ValueError(f"{name} must not be negative, got {v}")
+            raise InvalidInput(f"agreement table: {name} must not be negative, got {v}")
     r1, r2 = n11 + n12, n21 + n22
     discordant = n12 + n21
     x2 = p = None

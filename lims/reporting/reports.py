@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from lims.errors import NotFound
+from lims.errors import InvalidInput, NotFound
 from lims.intake import gate
 from lims.models import (
     Analyte,
@@ -30,7 +30,7 @@ from lims.models import (
 from lims.models.enums import CalibrationState, ResultStatus
 from lims.reporting import stats
 from lims.reporting.stats import FAIL_OUTCOMES, PASS_OUTCOMES, TrendFilter, wilson_interval
-from lims.timeutil import DEFAULT_TZ, now
+from lims.timeutil import local_tz, now
 
 _T = TestResult.__table__.c
 _M = Market.__table__.c
@@ -62,7 +62,7 @@ def breakdown(*, session: Session, filters: TrendFilter, by: str) -> list[dict]:
     are picked; the method has no rollup and is grouped from the results table.
     """
     if by not in BREAKDOWNS:
-        raise ValueError(f"breakdown 'by' must be one of {', '.join(BREAKDOWNS)}, got {by!r}")
+        raise InvalidInput(f"breakdown 'by' must be one of {', '.join(BREAKDOWNS)}, got {by!r}")
     if by in ("county", "grid_group", "market_kind", "market"):
         out = _by_market_side(session, filters, by)
     elif by in ("commodity", "analyte") and not filters.market_ids:
@@ -252,7 +252,7 @@ def running_figures(*, session: Session, on: date, market_id: int | None = None,
                     event_id: int | None = None) -> dict[str, int]:
     """Counts per verdict for one event (all days) or one market on day ``on``."""
     if market_id is None and event_id is None:
-        raise ValueError("running_figures: give market_id or event_id")
+        raise InvalidInput("running_figures: give market_id or event_id")
     q = sa.select(_T.verdict, sa.func.count()).where(_T.status != ResultStatus.VOIDED.value)
     if event_id is not None:
         s = Sample.__table__.c
@@ -290,8 +290,9 @@ def recent_events(*, session: Session, on: date, days_back: int = 14) -> list[di
     from lims.models import OutreachEvent
 
     e = OutreachEvent.__table__.c
-    lo = datetime.combine(on - timedelta(days=days_back), time(0), tzinfo=DEFAULT_TZ)
-    hi = datetime.combine(on + timedelta(days=2), time(0), tzinfo=DEFAULT_TZ)
+    tz = local_tz()
+    lo = datetime.combine(on - timedelta(days=days_back), time(0), tzinfo=tz)
+    hi = datetime.combine(on + timedelta(days=2), time(0), tzinfo=tz)
     q = (sa.select(e.id, e.name, e.kind, e.place, e.market_id, e.starts_at)
          .where(e.starts_at >= lo, e.starts_at < hi).order_by(e.starts_at.desc()))
     return [dict(r._mapping) for r in session.connection().execute(q)]
@@ -328,10 +329,10 @@ def grade_moves(*, session: Session, start: date | None = None, end: date | None
     v = Vendor.__table__.c
     conds = [h.previous.is_not(None), h.previous != h.grade, *_vendor_scope(county, market_ids)]
     if start:
-        conds.append(h.computed_at >= datetime.combine(start, time(0), tzinfo=DEFAULT_TZ))
+        conds.append(h.computed_at >= datetime.combine(start, time(0), tzinfo=local_tz()))
     if end:
         conds.append(h.computed_at < datetime.combine(end + timedelta(days=1), time(0),
-                                                      tzinfo=DEFAULT_TZ))
+                                                      tzinfo=local_tz()))
     base = sa.select().select_from(VendorGradeHistory.__table__).join(
         Vendor.__table__, h.vendor_id == v.id).where(*conds)
     matrix = {(p, g): int(n) for p, g, n in session.connection().execute(

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from lims.errors import InvalidInput
 from lims.models import AuditEvent
 from lims.security.auth import Actor
 from lims.storage.engine import begin_write
@@ -87,7 +88,7 @@ def events(*, session: Session, entity: str | None = None, entity_id: Any = None
            actor_name: str | None = None, limit: int = 100) -> list[AuditEvent]:
     """The newest ``limit`` events, newest first, optionally of one entity (and id) or actor."""
     if limit < 1:
-        raise ValueError(f"limit: must be at least 1, got {limit}")
+        raise InvalidInput(f"limit: must be at least 1, got {limit}")
     q = select(AuditEvent)
     if entity:
         q = q.where(AuditEvent.entity == entity)

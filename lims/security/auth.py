@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lims.errors import PermissionDenied
+from lims.errors import ConfigError, PermissionDenied
 from lims.models.enums import Role
 
 #: permission → roles that hold it
@@ -41,7 +41,7 @@ class Actor:
         try:
             return self.role in PERMISSIONS[permission]
         except KeyError:
-            raise ValueError(f"unknown permission {permission!r}") from None
+            raise ConfigError(f"unknown permission {permission!r}") from None
 
 
 #: The identity of the system itself (lims init, demo loader, the listener's ingest).

@@ -12,6 +12,8 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
+from lims.errors import ConfigError
+
 POLICY_FILE = Path(__file__).resolve().parent.parent / "refdata" / "security.toml"
 
 
@@ -32,19 +34,19 @@ def _int(data: dict, section: str, key: str, where: str, minimum: int = 1) -> in
     try:
         value = data[section][key]
     except KeyError:
-        raise ValueError(f"{where}: [{section}] {key} is missing") from None
+        raise ConfigError(f"{where}: [{section}] {key} is missing") from None
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{where}: [{section}] {key} must be an integer ≥ {minimum}, "
-                         f"got {value!r}")
+        raise ConfigError(f"{where}: [{section}] {key} must be an integer ≥ {minimum}, "
+                          f"got {value!r}")
     return value
 
 
 def parse_policy(text: str, where: str = "security.toml") -> SecurityPolicy:
-    """Parse a policy file; bad values raise ValueError naming the file, section and key."""
+    """Parse a policy file; bad values raise ConfigError naming the file, section and key."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{where}: {exc}") from None
+        raise ConfigError(f"{where}: {exc}") from None
     p = SecurityPolicy(
         max_failed=_int(data, "login", "max_failed", where),
         lockout=timedelta(minutes=_int(data, "login", "lockout_minutes", where)),
@@ -57,11 +59,11 @@ def parse_policy(text: str, where: str = "security.toml") -> SecurityPolicy:
         edition=str(data.get("edition", "")),
     )
     if p.password_max_length < p.password_min_length:
-        raise ValueError(f"{where}: [password] max_length is below min_length")
+        raise ConfigError(f"{where}: [password] max_length is below min_length")
     if p.password_min_classes > 4:
-        raise ValueError(f"{where}: [password] min_classes must be 1–4")
+        raise ConfigError(f"{where}: [password] min_classes must be 1–4")
     if not p.source:
-        raise ValueError(f"{where}: source is missing (where do these numbers come from?)")
+        raise ConfigError(f"{where}: source is missing (where do these numbers come from?)")
     return p
 
 

@@ -20,6 +20,8 @@ from sqlmodel import Session, select
 from lims.errors import (
     AccountLocked,
     AuthenticationFailed,
+    Conflict,
+    InvalidInput,
     LimsError,
     NotFound,
     PermissionDenied,
@@ -29,7 +31,7 @@ from lims.models.enums import Role
 from lims.security import audit
 from lims.security.auth import SYSTEM, Actor, require
 from lims.security.policy import SecurityPolicy, load_policy
-from lims.timeutil import DEFAULT_TZ, now
+from lims.timeutil import local_tz, now
 
 _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
 #: verified against when the user is unknown, so both answers take the same time
@@ -87,9 +89,9 @@ def check_password_policy(password: str, *, username: str = "",
 def _check_username(username: str) -> str:
     name = username.strip()
     if not USERNAME_RE.match(name):
-        raise ValueError(f"username {username!r}: 2–60 letters, digits or . _ @ - (no spaces)")
+        raise InvalidInput(f"username {username!r}: 2–60 letters, digits or . _ @ - (no spaces)")
     if name.lower() in RESERVED:
-        raise ValueError(f"username {username!r} is reserved")
+        raise InvalidInput(f"username {username!r} is reserved")
     return name
 
 
@@ -97,8 +99,8 @@ def _role(role: str | Role) -> Role:
     try:
         return Role(role)
     except ValueError:
-        raise ValueError(f"role {role!r}: must be one of "
-                         + ", ".join(r.value for r in Role)) from None
+        raise InvalidInput(f"role {role!r}: must be one of "
+                           + ", ".join(r.value for r in Role)) from None
 
 
 def _get(session: Session, username: str) -> User:
@@ -123,7 +125,7 @@ def add_user(*, session: Session, actor: Actor, username: str, role: str | Role,
     r = _role(role)
     check_password_policy(password, username=name, policy=policy)
     if session.exec(select(User).where(User.username == name)).first() is not None:
-        raise ValueError(f"username {name!r} is taken")
+        raise Conflict(f"username {name!r} is taken")
     user = User(username=name, display_name=display_name.strip(), role=r.value,
                 password_hash=hash_password(password))
     session.add(user)
@@ -157,10 +159,10 @@ def set_active(*, session: Session, actor: Actor, username: str, active: bool,
     """Disable (or re-enable) an account; disabling ends its app sessions."""
     require(actor, "users.manage")
     if not reason.strip():
-        raise ValueError("reason: required to disable or enable a user")
+        raise InvalidInput(f"reason: required to disable or enable user {username!r}")
     user = _get(session, username)
     if not active and user.username == actor.username:
-        raise ValueError("an admin may not disable their own account")
+        raise Conflict(f"user {user.username!r}: an admin may not disable their own account")
     old = _snapshot(user)
     user.active = active
     session.add(user)
@@ -189,7 +191,7 @@ def set_password(*, session: Session, actor: Actor, username: str, password: str
         if not own:
             raise PermissionDenied(f"{actor.username} ({actor.role.value}) may not users.manage")
         if current_password is None:
-            raise ValueError("current password: required to change your own password")
+            raise InvalidInput("current password: required to change your own password")
     user = _get(session, username)
     if own and current_password is not None:
         if not user.password_hash or not _verify(user.password_hash, current_password):
@@ -245,9 +247,10 @@ def authenticate(*, session: Session, username: str, password: str,
         raise AuthenticationFailed("wrong username or password")
     t = now()
     if user.locked_until is not None and user.locked_until > t:
-        until = user.locked_until.astimezone(DEFAULT_TZ).strftime("%H:%M")
+        tz = local_tz()
+        until = user.locked_until.astimezone(tz).strftime("%H:%M")
         raise AccountLocked(f"user {username!r} is locked after {p.max_failed} failed logins "
-                            f"until {until} (Asia/Shanghai); wait or ask an admin to unlock it")
+                            f"until {until} ({tz.key}); wait or ask an admin to unlock it")
     if not user.active:
         raise AuthenticationFailed(f"user {username!r} is disabled; ask an admin")
     if user.password_hash is None:

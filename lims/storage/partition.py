@@ -26,6 +26,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from lims.errors import LimsError
+from lims.timeutil import local_date, now
 
 TABLE = "test_result"
 OLD = "test_result_unpartitioned"
@@ -73,7 +74,7 @@ def plan(conn: sa.Connection, *, months_ahead: int = 12, today: date | None = No
     if conn.dialect.name != "postgresql":
         raise LimsError("partitioning is for PostgreSQL (the central server); this database is "
                         f"{conn.dialect.name}")
-    today = today or date.today()
+    today = today or local_date(now())  # the configured zone's today (LIMS_TIMEZONE, LIMS_CLOCK)
     lo, hi = conn.execute(sa.text(f"SELECT min(local_date), max(local_date) FROM {TABLE}")).one()
     first = lo or today
     last = max(hi or today, today)

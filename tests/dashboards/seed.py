@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlmodel import Session
 
-from lims.intake.pipeline import ReadingIn, ingest
+from lims.intake.pipeline import ReadingIn, accept_readings
 from lims.models import CalibrationRecord, GridGroup, Instrument, Market, Vendor
 from lims.security.auth import SYSTEM
 from lims.timeutil import DEFAULT_TZ
@@ -78,7 +78,7 @@ def small_demo(session: Session, *, until: date, weeks: int = 10, seed: int = 7)
                     raw={"control_delta": 0.32, "sample_delta": 0.1 if bad else 0.3},
                     tested_by="seed", source="demo"))
         day += timedelta(days=1)
-    report = ingest(session=session, readings=readings)
+    report = accept_readings(session=session, actor=SYSTEM, readings=readings)
     session.commit()
     extra = workflows(session, markets[0], good, until)
     return {"markets": markets, "results": report.created,
@@ -102,7 +102,7 @@ def workflows(session: Session, market: Market, instrument: Instrument, until: d
                              market_id=market.id, people_served=80, talks_given=2)
     events.record_service(session=session, actor=boss, event_id=ev.id, volunteer_id=vol.id,
                           hours=3.5)
-    # the positive is from 07:00 on the last day: 3 hours before the tests' pinned clock (10:00),
+    # the positive is from 07:00 on the last day, before the tests' pinned clock (18:00) and
     # never in the future, so its case steps can follow "now"
     at = datetime.combine(until, time(7), tzinfo=DEFAULT_TZ)
     pos = sampling.record_field_test(session=session, actor=boss, commodity="韭菜",

@@ -7,9 +7,9 @@ import pytest
 from lims.models import GridGroup, Market, User, Vendor
 from lims.models.enums import Role
 from lims.security.auth import Actor
-from lims.timeutil import DEFAULT_TZ
+from tests.conftest import TZ
 
-T0 = datetime(2026, 5, 6, 9, 30, tzinfo=DEFAULT_TZ)
+T0 = datetime(2026, 5, 6, 9, 30, tzinfo=TZ)
 TESTER = Actor("tester", Role.FIELD_TESTER)
 MANAGER = Actor("boss", Role.MANAGER)
 

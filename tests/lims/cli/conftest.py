@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from lims.cli import app
 from lims.models import CalibrationRecord, Instrument, Market, Vendor
 from lims.storage.engine import make_engine
-from lims.timeutil import DEFAULT_TZ
+from tests.conftest import TZ
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def add_places(url: str) -> None:
                          driver="profile", profile="enzyme-12ch")
         s.add_all([ok, old])
         s.flush()
-        t0 = datetime(2026, 1, 5, 10, 0, tzinfo=DEFAULT_TZ)
+        t0 = datetime(2026, 1, 5, 10, 0, tzinfo=TZ)
         s.add_all([
             CalibrationRecord(instrument_id=ok.id, kind="verification", performed_at=t0,
                               performed_by="王工", outcome="pass", due_date=date(2027, 1, 4)),

@@ -66,3 +66,28 @@ def test_unknown_kit_is_a_clear_error(lims):
     result = lims("verdict", "gold", "--t", "1", "--c", "1", "--kit", "NOPE")
     assert result.exit_code == 2
     assert "NOPE" in result.output
+
+
+def test_enzyme_shows_the_dispatchers_warnings(lims):
+    # the same dispatcher as stored results: a negative is "not detected", never "compliant"
+    result = lims("verdict", "enzyme", "--control-delta", "0.4", "--sample-delta", "0.39")
+    assert result.exit_code == 0, result.output
+    assert "NEGATIVE" in result.output
+    assert "! negative means not detected by this method" in result.output
+    leek = _json(lims("verdict", "enzyme", "--control-delta", "0.4", "--sample-delta", "0.1",
+                      "--commodity", "韭菜", "--json"))
+    assert leek["outcome"] == "positive"
+    assert any("leek (韭菜) inhibits the enzyme on its own" in w for w in leek["warnings"])
+
+
+def test_enzyme_exactly_at_the_cut_off(lims):
+    data = _json(lims("verdict", "enzyme", "--control-delta", "0.565", "--sample-delta", "0.339",
+                      "--json"))
+    assert data["outcome"] == "suspicious" and data["value"] == 40.0  # float said 39.99…: negative
+
+
+def test_a_method_of_another_kind_is_a_clear_error(lims):
+    result = lims("verdict", "enzyme", "--control-delta", "0.4", "--sample-delta", "0.1",
+                  "--method", "KJ-GOLD-CBF")
+    assert result.exit_code == 2
+    assert "KJ-GOLD-CBF is a colloidal_gold method" in result.output

@@ -41,6 +41,8 @@ def test_demo_step_walks_the_workflows(sqlite_engine):
         assert len(yearly) == rep.counts["volunteer_teams"]
         assert sum(r.events for r in yearly) == rep.counts["events"]
         assert all(r.service_hours > 0 for r in yearly)
-        assert len(s.exec(select(VendorGradeHistory)).all()) == rep.counts["vendors"]
+        # every vendor graded (the pipeline grades as results arrive, the demo once more at the end)
+        graded = {h.vendor_id for h in s.exec(select(VendorGradeHistory))}
+        assert len(graded) == rep.counts["vendors"]
         tables = agreement.agreement_report(session=s)
         assert any(t.stats.n22 > 0 and t.stats.n11 + t.stats.n21 > 0 for t in tables)

@@ -4,6 +4,7 @@ import statistics
 from datetime import timedelta
 
 import pytest
+from sqlmodel import select
 
 from lims.enforcement import alerts
 from lims.errors import ValidationFailed
@@ -74,23 +75,34 @@ def test_suspicious_alerts_but_opens_no_case(session, world):
     assert out.alert_id is not None and out.case_id is None
 
 
-def test_sweep_follows_up_results_stored_elsewhere(session, world):
+def test_pipeline_follows_up_at_once_and_the_sweep_repairs_what_is_missing(session, world):
     from lims.enforcement.followup import follow_up_pending
-    from lims.intake.pipeline import ReadingIn, ingest
+    from lims.intake.pipeline import ReadingIn, accept_readings
+    from lims.models import Alert, CaseStep, EnforcementCase
+    from lims.security.auth import SYSTEM
 
     def card(colour, minute):
         return ReadingIn(method="ENZ-CARD", raw={"colour": colour}, market="M1",
                          vendor_stall="A01", commodity="小白菜",
                          tested_at=T0 + timedelta(minutes=minute))
 
-    rep = ingest(session=session, readings=[card("unchanged", 0), card("sky_blue", 1),
-                                            card("unchanged", 2)])
-    # a rapid re-test of the first sample is no new screen
-    ingest(session=session, readings=[ReadingIn(
-        method="ENZ-CARD", raw={"colour": "unchanged"}, tested_at=T0 + timedelta(minutes=30),
-        sample_code=rep.stored[0].sample_code, retest_of_id=rep.stored[0].result_id)])
-    fu = follow_up_pending(session=session, actor=TESTER)
+    rep = accept_readings(session=session, actor=SYSTEM, readings=[
+        card("unchanged", 0), card("sky_blue", 1), card("unchanged", 2)])
     positives = {rep.stored[0].result_id, rep.stored[2].result_id}
+    assert {s.result_id for s in rep.stored if s.case_id and s.alert_id} == positives
+    # a rapid re-test of the first sample is no new screen: nothing new to follow up
+    retest = accept_readings(session=session, actor=SYSTEM, readings=[ReadingIn(
+        method="ENZ-CARD", raw={"colour": "unchanged"}, tested_at=T0 + timedelta(minutes=30),
+        sample_code=rep.stored[0].sample_code)])
+    assert retest.stored[0].case_id is None and retest.stored[0].alert_id is None
+    nothing = follow_up_pending(session=session, actor=TESTER)
+    assert nothing.case_ids == {} and nothing.alert_ids == {}
+    # results stored before the pipeline followed up (an older version): the sweep repairs them
+    for model in (CaseStep, Alert, EnforcementCase):
+        for row in session.exec(select(model)):
+            session.delete(row)
+    session.flush()
+    fu = follow_up_pending(session=session, actor=TESTER)
     assert set(fu.case_ids) == positives and set(fu.alert_ids) == positives
     again = follow_up_pending(session=session, actor=TESTER)
     assert again.case_ids == {} and again.alert_ids == {}

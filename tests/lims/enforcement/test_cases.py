@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import func, select
 
-from lims.enforcement import cases
+from lims.enforcement import cases, confirmation
 from lims.errors import ValidationFailed
 from lims.field.stand import record_field_test
 from lims.models import AuditEvent, CaseStep, EnforcementCase, TestResult
@@ -79,7 +79,7 @@ def test_rapid_method_refused_for_retest_and_nothing_written(session, world):
     session.commit()
     before = session.exec(select(func.count()).select_from(TestResult)).one()
     with pytest.raises(ValidationFailed, match="rapid method.*art. 88"):
-        cases.record_confirmatory(session=session, actor=TESTER, case_id=out.case_id,
+        confirmation.record_confirmatory(session=session, actor=TESTER, case_id=out.case_id,
                                   method="KJ-GOLD-CBF", analyte="克百威", value=0.5,
                                   tested_at=T0 + timedelta(hours=5))
     session.rollback()
@@ -92,12 +92,12 @@ def test_confirmatory_judged_against_edition_and_linked(session, world):
                           at=T0 + timedelta(hours=2))
     # procymidone in leek: 0.2 mg/kg under GB 2763-2021, 5 mg/kg under GB 2763.1-2022 (in force
     # on the test date), so 1.0 mg/kg passes the edition in force and fails the 2021 one
-    ok = cases.record_confirmatory(session=session, actor=TESTER, case_id=out.case_id,
+    ok = confirmation.record_confirmatory(session=session, actor=TESTER, case_id=out.case_id,
                                    method="LAB-GCMS", analyte="腐霉利", value=1.0,
                                    tested_at=T0 + timedelta(days=1))
     assert ok.verdict == "compliant" and ok.standard == "GB 2763.1-2022"
     assert ok.case_outcome == "overturned"
-    bad = cases.record_confirmatory(session=session, actor=TESTER, case_id=out.case_id,
+    bad = confirmation.record_confirmatory(session=session, actor=TESTER, case_id=out.case_id,
                                     method="LAB-GCMS", analyte="腐霉利", value=1.0,
                                     standard="GB 2763-2021",
                                     tested_at=T0 + timedelta(days=1, hours=1))
@@ -114,11 +114,11 @@ def test_full_case_timeline_and_audit(session, world):
     cid = out.case_id
     cases.suspend_sale(session=session, actor=TESTER, case_id=cid, at=T0 + timedelta(minutes=2))
     with pytest.raises(ValidationFailed, match="before the rapid result"):
-        cases.record_confirmatory(session=session, actor=TESTER, case_id=cid, method="LAB-GCMS",
+        confirmation.record_confirmatory(session=session, actor=TESTER, case_id=cid, method="LAB-GCMS",
                                   analyte="氧乐果", value=0.05, tested_at=T0 - timedelta(days=1))
     with pytest.raises(ValidationFailed, match="handled before closing"):
         cases.close_case(session=session, actor=TESTER, case_id=cid)
-    cases.record_confirmatory(session=session, actor=TESTER, case_id=cid, method="LAB-GCMS",
+    confirmation.record_confirmatory(session=session, actor=TESTER, case_id=cid, method="LAB-GCMS",
                               analyte="氧乐果", value=0.05, tested_at=T0 + timedelta(hours=20))
     with pytest.raises(ValidationFailed, match="unknown disposal"):
         cases.record_disposal(session=session, actor=TESTER, case_id=cid, disposal="eaten")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from instruments.profiles import ProfileSimulator, load_profile
-from lims.files.results_io import import_results
+from lims.files.results_import import import_results
 from lims.models import Alert, EnforcementCase, TestResult
 from lims.security.auth import SYSTEM
 from tests.lims.listening.listener_helpers import (

@@ -8,11 +8,11 @@ from sqlmodel import select
 
 from lims.errors import LimsError, PermissionDenied, ValidationFailed
 from lims.intake import review
-from lims.intake.pipeline import ReadingIn, ingest
+from lims.intake.pipeline import ReadingIn, accept_readings
 from lims.models import AuditEvent, CalibrationRecord, Instrument, Market, TestResult
 from lims.models.enums import Role
 from lims.reporting import stats
-from lims.security.auth import Actor
+from lims.security.auth import SYSTEM, Actor
 from lims.timeutil import DEFAULT_TZ
 
 T0 = datetime(2026, 5, 6, 9, 30, tzinfo=DEFAULT_TZ)   # a Wednesday; week starts 2026-05-04
@@ -53,7 +53,7 @@ def week_row(session):
 
 def test_overdue_positive_is_held_excluded_then_accepted(world):
     s = world
-    rep = ingest(session=s, readings=[reading("SN-OK", 0.35, 0.30, "a"),     # negative
+    rep = accept_readings(session=s, actor=SYSTEM, readings=[reading("SN-OK", 0.35, 0.30, "a"),     # negative
                                       reading("SN-OK", 0.35, 0.31, "b"),     # negative
                                       reading("SN-LATE", 0.35, 0.10, "c"),   # positive, held
                                       reading("SN-NEW", 0.35, 0.05, "d")])   # positive, held
@@ -99,7 +99,7 @@ def test_overdue_positive_is_held_excluded_then_accepted(world):
 
 def test_review_needs_reason_permission_and_a_held_result(world):
     s = world
-    rep = ingest(session=s, readings=[reading("SN-LATE", 0.35, 0.10, "x"),
+    rep = accept_readings(session=s, actor=SYSTEM, readings=[reading("SN-LATE", 0.35, 0.10, "x"),
                                       reading("SN-OK", 0.35, 0.30, "y")])
     s.commit()
     rid, ok_id = rep.stored[0].result_id, rep.stored[1].result_id

@@ -6,8 +6,9 @@ import pytest
 from sqlmodel import select
 
 from lims.errors import ValidationFailed
-from lims.intake.pipeline import ReadingIn, ingest
+from lims.intake.pipeline import ReadingIn, accept_readings
 from lims.models import CalibrationRecord, Instrument, Market, Sample, TestResult, Vendor
+from lims.security.auth import SYSTEM
 from lims.timeutil import DEFAULT_TZ
 
 T0 = datetime(2026, 5, 6, 9, 30, tzinfo=DEFAULT_TZ)
@@ -37,7 +38,7 @@ def enzyme(a0, at, **kw):
 
 
 def test_ingest_recomputes_and_flags_disagreement(session, market):
-    rep = ingest(session=session, readings=[
+    rep = accept_readings(session=session, actor=SYSTEM, readings=[
         enzyme(0.303, 0.131, instrument_serial="SN-1", instrument_verdict="阴性", channel="3"),
     ])
     session.commit()
@@ -57,9 +58,9 @@ def test_ingest_recomputes_and_flags_disagreement(session, market):
 
 def test_same_reading_twice_is_stored_once(session, market):
     r = enzyme(0.35, 0.30, instrument_serial="SN-1", ingest_key="msg-1")
-    ingest(session=session, readings=[r])
+    accept_readings(session=session, actor=SYSTEM, readings=[r])
     session.commit()
-    rep = ingest(session=session, readings=[r, enzyme(0.35, 0.30, ingest_key="msg-1")])
+    rep = accept_readings(session=session, actor=SYSTEM, readings=[r, enzyme(0.35, 0.30, ingest_key="msg-1")])
     session.commit()
     assert rep.duplicates == 2 and rep.created == 0
     assert len(session.exec(select(TestResult)).all()) == 1
@@ -67,7 +68,7 @@ def test_same_reading_twice_is_stored_once(session, market):
 
 def test_overdue_instrument_is_held(session, market):
     late = T0.replace(month=7)
-    rep = ingest(session=session, readings=[enzyme(0.35, 0.1, instrument_serial="SN-1",
+    rep = accept_readings(session=session, actor=SYSTEM, readings=[enzyme(0.35, 0.1, instrument_serial="SN-1",
                                                     tested_at=late)])
     assert rep.stored[0].status == "held"
     assert rep.stored[0].calibration_state == "overdue"
@@ -80,7 +81,7 @@ def test_bad_batch_writes_nothing_and_names_every_row(session, market):
         enzyme(0.35, 0.30, row=4, method="NOPE", market="M9"),
     ]
     with pytest.raises(ValidationFailed) as ei:
-        ingest(session=session, readings=readings)
+        accept_readings(session=session, actor=SYSTEM, readings=readings)
     session.rollback()
     rows = {(e.row, e.field) for e in ei.value.errors}
     assert rows == {(3, "commodity"), (4, "method"), (4, "market")}
@@ -89,7 +90,7 @@ def test_bad_batch_writes_nothing_and_names_every_row(session, market):
 
 
 def test_quantitative_uses_the_edition_in_force(session, market):
-    rep = ingest(session=session, readings=[
+    rep = accept_readings(session=session, actor=SYSTEM, readings=[
         ReadingIn(method="LAB-GCMS", raw={"value": 1.0}, tested_at=T0, market="M1",
                   commodity="韭菜", analyte="腐霉利"),
         ReadingIn(method="LAB-GCMS", raw={"value": 1.0}, tested_at=T0.replace(year=2022),

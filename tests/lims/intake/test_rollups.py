@@ -15,9 +15,10 @@ import pytest
 from sqlmodel import select
 
 from lims.intake import rollups
-from lims.intake.pipeline import ReadingIn, ingest
+from lims.intake.pipeline import ReadingIn, accept_readings
 from lims.models import CalibrationRecord, Instrument, Market, TestResult
 from lims.reporting import stats
+from lims.security.auth import SYSTEM
 from lims.timeutil import DEFAULT_TZ
 from lims.verdicts import Outcome
 
@@ -108,21 +109,21 @@ def assert_exact(session):
 
 def test_rollups_follow_inserts(world):
     s = world
-    ingest(session=s, readings=readings(150, 1))
+    accept_readings(session=s, actor=SYSTEM, readings=readings(150, 1))
     s.commit()
     assert_exact(s)
     assert s.exec(select(TestResult).where(TestResult.status == "held")).first() is not None
-    ingest(session=s, readings=readings(80, 2))  # more rows into the same groups
+    accept_readings(session=s, actor=SYSTEM, readings=readings(80, 2))  # more rows into the same groups
     s.commit()
     assert_exact(s)
 
 
 def test_late_result_for_an_old_week(world):
     s = world
-    ingest(session=s, readings=readings(60, 3))
+    accept_readings(session=s, actor=SYSTEM, readings=readings(60, 3))
     s.commit()
     old = readings(5, 4, start=T0 - timedelta(days=400), days=3)
-    ingest(session=s, readings=old)
+    accept_readings(session=s, actor=SYSTEM, readings=old)
     s.commit()
     assert_exact(s)
     weeks = {tr.week_start for tr in s.exec(select(TestResult))}
@@ -131,7 +132,7 @@ def test_late_result_for_an_old_week(world):
 
 def test_corrections_through_refresh(world):
     s = world
-    ingest(session=s, readings=readings(120, 5))
+    accept_readings(session=s, actor=SYSTEM, readings=readings(120, 5))
     s.commit()
     rows = list(s.exec(select(TestResult).order_by(TestResult.id)))
     held = [r for r in rows if r.status == "held"][:3]
@@ -157,7 +158,7 @@ def test_corrections_through_refresh(world):
 
 def test_rebuild_equals_incremental(world):
     s = world
-    ingest(session=s, readings=readings(100, 7))
+    accept_readings(session=s, actor=SYSTEM, readings=readings(100, 7))
     s.commit()
     before = {name: sorted(map(tuple, s.connection().execute(
         rollups._TABLES[name].select()).all())) for name in rollups._TABLES}
@@ -170,7 +171,7 @@ def test_rebuild_equals_incremental(world):
 
 def test_breakdown_matches_the_results(world):
     s = world
-    ingest(session=s, readings=readings(150, 8))
+    accept_readings(session=s, actor=SYSTEM, readings=readings(150, 8))
     s.commit()
     start, end = date(2026, 3, 5), date(2026, 3, 24)   # whole weeks: Mar 2 .. Mar 29
     county_of = {m.id: m.county for m in s.exec(select(Market))}
@@ -191,7 +192,7 @@ def test_breakdown_matches_the_results(world):
 
 def test_heatmap_cells_match_the_results(world):
     s = world
-    ingest(session=s, readings=readings(120, 9))
+    accept_readings(session=s, actor=SYSTEM, readings=readings(120, 9))
     s.commit()
     start, end = date(2026, 3, 4), date(2026, 3, 29)
     want = expected_market_week(s, start=start, end=end)

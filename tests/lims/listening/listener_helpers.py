@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from lims.listening.listener import Listener
+from lims.listening.port import Listener
 from lims.models import Instrument, Market
 from lims.timeutil import DEFAULT_TZ
 

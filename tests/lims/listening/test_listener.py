@@ -246,7 +246,7 @@ def test_instruments_add_checks_before_writing(env_db, sqlite_engine):
     with Session(sqlite_engine) as s:
         inst = s.exec(select(Instrument)).one()
         from lims.listening.events import InstrumentContext
-        from lims.listening.listener import port_settings
+        from lims.listening.port import port_settings
 
         ctx = InstrumentContext.load(s, "RP-9")
     assert inst.port_settings == {"parity": "E", "bytesize": 7}

@@ -137,7 +137,7 @@ def test_journal_ahead_of_the_database_is_caught_up_once(sqlite_engine, tmp_path
 def test_resume_point_is_exact_inside_a_chunk(sqlite_engine, tmp_path):
     """A chunk holding the end of one message and the start of the next: the offset points
     into the chunk, so the restart re-reads neither the finished message nor loses the next."""
-    from lims.listening.listener import Listener
+    from lims.listening.port import Listener
     from lims.timeutil import DEFAULT_TZ
 
     var = tmp_path / "var"

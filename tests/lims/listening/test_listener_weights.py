@@ -7,7 +7,7 @@ from sqlmodel import Session, select
 from instruments import registry
 from lims.listening import journal as jr
 from lims.listening.events import InstrumentContext
-from lims.listening.listener import replay
+from lims.listening.processor import replay
 from lims.models import MeteringReading
 from lims.timeutil import DEFAULT_TZ
 from tests.lims.listening.listener_helpers import Pty, add_instrument, pump, running_listener

@@ -11,8 +11,9 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from lims.cli import app
-from lims.intake.pipeline import ReadingIn, ingest
+from lims.intake.pipeline import ReadingIn, accept_readings
 from lims.models import AuditEvent, CalibrationRecord, Instrument, Market, OutreachEvent
+from lims.security.auth import SYSTEM
 from lims.storage.engine import make_engine
 from lims.timeutil import DEFAULT_TZ, now
 from tests.lims.metrology.calibration_data import ANALYZER, BP, SCALE
@@ -170,7 +171,7 @@ def test_qc_add_and_check_exit_codes(db):
 
 def test_review_held_accept_void(db):
     with Session(db) as s:
-        rep = ingest(session=s, readings=[
+        rep = accept_readings(session=s, actor=SYSTEM, readings=[
             ReadingIn(method="ENZ-5009.199", raw={"control_delta": 0.35, "sample_delta": d},
                       tested_at=T0, market="M1", commodity="小白菜", instrument_serial="AN-1",
                       ingest_key=f"k{d}") for d in (0.10, 0.30)])

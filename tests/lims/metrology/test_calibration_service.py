@@ -20,10 +20,10 @@ from lims.models import (
 )
 from lims.models.enums import Role
 from lims.security.auth import Actor
-from lims.timeutil import DEFAULT_TZ
+from tests.conftest import TZ
 from tests.lims.metrology.calibration_data import ANALYZER, BP, SCALE
 
-T0 = datetime(2026, 5, 6, 9, 0, tzinfo=DEFAULT_TZ)
+T0 = datetime(2026, 5, 6, 9, 0, tzinfo=TZ)
 TECH = Actor("wang.tech", Role.LAB_TECHNICIAN)
 
 

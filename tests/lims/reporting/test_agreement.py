@@ -5,8 +5,9 @@ from datetime import timedelta
 
 import pytest
 
-from lims.intake.pipeline import ReadingIn, ingest
+from lims.intake.pipeline import ReadingIn, accept_readings
 from lims.reporting.agreement import agreement_report, table_stats
+from lims.security.auth import SYSTEM
 from tests.lims.conftest import T0
 
 
@@ -42,7 +43,7 @@ def test_pairs_from_the_store(session, world):
     plan = ([("unchanged", [0.2])] * 3 + [("sky_blue", [0.09])]            # N11 = 3, N12 = 1
             + [("unchanged", [0.01])] * 2 + [("sky_blue", [0.0])] * 3      # N21 = 2, N22 = 3
             + [("sky_blue", [0.01, 0.03])])                                # both within: N22 + 1
-    rep = ingest(session=session, readings=[_rapid(i, c) for i, (c, _) in enumerate(plan)])
+    rep = accept_readings(session=session, actor=SYSTEM, readings=[_rapid(i, c) for i, (c, _) in enumerate(plan)])
     labs = []
     for (_colour, values), stored in zip(plan, rep.stored, strict=True):
         for j, v in enumerate(values):
@@ -51,13 +52,13 @@ def test_pairs_from_the_store(session, world):
                                   sample_code=stored.sample_code, retest_of_id=stored.result_id,
                                   source="confirmatory"))
     # a rapid positive whose lab result has no MRL (pak choi is not in the table) is left out
-    extra = ingest(session=session, readings=[ReadingIn(
+    extra = accept_readings(session=session, actor=SYSTEM, readings=[ReadingIn(
         method="ENZ-CARD", raw={"colour": "unchanged"}, tested_at=T0, market="M1",
         vendor_stall="A02", commodity="小白菜")]).stored[0]
     labs.append(ReadingIn(method="LAB-GCMS", raw={"value": 1.0}, analyte="毒死蜱",
                           tested_at=T0 + timedelta(days=1), sample_code=extra.sample_code,
                           retest_of_id=extra.result_id))
-    ingest(session=session, readings=labs)
+    accept_readings(session=session, actor=SYSTEM, readings=labs)
     session.commit()
     (row,) = agreement_report(session=session, method="ENZ-CARD")
     s = row.stats

@@ -11,11 +11,11 @@ from sqlmodel import Session, select
 from lims.errors import LimsError, PermissionDenied
 from lims.intake import rollups
 from lims.intake.corrections import correct_result, void_result
-from lims.intake.pipeline import ReadingIn, ingest
+from lims.intake.pipeline import ReadingIn, accept_readings
 from lims.models import AuditEvent, Market, TestResult, Vendor
 from lims.models.enums import Role
 from lims.security import audit
-from lims.security.auth import Actor
+from lims.security.auth import SYSTEM, Actor
 from lims.timeutil import DEFAULT_TZ
 
 T0 = datetime(2026, 5, 6, 9, 30, tzinfo=DEFAULT_TZ)
@@ -35,7 +35,7 @@ def result_id(session) -> int:
     session.flush()
     session.add(Vendor(market_id=m.id, stall="A01", name="张三"))
     session.commit()
-    rep = ingest(session=session, readings=[ReadingIn(
+    rep = accept_readings(session=session, actor=SYSTEM, readings=[ReadingIn(
         method="ENZ-5009.199", raw={"control_delta": 0.35, "sample_delta": 0.30}, tested_at=T0,
         market="M1", vendor_stall="A01", commodity="小白菜")])
     session.commit()
@@ -144,7 +144,7 @@ def test_results_cannot_be_deleted_by_orm_or_sql(session, result_id):
 def test_audit_events_are_append_only(session, result_id):
     void_result(session=session, actor=TECH, result_id=result_id, reason="spoiled kit")
     session.commit()
-    ev = session.exec(select(AuditEvent)).first()
+    ev = session.exec(select(AuditEvent).where(AuditEvent.action == "result.void")).one()
     ev.reason = "something nicer"
     session.add(ev)
     with pytest.raises(LimsError, match="append-only"):
@@ -161,7 +161,8 @@ def test_audit_events_are_append_only(session, result_id):
         with pytest.raises(sa.exc.DBAPIError, match="never emptied"):
             session.connection().exec_driver_sql("TRUNCATE test_result CASCADE")
         session.rollback()
-    assert session.exec(select(AuditEvent)).first().reason == "spoiled kit"
+    assert session.exec(select(AuditEvent).where(AuditEvent.action == "result.void")
+                        ).one().reason == "spoiled kit"
 
 
 def _three_events(session, result_id):
@@ -218,7 +219,7 @@ def test_void_of_a_held_result_goes_through_the_review_service(session, result_i
                       driver="profile")
     session.add(inst)
     session.commit()
-    rep = ingest(session=session, readings=[ReadingIn(
+    rep = accept_readings(session=session, actor=SYSTEM, readings=[ReadingIn(
         method="ENZ-5009.199", raw={"control_delta": 0.4, "sample_delta": 0.1}, tested_at=T0,
         market="M1", commodity="小白菜", instrument_serial="SN-NOCAL")])
     held_id = rep.stored[0].result_id

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from lims.cli import app
 from lims.errors import LimsError, PermissionDenied
 from lims.intake.corrections import correct_result
-from lims.intake.pipeline import ReadingIn, ingest
+from lims.intake.pipeline import ReadingIn, accept_readings
 from lims.models import AuditEvent, Market, TestResult, User
 from lims.models.enums import Role
 from lims.security import audit, users
@@ -32,7 +32,7 @@ def _seed(engine) -> int:
     with Session(engine) as s:
         s.add(Market(code="M1", name="城东农贸市场", county="城关区", kind="farmers"))
         s.commit()
-        rep = ingest(session=s, readings=[ReadingIn(
+        rep = accept_readings(session=s, actor=SYSTEM, readings=[ReadingIn(
             method="ENZ-5009.199", raw={"control_delta": 0.35, "sample_delta": 0.30},
             tested_at=T0, market="M1", commodity="小白菜")])
         users.add_user(session=s, actor=SYSTEM, username="tech9", role="lab_technician",

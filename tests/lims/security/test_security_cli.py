@@ -151,8 +151,9 @@ def test_correct_and_void_through_the_cli(env_db):
 
     from sqlmodel import Session
 
-    from lims.intake.pipeline import ReadingIn, ingest
+    from lims.intake.pipeline import ReadingIn, accept_readings
     from lims.models import Market
+    from lims.security.auth import SYSTEM
     from lims.timeutil import DEFAULT_TZ
 
     assert run("init").exit_code == 0
@@ -160,7 +161,7 @@ def test_correct_and_void_through_the_cli(env_db):
     with Session(engine) as s:
         s.add(Market(code="M1", name="城东农贸市场", county="城关区", kind="farmers"))
         s.commit()
-        rid = ingest(session=s, readings=[ReadingIn(
+        rid = accept_readings(session=s, actor=SYSTEM, readings=[ReadingIn(
             method="ENZ-5009.199", raw={"control_delta": 0.35, "sample_delta": 0.30},
             tested_at=datetime(2026, 5, 6, 9, 30, tzinfo=DEFAULT_TZ), market="M1",
             commodity="小白菜")]).stored[0].result_id

@@ -20,12 +20,13 @@ from openpyxl import load_workbook
 from sqlmodel import Session, select
 
 from lims.errors import LimsError, NotFound, ValidationFailed
-from lims.files.results_io import export_results, import_results, sample_results
-from lims.intake.pipeline import ReadingIn, ingest
+from lims.files.results_export import export_results, sample_results
+from lims.files.results_import import import_results
+from lims.intake.pipeline import ReadingIn, accept_readings
 from lims.models import Commodity, Market, Sample, TestResult, Threshold, Vendor
 from lims.models.enums import Role
 from lims.reference.loader import REFDATA, load_reference_data
-from lims.security.auth import Actor
+from lims.security.auth import SYSTEM, Actor
 from lims.timeutil import DEFAULT_TZ
 
 TECH = Actor("tech1", Role.LAB_TECHNICIAN)
@@ -207,7 +208,7 @@ def hostile_world(session):
                           tested_at=datetime(2026, 5, 6, 9, i, tzinfo=DEFAULT_TZ), market=name,
                           vendor_stall=f"S{i}", commodity="小白菜", tested_by=name)
                 for i, name in enumerate(HOSTILE)]
-    ingest(session=session, readings=readings)
+    accept_readings(session=session, actor=SYSTEM, readings=readings)
     session.commit()
     return session
 
@@ -224,7 +225,7 @@ def test_sql_injection_strings_are_stored_and_found_literally(hostile_world):
     assert len(s.exec(select(TestResult)).all()) == len(HOSTILE)
     assert len(s.exec(select(Market)).all()) == len(HOSTILE)
     with pytest.raises(ValidationFailed) as exc:
-        ingest(session=s, readings=[ReadingIn(
+        accept_readings(session=s, actor=SYSTEM, readings=[ReadingIn(
             method="ENZ-5009.199", raw={"control_delta": 0.3, "sample_delta": 0.1},
             tested_at=datetime(2026, 5, 6, 10, 0, tzinfo=DEFAULT_TZ),
             market="x' OR '1'='1", commodity="小白菜' OR '1'='1")])

@@ -17,14 +17,14 @@ from sqlmodel import select
 
 from lims.errors import PermissionDenied
 from lims.field import stand as sampling
-from lims.files.results_io import import_results
+from lims.files.results_import import import_results
 from lims.intake import corrections, review
-from lims.intake.pipeline import ReadingIn, ingest
+from lims.intake.pipeline import ReadingIn, accept_readings
 from lims.metrology import calibration
 from lims.models import Market, Method, TestResult, Threshold, Vendor
 from lims.models.enums import Role
 from lims.reference import editor as reference
-from lims.security.auth import PERMISSIONS, Actor
+from lims.security.auth import PERMISSIONS, SYSTEM, Actor
 from lims.timeutil import DEFAULT_TZ
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -38,7 +38,7 @@ def world(session, tmp_path):
     session.flush()
     session.add(Vendor(market_id=m.id, stall="A01", name="张三"))
     session.commit()
-    rep = ingest(session=session, readings=[ReadingIn(
+    rep = accept_readings(session=session, actor=SYSTEM, readings=[ReadingIn(
         method="ENZ-5009.199", raw={"control_delta": 0.35, "sample_delta": 0.30}, tested_at=T0,
         market="M1", vendor_stall="A01", commodity="小白菜")])
     session.commit()
@@ -70,7 +70,7 @@ RESULT_CHANGES = [
         session=s, actor=a, result_id=w["result_id"], reason="r")),
     ("review.void", lambda s, a, w: review.void(
         session=s, actor=a, result_id=w["result_id"], reason="r")),
-    ("results_io.import_results", lambda s, a, w: import_results(
+    ("results_import.import_results", lambda s, a, w: import_results(
         session=s, actor=a, path=w["csv"])),
     ("sampling.record_field_test", lambda s, a, w: sampling.record_field_test(
         session=s, actor=a, commodity="小白菜", market="M1", method="ENZ-5009.199",
@@ -86,7 +86,7 @@ CASES = (
     + [(n, Role.MANAGER, f) for n, f in THRESHOLD_EDITS]
     + [(n, Role.FIELD_TESTER, f) for n, f in RESULT_CHANGES
        if n in ("corrections.void_result", "review.void", "review.accept",
-                "corrections.correct_result", "results_io.import_results")]
+                "corrections.correct_result", "results_import.import_results")]
     + [(n, Role.MANAGER, f) for n, f in RESULT_CHANGES]
     + [(n, r, f) for n, f in CALIBRATION for r in (Role.FIELD_TESTER, Role.MANAGER)]
 )

@@ -7,9 +7,10 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from lims.intake import rollups
-from lims.intake.pipeline import ReadingIn, ingest
+from lims.intake.pipeline import ReadingIn, accept_readings
 from lims.models import Market, TestResult
 from lims.reporting import stats
+from lims.security.auth import SYSTEM
 from lims.storage import partition
 from lims.timeutil import DEFAULT_TZ
 
@@ -32,7 +33,7 @@ def pg_engine(pg_url):
     with Session(eng) as s:
         s.add(Market(code="P1", name="分区市场", county="测试县", kind="farmers"))
         s.commit()
-        ingest(session=s, readings=[reading(i, (i * 7) % 120) for i in range(60)])
+        accept_readings(session=s, actor=SYSTEM, readings=[reading(i, (i * 7) % 120) for i in range(60)])
         s.commit()
     yield eng
     eng.dispose()
@@ -66,7 +67,7 @@ def test_partition_keeps_data_and_rules(pg_engine):
     assert snapshot(pg_engine) == before
     assert triggers(pg_engine) == guards  # e.g. the refusal to delete results
     with Session(pg_engine) as s:
-        rep = ingest(session=s, readings=[reading(1, 7), reading(500, 3)])  # one old, one new
+        rep = accept_readings(session=s, actor=SYSTEM, readings=[reading(1, 7), reading(500, 3)])  # one old, one new
         s.commit()
         assert [x.duplicate for x in rep.stored] == [True, False]
         assert rollups.check(session=s) == []

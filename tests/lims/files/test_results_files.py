@@ -1,4 +1,4 @@
-"""results_io and tabular at the service level: permissions, encodings, escaping, parsing."""
+"""results_import, results_export and tabular at the service level: permissions, encodings, escaping, parsing."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 from sqlmodel import select
 
 from lims.errors import PermissionDenied, ValidationFailed
-from lims.files.results_io import IMPORT_COLUMNS, export_results, import_results, parse_rows
+from lims.files.results_export import export_results
+from lims.files.results_import import IMPORT_COLUMNS, import_results, parse_rows
 from lims.files.tabular import (
     FileFormatError,
     Table,

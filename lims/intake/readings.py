@@ -1,0 +1,104 @@
+"""What goes into the intake pipeline and what comes out: ``ReadingIn`` (one reading as received,
+names in Chinese or English), ``Stored`` (what became of it) and ``IngestReport`` (a batch).
+
+Wire shapes for the CLI's ``--json``, file imports and the HTTP API are in ``lims.wire``; they
+convert to ``ReadingIn`` before anything is validated against the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from lims.verdicts import Verdict
+
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+
+
+def new_sample_code() -> str:
+    """A short code for the slip, e.g. ``K7Q2M9XD`` (32⁸ ≈ 10¹² codes; unique in the table)."""
+    n = int.from_bytes(secrets.token_bytes(5), "big")  # 40 random bits = 8 base32 digits
+    return "".join(CODE_ALPHABET[(n >> shift) & 31] for shift in range(35, -1, -5))
+
+
+@dataclass
+class ReadingIn:
+    """One reading to store. Names may be Chinese or English; ``raw`` as received.
+
+    ``sample_code`` binds the reading to that sample; a code the database does not know yet
+    creates the sample under it (market and commodity then required); no code creates a sample
+    with a new code.
+    """
+
+    method: str
+    raw: dict[str, Any]
+    tested_at: datetime
+    sample_code: str | None = None
+    market: str | None = None            # market code or name
+    vendor_stall: str | None = None
+    resident_purchase: bool = False
+    commodity: str | None = None
+    analyte: str | None = None
+    instrument_serial: str | None = None
+    channel: str | None = None
+    instrument_verdict: str | None = None
+    tested_by: str = ""
+    event_id: int | None = None
+    standard: str | None = None          # pin a threshold edition (quantitative)
+    retest_of_id: int | None = None      # else: the sample's first screen, when it has one
+    source: str = "manual"
+    ingest_key: str | None = None        # given by the listener (hash of the message)
+    row: int | str | None = None         # where it came from, for error messages
+
+    def default_key(self) -> str:
+        payload = {
+            "method": self.method, "raw": self.raw, "tested_at": self.tested_at.isoformat(),
+            "sample": self.sample_code, "market": self.market, "vendor": self.vendor_stall,
+            "commodity": self.commodity, "analyte": self.analyte,
+            "instrument": self.instrument_serial, "channel": self.channel,
+        }
+        blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Stored:
+    """What became of one reading: a new result, or a duplicate of a stored one."""
+
+    row: int | str | None
+    result_id: int
+    sample_code: str
+    verdict: Verdict
+    instrument_verdict: str | None
+    mismatch: bool
+    status: str
+    calibration_state: str
+    duplicate: bool = False
+    case_id: int | None = None       # the case the result opened (follow-up)
+    alert_id: int | None = None      # the alert it raised (follow-up)
+
+    @property
+    def state(self) -> str:
+        return "duplicate" if self.duplicate else "stored"
+
+
+@dataclass
+class IngestReport:
+    stored: list[Stored] = field(default_factory=list)
+    graded_vendor_ids: list[int] = field(default_factory=list)
+
+    @property
+    def created(self) -> int:
+        return sum(1 for s in self.stored if not s.duplicate)
+
+    @property
+    def duplicates(self) -> int:
+        return sum(1 for s in self.stored if s.duplicate)
+
+    @property
+    def new_result_ids(self) -> list[int]:
+        return [s.result_id for s in self.stored if not s.duplicate]

@@ -1,0 +1,116 @@
+"""Bulk writes of new samples and results for the intake pipeline.
+
+One batch, one DBAPI call per table (the ORM's per-object bookkeeping cost more than judging;
+docs/performance.md). New ids come back in order: from SQLite's rowid order, or on PostgreSQL
+after ``COPY`` by a look-up on a unique column.
+"""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlmodel import Session
+
+from lims.errors import Conflict
+from lims.intake.readings import new_sample_code
+from lims.models import Sample
+from lims.storage import bulk
+
+
+def free_codes(session: Session, rows: list[dict], fixed: set[int]) -> None:
+    """Give every new sample a code unique in the batch and in the table. Drawn codes are
+    redrawn on collision; a code the reading gave (row index in ``fixed``) is never changed."""
+    for _attempt in range(20):
+        codes = [r["code"] for r in rows]
+        taken: set[str] = set()
+        for i in range(0, len(codes), 500):
+            taken.update(session.execute(sa.select(Sample.__table__.c.code).where(
+                Sample.__table__.c.code.in_(codes[i:i + 500]))).scalars())
+        seen: set[str] = set()
+        clash = False
+        for i, r in enumerate(rows):
+            if r["code"] in taken or r["code"] in seen:
+                if i in fixed:
+                    raise Conflict(f"sample code {r['code']} was taken by another writer "
+                                   "meanwhile; send the reading again")
+                r["code"] = new_sample_code()
+                clash = True
+            seen.add(r["code"])
+        if not clash:
+            return
+    raise Conflict("could not draw free sample codes after 20 attempts")
+
+
+def insert_samples(session: Session, rows: list[dict], fixed: set[int] | None = None) -> list[int]:
+    """Insert new samples; a drawn code another writer took meanwhile is redrawn (PostgreSQL:
+    the insert runs in a savepoint and is retried; SQLite: the write lock is held, no race)."""
+    if not rows:
+        return []
+    for _attempt in range(5):
+        free_codes(session, rows, fixed or set())
+        if session.connection().dialect.name == "sqlite":
+            return insert_ids(session, Sample.__table__, rows, "code")
+        try:
+            with session.begin_nested():
+                return insert_ids(session, Sample.__table__, rows, "code")
+        except sa.exc.IntegrityError as exc:
+            if "code" not in str(exc.orig):
+                raise
+    raise Conflict("sample codes kept colliding with another writer's; try again")
+
+
+def insert_ids(session: Session, table: sa.Table, rows: list[dict], key: str) -> list[int]:
+    """Insert ``rows`` in one batch; their new ids in order, found by the unique column ``key``.
+
+    (``INSERT … RETURNING`` for many rows degrades to one statement per row here, on SQLite
+    and with psycopg, so ids come from SQLite's rowid order or a look-up by ``key``.)
+    """
+    if not rows:
+        return []
+    conn = session.connection()
+    dialect = conn.dialect
+    col = table.c[key]
+    if dialect.name == "sqlite":
+        bulk.sqlite_executemany(conn, table, rows)
+        # SQLite gives rowid max+1 to each new row, and this transaction holds the write lock
+        # since the first row: the ids are the last len(rows) ones. Checked at both ends.
+        last = conn.exec_driver_sql(f"SELECT max(id) FROM {table.name}").scalar_one()
+        first = last - len(rows) + 1
+        ends = dict(session.execute(sa.select(table.c.id, col)
+                                    .where(table.c.id.in_([first, last]))).all())
+        if ends.get(first) == rows[0][key] and ends.get(last) == rows[-1][key]:
+            return list(range(first, last + 1))
+    else:  # PostgreSQL: COPY (still checked by constraints and triggers), then the ids
+        _pg_copy(conn, table, rows)
+        values = [r[key] for r in rows]
+        got = dict(session.execute(sa.select(col, table.c.id).where(
+            col == sa.any_(sa.bindparam("keys", values, type_=ARRAY(col.type))))).all())
+        return [got[v] for v in values]
+    ids: dict[str, int] = {}
+    values = [r[key] for r in rows]
+    for i in range(0, len(values), 500):
+        ids.update(session.execute(sa.select(col, table.c.id)
+                                   .where(col.in_(values[i:i + 500]))).all())
+    return [ids[v] for v in values]
+
+
+def _pg_copy(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
+    """``COPY … FROM STDIN`` in the session's transaction; JSON columns as JSON text."""
+    names = list(rows[0])
+    json_cols = {i for i, n in enumerate(names) if isinstance(table.c[n].type, sa.JSON)}
+    procs = [None if i in json_cols else table.c[n].type.bind_processor(conn.dialect)
+             for i, n in enumerate(names)]
+    import psycopg
+
+    dbapi = conn.connection.driver_connection
+    sql = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+    try:
+        with dbapi.cursor() as cur, cur.copy(sql) as copy:
+            for r in rows:
+                copy.write_row([json.dumps(r[n], ensure_ascii=False) if i in json_cols
+                                else (procs[i](r[n]) if procs[i] else r[n])
+                                for i, n in enumerate(names)])
+    except psycopg.IntegrityError as exc:  # as SQLAlchemy would report it (callers retry)
+        raise sa.exc.IntegrityError(sql, None, exc) from exc
