@@ -48,6 +48,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("LIMS_PUBLIC_BASE_URL", "http://localhost:8501", "Base URL printed in QR codes on result slips."),
     Setting(
+        "LIMS_FUTURE_TOLERANCE_MINUTES",
+        "30",
+        "HTTP API: how far (minutes) a reading's tested_at may lie ahead of the server's clock "
+        "(instrument clocks drift); later times are refused.",
+    ),
+    Setting(
         "LIMS_TEST_POSTGRES_URL",
         None,
         "Tests only: URL of a PostgreSQL server the suite may create databases on. "
@@ -63,6 +69,7 @@ class Settings:
     timezone: ZoneInfo
     lang: str
     public_base_url: str
+    future_tolerance_minutes: int = 30
 
     @property
     def is_sqlite(self) -> bool:
@@ -103,10 +110,19 @@ def load_settings() -> Settings:
     lang = _env("LIMS_LANG") or "zh"
     if lang not in ("zh", "en"):
         raise ConfigError(f"LIMS_LANG must be 'zh' or 'en', got {lang!r}")
+    tolerance = _env("LIMS_FUTURE_TOLERANCE_MINUTES") or "30"
+    try:
+        future_tolerance = int(tolerance)
+    except ValueError:
+        future_tolerance = -1
+    if future_tolerance < 0:
+        raise ConfigError("LIMS_FUTURE_TOLERANCE_MINUTES must be a whole number of minutes "
+                          f"(0 or more), got {tolerance!r}")
     return Settings(
         database_url=url,
         var_dir=var_dir,
         timezone=tz,
         lang=lang,
         public_base_url=_env("LIMS_PUBLIC_BASE_URL") or "http://localhost:8501",
+        future_tolerance_minutes=future_tolerance,
     )

@@ -8,7 +8,7 @@ time, so a process (or a test) that sets ``LIMS_TIMEZONE`` gets its dates in tha
 from __future__ import annotations
 
 import os
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -31,42 +31,6 @@ def local_tz() -> ZoneInfo:
     if tz is None:
         tz = _ZONES[key] = load_settings().timezone
     return tz
-
-
-class _ConfiguredZone(tzinfo):
-    """A tzinfo that is, at each use, the configured zone ``local_tz()``; see ``DEFAULT_TZ``."""
-
-    def _zone(self, dt: datetime | None) -> datetime | None:
-        return None if dt is None else dt.replace(tzinfo=local_tz())
-
-    def utcoffset(self, dt):
-        return local_tz().utcoffset(self._zone(dt))
-
-    def dst(self, dt):
-        return local_tz().dst(self._zone(dt))
-
-    def tzname(self, dt):
-        return local_tz().tzname(self._zone(dt))
-
-    def fromutc(self, dt: datetime) -> datetime:
-        local = dt.replace(tzinfo=UTC).astimezone(local_tz())  # keeps ``fold`` for DST overlaps
-        return local.replace(tzinfo=self)
-
-    def __reduce__(self):
-        return "DEFAULT_TZ"  # pickles (Streamlit's cache) as the module attribute
-
-    def __str__(self) -> str:
-        return str(local_tz())
-
-    def __repr__(self) -> str:
-        return f"DEFAULT_TZ(deprecated; now {local_tz()})"
-
-
-#: DEPRECATED: use ``local_tz()`` (or ``tz: ZoneInfo | None = None`` + ``tz = tz or local_tz()``).
-#: Kept only for modules that still write ``tz=DEFAULT_TZ``; it is no fixed zone but follows
-#: ``LIMS_TIMEZONE`` at each use, so those modules already honour the setting. To be removed
-#: once nothing imports it.
-DEFAULT_TZ: tzinfo = _ConfiguredZone()
 
 
 _CLOCK_OFFSETS: dict[str, timedelta] = {}

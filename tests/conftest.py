@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from lims.reference.loader import load_reference_data
+from lims.settings import SETTINGS
 from lims.storage.engine import make_engine
 from lims.storage.schema import upgrade
 
@@ -27,8 +28,8 @@ PG_URL = os.environ.get("LIMS_TEST_POSTGRES_URL")
 PINNED_CLOCK = "2026-05-20T18:00:00+08:00"
 PINNED_DAY = date(2026, 5, 20)
 #: The zone the tests' data is written in (the default of LIMS_TIMEZONE). A fixed zone, not the
-#: setting: use it for pinned timestamps instead of ``lims.timeutil.DEFAULT_TZ`` (deprecated).
-TZ = ZoneInfo("Asia/Shanghai")
+#: setting: pinned timestamps in tests use it.
+TZ = ZoneInfo(next(s.default for s in SETTINGS if s.name == "LIMS_TIMEZONE"))
 REQUIRE_PG = os.environ.get("LIMS_REQUIRE_POSTGRES") == "1"
 
 

@@ -11,6 +11,8 @@ from lims.cli.common import current_actor, emit_json, handle_errors, session
 from lims.enforcement import alerts, cases, confirmation
 from lims.settings import load_settings
 from lims.timeutil import now, parse_timestamp
+from lims.wire.alerts import AlertPublic
+from lims.wire.cases import CasePublic, CaseSummary
 
 case_app = typer.Typer(help="Cases after a positive (Food Safety Law art. 88).",
                        no_args_is_help=True)
@@ -29,7 +31,7 @@ def _at(text: str | None) -> datetime:
 
 
 def _case_dict(s, case_id: int) -> dict:
-    return asdict(cases.case_view(session=s, case_id=case_id))
+    return CasePublic.model_validate(cases.case_view(session=s, case_id=case_id)).model_dump()
 
 
 def _local(ts: datetime | None) -> str:
@@ -53,7 +55,8 @@ def list_(status: str | None = typer.Option(None, help="open or closed."),
           as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List cases, newest first."""
     with session() as s:
-        rows = [c.model_dump() for c in cases.list_cases(session=s, status=status)]
+        rows = [CaseSummary.model_validate(c).model_dump()
+                for c in cases.list_cases(session=s, status=status)]
     if as_json:
         emit_json(rows)
         return
@@ -193,7 +196,8 @@ def alerts_list(open_only: bool = typer.Option(False, "--open", help="Only alert
                 as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List alerts, newest first."""
     with session() as s:
-        rows = [a.model_dump() for a in alerts.list_alerts(session=s, open_only=open_only)]
+        rows = [AlertPublic.model_validate(a).model_dump()
+                for a in alerts.list_alerts(session=s, open_only=open_only)]
     if as_json:
         emit_json(rows)
         return

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
@@ -33,7 +34,7 @@ from lims.models import (
 from lims.reference.lookup import RefCache
 from lims.security.auth import Actor, require
 from lims.settings import load_settings
-from lims.timeutil import DEFAULT_TZ, now
+from lims.timeutil import local_tz, now
 
 #: Path of the public result page in the app (the dashboard registers a page at this path).
 PUBLIC_PAGE_PATH = "/public"
@@ -163,8 +164,9 @@ class PublicResult:
     objection_hours: float = 0.0
 
 
-def public_result(*, session: Session, code: str, tz=DEFAULT_TZ) -> PublicResult:
+def public_result(*, session: Session, code: str, tz: ZoneInfo | None = None) -> PublicResult:
     """The first result of sample ``code`` with its follow-up (for the slip and public page)."""
+    tz = tz or local_tz()
     sample = session.exec(select(Sample).where(Sample.code == code.strip().upper())).first()
     if sample is None:
         raise NotFound(f"no sample with code {code!r}")
@@ -201,8 +203,10 @@ def public_result(*, session: Session, code: str, tz=DEFAULT_TZ) -> PublicResult
 
 
 def handling_lines(case: EnforcementCase, disposals: dict[str, dict[str, str]],
-                   tz=DEFAULT_TZ) -> list[str]:
+                   tz: ZoneInfo | None = None) -> list[str]:
     """Bilingual lines saying how a positive was handled (public board and result page)."""
+    tz = tz or local_tz()
+
     def t(ts: datetime) -> str:
         return ts.astimezone(tz).strftime("%m-%d %H:%M")
 

@@ -1,0 +1,3 @@
+"""Results in and out of files: ``results_import`` (CSV/XLSX into the intake pipeline, all or
+nothing with row-level errors), ``results_export`` (CSV/XLSX out, one sample's results) and
+``tabular`` (reading and writing tables: encodings, XLSX, formula escaping)."""

@@ -30,6 +30,7 @@ from lims.reference.lookup import RefCache
 from lims.security.auth import Actor, require
 from lims.timeutil import aware, local_tz
 from lims.wire.readings import RAW_FIELDS, column_help
+from lims.wire.results import SampleResults
 
 EXPORT_COLUMNS: tuple[str, ...] = (
     "result_id", "sample_code", "market", "market_name", "county", "market_kind",
@@ -123,7 +124,8 @@ def export_results(*, session: Session, actor: Actor, out: BinaryIO, fmt: str = 
 
 def sample_results(*, session: Session, actor: Actor, code: str,
                    tz: ZoneInfo | None = None) -> dict[str, Any]:
-    """One sample with every result (oldest first), verdicts with their reasons."""
+    """One sample with every result (oldest first), verdicts with their reasons, in the shape of
+    ``lims.wire.results.SampleResults``."""
     require(actor, "results.read")
     tz = tz or local_tz()
     s = session.exec(select(Sample).where(Sample.code == code.strip().upper())).first()
@@ -150,7 +152,7 @@ def sample_results(*, session: Session, actor: Actor, code: str,
             "calibration_state": tr.calibration_state, "retest_of": tr.retest_of_id,
             "reasons": list(tr.verdict_reasons or []), "source": tr.source,
         })
-    return {
+    return SampleResults.model_validate({
         "code": s.code, "uuid": s.uuid,
         "market": market.code if market else None, "market_name": market.name if market else None,
         "vendor_stall": vendor.stall if vendor else None,
@@ -160,4 +162,4 @@ def sample_results(*, session: Session, actor: Actor, code: str,
         "resident_purchase": s.resident_purchase,
         "taken_at": s.taken_at.astimezone(tz).isoformat(), "taken_by": s.taken_by,
         "results": results,
-    }
+    }).model_dump()

@@ -1,5 +1,6 @@
 """All tables. Import from here so SQLModel.metadata knows every table (Alembic needs it)."""
 
+from lims.models.api import ApiToken
 from lims.models.calibration import MeterCheck, QcControlValue
 from lims.models.enforcement import (
     Alert,
@@ -31,6 +32,7 @@ from lims.models.security import AppSession
 __all__ = [
     "Alert",
     "Analyte",
+    "ApiToken",
     "AppSession",
     "AuditEvent",
     "CalibrationRecord",

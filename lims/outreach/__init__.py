@@ -1,0 +1,2 @@
+"""Outreach: ``events`` (outreach events, volunteer teams, volunteers, service hours and
+night-market patrols)."""

@@ -29,6 +29,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "data.backup": frozenset({Role.ADMIN}),
     "data.restore": frozenset({Role.ADMIN}),
     "data.demo": frozenset({Role.ADMIN}),
+    "api.tokens": frozenset({Role.ADMIN}),   # create, list and revoke HTTP API tokens
 }
 
 

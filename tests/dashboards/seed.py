@@ -11,7 +11,7 @@ from sqlmodel import Session
 from lims.intake.pipeline import ReadingIn, accept_readings
 from lims.models import CalibrationRecord, GridGroup, Instrument, Market, Vendor
 from lims.security.auth import SYSTEM
-from lims.timeutil import DEFAULT_TZ
+from tests.conftest import TZ
 
 
 def one_market(session: Session) -> Market:
@@ -49,7 +49,7 @@ def small_demo(session: Session, *, until: date, weeks: int = 10, seed: int = 7)
     session.add_all([good, old])
     session.flush()
     start = until - timedelta(weeks=weeks)
-    at0 = datetime.combine(start - timedelta(days=30), time(9), tzinfo=DEFAULT_TZ)
+    at0 = datetime.combine(start - timedelta(days=30), time(9), tzinfo=TZ)
     session.add(CalibrationRecord(instrument_id=good.id, kind="verification", performed_at=at0,
                                   performed_by="lab", outcome="pass",
                                   due_date=until + timedelta(days=300)))
@@ -70,7 +70,7 @@ def small_demo(session: Session, *, until: date, weeks: int = 10, seed: int = 7)
             for k in range(6):
                 bad = rng.random() < p
                 inst = good if m.code.startswith("CG") else old
-                at = datetime.combine(day, time(8 + k), tzinfo=DEFAULT_TZ)
+                at = datetime.combine(day, time(8 + k), tzinfo=TZ)
                 readings.append(ReadingIn(
                     method="ENZ-5009.199", tested_at=at, market=m.code,
                     vendor_stall=f"{m.code[-2:]}-{rng.randint(1, 4):02d}",
@@ -97,21 +97,21 @@ def workflows(session: Session, market: Market, instrument: Instrument, until: d
     team = events.create_team(session=session, actor=boss, name="红马甲志愿服务队", county="城关区")
     vol = events.add_volunteer(session=session, actor=boss, team_id=team.id, name="王芳")
     ev = events.create_event(session=session, actor=boss, name="进社区快检", kind="community",
-                             starts_at=datetime.combine(until, time(9), tzinfo=DEFAULT_TZ),
+                             starts_at=datetime.combine(until, time(9), tzinfo=TZ),
                              team_ids=[team.id], place="幸福社区", county="城关区",
                              market_id=market.id, people_served=80, talks_given=2)
     events.record_service(session=session, actor=boss, event_id=ev.id, volunteer_id=vol.id,
                           hours=3.5)
     # the positive is from 07:00 on the last day, before the tests' pinned clock (18:00) and
     # never in the future, so its case steps can follow "now"
-    at = datetime.combine(until, time(7), tzinfo=DEFAULT_TZ)
+    at = datetime.combine(until, time(7), tzinfo=TZ)
     pos = sampling.record_field_test(session=session, actor=boss, commodity="韭菜",
                                      market=market.code, vendor_stall="01-04",
                                      card_colour="unchanged", tested_at=at)
     if pos.alert_id:
         alerts.arrive(session=session, actor=boss, alert_id=pos.alert_id,
                       at=at + timedelta(minutes=8))
-    qc_at = datetime.combine(until - timedelta(days=30), time(8), tzinfo=DEFAULT_TZ)
+    qc_at = datetime.combine(until - timedelta(days=30), time(8), tzinfo=TZ)
     base = [0.50, 0.52, 0.49, 0.51, 0.50, 0.48, 0.52, 0.50, 0.49, 0.51, 0.50, 0.50, 0.51,
             0.49, 0.50, 0.52, 0.48, 0.50, 0.51, 0.49]
     calibration.add_qc_values(session=session, actor=boss, serial_no=instrument.serial_no,

@@ -17,7 +17,7 @@ from lims.models import CalibrationRecord, Instrument, Market, TestResult
 from lims.models.enums import CalibrationState
 from lims.security.auth import SYSTEM
 from lims.settings import SETTINGS
-from lims.timeutil import DEFAULT_TZ, aware, local_date, local_tz, parse_timestamp
+from lims.timeutil import aware, local_date, local_tz, parse_timestamp
 
 EVENING_UTC = datetime(2026, 5, 6, 20, 0, tzinfo=UTC)
 DUE = date(2026, 5, 6)
@@ -53,13 +53,11 @@ def test_local_date_follows_the_setting(zone):
     assert parse_timestamp("2026-05-07T04:00").tzinfo is local_tz()
 
 
-def test_deprecated_default_tz_follows_the_setting_too(zone):
-    """Modules not yet moved to local_tz() (tz=DEFAULT_TZ) already honour LIMS_TIMEZONE."""
-    day, _ = EXPECTED[zone]
-    assert local_date(EVENING_UTC, DEFAULT_TZ) == day
-    assert EVENING_UTC.astimezone(DEFAULT_TZ).date() == day
-    at = datetime(2026, 5, 7, 4, 0, tzinfo=DEFAULT_TZ)
-    assert at.utcoffset() == local_tz().utcoffset(datetime(2026, 5, 7, 4, 0))
+def test_no_module_fixes_the_zone_at_import_time():
+    """The zone is read from the setting at call time: no ``DEFAULT_TZ`` constant is left."""
+    import lims.timeutil
+
+    assert not hasattr(lims.timeutil, "DEFAULT_TZ")
 
 
 def test_calibration_gate_judges_overdue_by_the_configured_local_date(zone):

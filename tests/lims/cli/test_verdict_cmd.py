@@ -91,3 +91,33 @@ def test_a_method_of_another_kind_is_a_clear_error(lims):
                   "--method", "KJ-GOLD-CBF")
     assert result.exit_code == 2
     assert "KJ-GOLD-CBF is a colloidal_gold method" in result.output
+
+
+def test_card_with_a_failed_blank_is_invalid(lims):
+    # issue 16: `lims verdict card` could not say that the blank card failed
+    failed = _json(lims("verdict", "card", "--colour", "sky_blue", "--blank-failed", "--json"))
+    assert failed["outcome"] == "invalid" and failed["rule"] == "card.blank"
+    assert "blank card did not turn blue" in failed["reasons"][0]
+    also = _json(lims("verdict", "card", "--colour", "unchanged", "--blank-ok", "false", "--json"))
+    assert also["outcome"] == "invalid"
+    ok = _json(lims("verdict", "card", "--colour", "unchanged", "--blank-ok", "yes", "--json"))
+    assert ok["outcome"] == "positive"
+    both = lims("verdict", "card", "--colour", "unchanged", "--blank-ok", "true", "--blank-failed")
+    assert both.exit_code == 2 and "--blank-failed" in both.output
+    bad = lims("verdict", "card", "--colour", "unchanged", "--blank-ok", "maybe")
+    assert bad.exit_code == 2 and "maybe" in bad.output
+
+
+def test_verdict_day_is_the_configured_local_day(lims, monkeypatch):
+    # issue 16: the edition in force was picked with date.today() (the machine's zone, not the
+    # clock) instead of the configured local day. 2023-05-10 16:30 UTC is already 2023-05-11 in
+    # Shanghai, the day GB 2763.1-2022 (procymidone in Chinese chives: 5 mg/kg) takes effect.
+    monkeypatch.setenv("LIMS_CLOCK", "2023-05-10T16:30:00+00:00")
+    monkeypatch.setenv("LIMS_TIMEZONE", "Asia/Shanghai")
+    data = _json(lims("verdict", "mrl", "--analyte", "腐霉利", "--commodity", "韭菜",
+                      "--value", "1", "--json"))
+    assert data["threshold"]["standard"] == "GB 2763.1-2022" and data["outcome"] == "compliant"
+    monkeypatch.setenv("LIMS_TIMEZONE", "UTC")  # still 2023-05-10 there: the 2021 edition
+    data = _json(lims("verdict", "mrl", "--analyte", "腐霉利", "--commodity", "韭菜",
+                      "--value", "1", "--json"))
+    assert data["threshold"]["standard"] == "GB 2763-2021" and data["outcome"] == "noncompliant"

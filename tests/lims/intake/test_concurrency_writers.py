@@ -28,9 +28,9 @@ from lims.models.enums import Role
 from lims.security import audit, users
 from lims.security.auth import SYSTEM, Actor
 from lims.storage.engine import make_engine
-from lims.timeutil import DEFAULT_TZ
+from tests.conftest import TZ
 
-T0 = datetime(2026, 5, 4, 8, 0, tzinfo=DEFAULT_TZ)
+T0 = datetime(2026, 5, 4, 8, 0, tzinfo=TZ)
 BATCHES, PER_BATCH, CORRECTIONS = 6, 4, 6
 TECH = Actor("tech1", Role.LAB_TECHNICIAN)
 CTX = mp.get_context("spawn")

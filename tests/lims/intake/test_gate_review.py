@@ -13,9 +13,9 @@ from lims.models import AuditEvent, CalibrationRecord, Instrument, Market, TestR
 from lims.models.enums import Role
 from lims.reporting import stats
 from lims.security.auth import SYSTEM, Actor
-from lims.timeutil import DEFAULT_TZ
+from tests.conftest import TZ
 
-T0 = datetime(2026, 5, 6, 9, 30, tzinfo=DEFAULT_TZ)   # a Wednesday; week starts 2026-05-04
+T0 = datetime(2026, 5, 6, 9, 30, tzinfo=TZ)   # a Wednesday; week starts 2026-05-04
 TECH = Actor("wang.tech", Role.LAB_TECHNICIAN)
 
 

@@ -9,9 +9,9 @@ from lims.errors import ValidationFailed
 from lims.intake.pipeline import ReadingIn, accept_readings
 from lims.models import CalibrationRecord, Instrument, Market, Sample, TestResult, Vendor
 from lims.security.auth import SYSTEM
-from lims.timeutil import DEFAULT_TZ
+from tests.conftest import TZ
 
-T0 = datetime(2026, 5, 6, 9, 30, tzinfo=DEFAULT_TZ)
+T0 = datetime(2026, 5, 6, 9, 30, tzinfo=TZ)
 
 
 @pytest.fixture

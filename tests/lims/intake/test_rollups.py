@@ -19,10 +19,10 @@ from lims.intake.pipeline import ReadingIn, accept_readings
 from lims.models import CalibrationRecord, Instrument, Market, TestResult
 from lims.reporting import stats
 from lims.security.auth import SYSTEM
-from lims.timeutil import DEFAULT_TZ
 from lims.verdicts import Outcome
+from tests.conftest import TZ
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=DEFAULT_TZ)  # a Monday
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=TZ)  # a Monday
 COUNTED = {"recorded", "accepted"}
 
 

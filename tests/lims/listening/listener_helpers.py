@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from lims.listening.port import Listener
 from lims.models import Instrument, Market
-from lims.timeutil import DEFAULT_TZ
+from tests.conftest import TZ
 
 
 def add_instrument(engine, serial: str, profile: str | None = "enzyme-12ch", *,
@@ -79,7 +79,7 @@ def pump(sim, master: int, *, until=None, timeout: float = 30.0, stop_after: flo
 def running_listener(engine, serial: str, port: str, var: Path, **kw):
     stop = threading.Event()
     lst = Listener(engine=engine, serial_no=serial, port=port, journal_root=var / "journal",
-                   tz=DEFAULT_TZ, stop=stop, reconnect_delay=0.2, **kw)
+                   tz=TZ, stop=stop, reconnect_delay=0.2, **kw)
     result = {}
     t = threading.Thread(target=lambda: result.setdefault("tally", lst.run()), daemon=True)
     t.start()

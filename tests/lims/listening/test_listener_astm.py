@@ -10,7 +10,7 @@ from lims.listening import journal as jr
 from lims.listening.events import InstrumentContext
 from lims.listening.processor import replay
 from lims.models import QuarantineItem, TestResult
-from lims.timeutil import DEFAULT_TZ
+from tests.conftest import TZ
 from tests.lims.listening.listener_helpers import Pty, add_instrument, pump, running_listener
 
 SN = "LIS-0001"
@@ -47,7 +47,7 @@ def test_astm_ack_nak_sequence_and_readings(sqlite_engine, tmp_path):
     assert all(q.stage == "store" and q.reading["sample_id"].startswith("SIM") for q in quarantined)
     with Session(sqlite_engine) as s:
         ctx = InstrumentContext.load(s, SN)
-    again = replay(engine=sqlite_engine, ctx=ctx, journal_root=var / "journal", tz=DEFAULT_TZ)
+    again = replay(engine=sqlite_engine, ctx=ctx, journal_root=var / "journal", tz=TZ)
     assert again.results == 0
     with Session(sqlite_engine) as s:
         assert len(s.exec(select(QuarantineItem)).all()) == len(quarantined)

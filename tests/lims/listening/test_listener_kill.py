@@ -15,6 +15,7 @@ from sqlmodel import Session, delete, func, select
 from instruments.profiles import ProfileSimulator, load_profile
 from lims.listening import journal as jr
 from lims.models import ListenerOffset, QuarantineItem, TestResult
+from tests.conftest import TZ
 from tests.lims.listening.listener_helpers import (
     Pty,
     add_instrument,
@@ -138,7 +139,7 @@ def test_resume_point_is_exact_inside_a_chunk(sqlite_engine, tmp_path):
     """A chunk holding the end of one message and the start of the next: the offset points
     into the chunk, so the restart re-reads neither the finished message nor loses the next."""
     from lims.listening.port import Listener
-    from lims.timeutil import DEFAULT_TZ
+
 
     var = tmp_path / "var"
     add_instrument(sqlite_engine, SN)
@@ -155,7 +156,7 @@ def test_resume_point_is_exact_inside_a_chunk(sqlite_engine, tmp_path):
 
     def listener():
         return Listener(engine=sqlite_engine, serial_no=SN, port="loop://",
-                        journal_root=var / "journal", tz=DEFAULT_TZ)
+                        journal_root=var / "journal", tz=TZ)
 
     first = listener()
     first.catch_up()

@@ -9,7 +9,7 @@ from lims.listening import journal as jr
 from lims.listening.events import InstrumentContext
 from lims.listening.processor import replay
 from lims.models import MeteringReading
-from lims.timeutil import DEFAULT_TZ
+from tests.conftest import TZ
 from tests.lims.listening.listener_helpers import Pty, add_instrument, pump, running_listener
 
 SN = "AD-1-12345"
@@ -34,5 +34,5 @@ def test_ad_balance_lines_become_metering_readings(sqlite_engine, tmp_path):
     assert all(r.unit and r.stability for r in rows)
     with Session(sqlite_engine) as s:
         ctx = InstrumentContext.load(s, SN)
-    again = replay(engine=sqlite_engine, ctx=ctx, journal_root=var / "journal", tz=DEFAULT_TZ)
+    again = replay(engine=sqlite_engine, ctx=ctx, journal_root=var / "journal", tz=TZ)
     assert again.weights == 0 and again.duplicates == 5

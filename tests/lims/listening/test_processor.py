@@ -16,8 +16,7 @@ from lims.listening import journal as jr
 from lims.listening import processor as processor_module
 from lims.listening.processor import Processor
 from lims.models import QuarantineItem, TestResult
-from lims.timeutil import DEFAULT_TZ
-from tests.conftest import _ready_engine
+from tests.conftest import TZ, _ready_engine
 from tests.lims.listening.listener_helpers import Pty, add_instrument, running_listener, wait_for
 
 SN = "KJ12-0001"
@@ -82,7 +81,7 @@ def test_recorded_stream_fed_directly_stores_what_the_pty_listener_stores(sqlite
         add_instrument(direct, SN)
         root = tmp_path / "direct" / "journal"
         outcomes = []
-        with Processor.for_instrument(direct, SN, DEFAULT_TZ, journal_root=root) as proc:
+        with Processor.for_instrument(direct, SN, TZ, journal_root=root) as proc:
             assert proc.journal is not None
             for piece in chunks(capture):
                 outcomes += proc.receive(piece)
@@ -119,7 +118,7 @@ def test_replies_go_to_the_send_callable_and_the_journal(sqlite_engine, tmp_path
     capture = record(sim)
     replies = bytearray()
     root = tmp_path / "journal"
-    with Processor.for_instrument(sqlite_engine, "GR-0001", DEFAULT_TZ,
+    with Processor.for_instrument(sqlite_engine, "GR-0001", TZ,
                                   journal_root=root) as proc:
         for piece in chunks(capture, (40,)):
             proc.receive(piece, replies.extend)
@@ -140,12 +139,12 @@ def test_a_restarted_processor_stores_nothing_twice(sqlite_engine, tmp_path):
     capture = record(sim)
     root = tmp_path / "journal"
     cut = len(sim.sent[0].wire) + 25                       # inside the second message
-    with Processor.for_instrument(sqlite_engine, SN, DEFAULT_TZ, journal_root=root) as first:
+    with Processor.for_instrument(sqlite_engine, SN, TZ, journal_root=root) as first:
         first.receive(capture[:cut])
         with pytest.raises(LimsError, match="already running"):
-            Processor.for_instrument(sqlite_engine, SN, DEFAULT_TZ, journal_root=root).open()
+            Processor.for_instrument(sqlite_engine, SN, TZ, journal_root=root).open()
     assert first.tally.results == 1
-    with Processor.for_instrument(sqlite_engine, SN, DEFAULT_TZ, journal_root=root) as second:
+    with Processor.for_instrument(sqlite_engine, SN, TZ, journal_root=root) as second:
         second.receive(capture[cut:])
     assert (second.tally.results, second.tally.duplicates) == (2, 0)
     with Session(sqlite_engine) as s:
@@ -155,7 +154,7 @@ def test_a_restarted_processor_stores_nothing_twice(sqlite_engine, tmp_path):
 
 def test_receive_needs_an_open_journal(sqlite_engine, tmp_path):
     add_instrument(sqlite_engine, SN)
-    proc = Processor.for_instrument(sqlite_engine, SN, DEFAULT_TZ, journal_root=tmp_path / "j")
+    proc = Processor.for_instrument(sqlite_engine, SN, TZ, journal_root=tmp_path / "j")
     with pytest.raises(LimsError, match="not open"):
         proc.receive(b"\x02abc")                           # never parse bytes not journalled
     assert not (tmp_path / "j").exists()

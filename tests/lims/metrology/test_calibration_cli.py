@@ -15,7 +15,8 @@ from lims.intake.pipeline import ReadingIn, accept_readings
 from lims.models import AuditEvent, CalibrationRecord, Instrument, Market, OutreachEvent
 from lims.security.auth import SYSTEM
 from lims.storage.engine import make_engine
-from lims.timeutil import DEFAULT_TZ, now
+from lims.timeutil import now
+from tests.conftest import TZ
 from tests.lims.metrology.calibration_data import ANALYZER, BP, SCALE
 
 runner = CliRunner()
@@ -100,7 +101,7 @@ def test_curve_command(tmp_path):
 
 # ------------------------------------------------------------- with a database
 
-T0 = datetime(2026, 5, 6, 9, 30, tzinfo=DEFAULT_TZ)
+T0 = datetime(2026, 5, 6, 9, 30, tzinfo=TZ)
 
 
 @pytest.fixture
@@ -131,7 +132,7 @@ def test_record_due_certificate(db, tmp_path):
     assert res.exit_code == 0, res.output
     rec = json.loads(res.stdout)
     assert rec["outcome"] == "pass"
-    assert rec["due_date"] == (now().astimezone(DEFAULT_TZ).date() + timedelta(days=180)
+    assert rec["due_date"] == (now().astimezone(TZ).date() + timedelta(days=180)
                                ).isoformat()
     res = run("calibration", "due", "--within", "30d", "--json")
     assert [r["serial_no"] for r in json.loads(res.stdout)] == ["AN-1"]

@@ -12,7 +12,7 @@ from lims.models import CalibrationRecord, GridGroup, Instrument, Market, Vendor
 from lims.reporting import reports
 from lims.reporting.stats import TrendFilter
 from lims.security.auth import SYSTEM
-from lims.timeutil import DEFAULT_TZ
+from tests.conftest import TZ
 
 
 def _rows(*weeks):
@@ -56,7 +56,7 @@ def world(session):
     day = date(2026, 3, 2)
     session.add(CalibrationRecord(instrument_id=inst.id, kind="verification", performed_by="t",
                                   performed_at=datetime.combine(day - timedelta(days=400), time(9),
-                                                                tzinfo=DEFAULT_TZ),
+                                                                tzinfo=TZ),
                                   outcome="pass", due_date=day - timedelta(days=30)))
     readings = []
     # market A1: celery 3 negative + 1 positive; leek 2 negative; market B1: celery 1 suspicious
@@ -65,12 +65,12 @@ def world(session):
     for i, (mk, com, at_delta) in enumerate(spec):
         readings.append(ReadingIn(method="ENZ-5009.199", market=mk, vendor_stall="01",
                                   commodity=com, tested_at=datetime.combine(day, time(8, i),
-                                                                            tzinfo=DEFAULT_TZ),
+                                                                            tzinfo=TZ),
                                   raw={"control_delta": 0.32, "sample_delta": at_delta}))
     # one held result (overdue instrument): must not count
     readings.append(ReadingIn(method="ENZ-5009.199", market="A1", vendor_stall="01",
                               commodity="芹菜", instrument_serial="X1",
-                              tested_at=datetime.combine(day, time(9), tzinfo=DEFAULT_TZ),
+                              tested_at=datetime.combine(day, time(9), tzinfo=TZ),
                               raw={"control_delta": 0.32, "sample_delta": 0.1}))
     accept_readings(session=session, actor=SYSTEM, readings=readings)
     session.commit()
@@ -141,10 +141,10 @@ def test_verification_queue(session, world):
     assert (row["why"], row["verdict"], row["market"]) == ("suspicious", "suspicious", "乙市场")
     accept_readings(session=session, actor=SYSTEM, readings=[ReadingIn(
         method="ENZ-5009.199", market="B1", vendor_stall="01", commodity="芹菜",
-        tested_at=datetime.combine(world["day"], time(11), tzinfo=DEFAULT_TZ),
+        tested_at=datetime.combine(world["day"], time(11), tzinfo=TZ),
         raw={"control_delta": 0.32, "sample_delta": 0.3}, retest_of_id=row["id"]),
         ReadingIn(method="ENZ-5009.199", market="A1", vendor_stall="01", commodity="韭菜",
-                  tested_at=datetime.combine(world["day"], time(12), tzinfo=DEFAULT_TZ),
+                  tested_at=datetime.combine(world["day"], time(12), tzinfo=TZ),
                   raw={"control_delta": 0.32, "sample_delta": 0.3}, instrument_verdict="阳性")])
     session.commit()
     (row,) = reports.verification_queue(session=session)   # the re-tested one left the queue

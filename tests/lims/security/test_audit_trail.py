@@ -16,9 +16,9 @@ from lims.models import AuditEvent, Market, TestResult, Vendor
 from lims.models.enums import Role
 from lims.security import audit
 from lims.security.auth import SYSTEM, Actor
-from lims.timeutil import DEFAULT_TZ
+from tests.conftest import TZ
 
-T0 = datetime(2026, 5, 6, 9, 30, tzinfo=DEFAULT_TZ)
+T0 = datetime(2026, 5, 6, 9, 30, tzinfo=TZ)
 TECH = Actor("tech1", Role.LAB_TECHNICIAN)
 TESTER = Actor("field1", Role.FIELD_TESTER)
 MANAGER = Actor("boss1", Role.MANAGER)

@@ -21,10 +21,9 @@ from lims.models.enums import Role
 from lims.security import audit, users
 from lims.security.auth import SYSTEM, Actor
 from lims.security.backup import backup_database, restore_database
-from lims.timeutil import DEFAULT_TZ
-from tests.conftest import _ready_engine
+from tests.conftest import TZ, _ready_engine
 
-T0 = datetime(2026, 5, 6, 9, 30, tzinfo=DEFAULT_TZ)
+T0 = datetime(2026, 5, 6, 9, 30, tzinfo=TZ)
 ADMIN = Actor("root1", Role.ADMIN)
 
 

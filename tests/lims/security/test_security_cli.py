@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from lims.cli import app
+from tests.conftest import TZ
 
 ADMIN_PW = "Lab-secret-2026"
 runner = CliRunner()
@@ -154,7 +155,7 @@ def test_correct_and_void_through_the_cli(env_db):
     from lims.intake.pipeline import ReadingIn, accept_readings
     from lims.models import Market
     from lims.security.auth import SYSTEM
-    from lims.timeutil import DEFAULT_TZ
+
 
     assert run("init").exit_code == 0
     engine = sa.create_engine(env_db)
@@ -163,7 +164,7 @@ def test_correct_and_void_through_the_cli(env_db):
         s.commit()
         rid = accept_readings(session=s, actor=SYSTEM, readings=[ReadingIn(
             method="ENZ-5009.199", raw={"control_delta": 0.35, "sample_delta": 0.30},
-            tested_at=datetime(2026, 5, 6, 9, 30, tzinfo=DEFAULT_TZ), market="M1",
+            tested_at=datetime(2026, 5, 6, 9, 30, tzinfo=TZ), market="M1",
             commodity="小白菜")]).stored[0].result_id
         s.commit()
     engine.dispose()

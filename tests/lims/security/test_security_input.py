@@ -27,7 +27,7 @@ from lims.models import Commodity, Market, Sample, TestResult, Threshold, Vendor
 from lims.models.enums import Role
 from lims.reference.loader import REFDATA, load_reference_data
 from lims.security.auth import SYSTEM, Actor
-from lims.timeutil import DEFAULT_TZ
+from tests.conftest import TZ
 
 TECH = Actor("tech1", Role.LAB_TECHNICIAN)
 FUZZ = settings(max_examples=40, deadline=None, derandomize=True,
@@ -205,7 +205,7 @@ def hostile_world(session):
         session.add(Vendor(market_id=m.id, stall=f"S{i}", name=name))
     session.commit()
     readings = [ReadingIn(method="ENZ-5009.199", raw={"control_delta": 0.35, "sample_delta": 0.3},
-                          tested_at=datetime(2026, 5, 6, 9, i, tzinfo=DEFAULT_TZ), market=name,
+                          tested_at=datetime(2026, 5, 6, 9, i, tzinfo=TZ), market=name,
                           vendor_stall=f"S{i}", commodity="小白菜", tested_by=name)
                 for i, name in enumerate(HOSTILE)]
     accept_readings(session=session, actor=SYSTEM, readings=readings)
@@ -227,7 +227,7 @@ def test_sql_injection_strings_are_stored_and_found_literally(hostile_world):
     with pytest.raises(ValidationFailed) as exc:
         accept_readings(session=s, actor=SYSTEM, readings=[ReadingIn(
             method="ENZ-5009.199", raw={"control_delta": 0.3, "sample_delta": 0.1},
-            tested_at=datetime(2026, 5, 6, 10, 0, tzinfo=DEFAULT_TZ),
+            tested_at=datetime(2026, 5, 6, 10, 0, tzinfo=TZ),
             market="x' OR '1'='1", commodity="小白菜' OR '1'='1")])
     assert "x' OR '1'='1" in str(exc.value) and "market" in str(exc.value)
     with pytest.raises((NotFound, ValueError, LimsError)):

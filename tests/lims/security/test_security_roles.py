@@ -25,10 +25,10 @@ from lims.models import Market, Method, TestResult, Threshold, Vendor
 from lims.models.enums import Role
 from lims.reference import editor as reference
 from lims.security.auth import PERMISSIONS, SYSTEM, Actor
-from lims.timeutil import DEFAULT_TZ
+from tests.conftest import TZ
 
 ROOT = Path(__file__).resolve().parents[3]
-T0 = datetime(2026, 5, 6, 9, 30, tzinfo=DEFAULT_TZ)
+T0 = datetime(2026, 5, 6, 9, 30, tzinfo=TZ)
 
 
 @pytest.fixture

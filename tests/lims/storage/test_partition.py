@@ -12,11 +12,11 @@ from lims.models import Market, TestResult
 from lims.reporting import stats
 from lims.security.auth import SYSTEM
 from lims.storage import partition
-from lims.timeutil import DEFAULT_TZ
+from tests.conftest import TZ
 
 pytestmark = pytest.mark.postgres
 
-T0 = datetime(2026, 1, 20, 9, tzinfo=DEFAULT_TZ)
+T0 = datetime(2026, 1, 20, 9, tzinfo=TZ)
 
 
 def reading(i, days):
