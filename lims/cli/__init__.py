@@ -66,3 +66,7 @@ from lims.cli import bench_cmd, partition_cmd, rollups_cmd  # noqa: E402
 app.command("bench")(bench_cmd.bench)
 app.command("partition")(partition_cmd.partition)
 app.add_typer(rollups_cmd.app, name="rollups")
+
+from lims.cli import samples_cmd  # noqa: E402
+
+app.add_typer(samples_cmd.app, name="samples")
