@@ -1,18 +1,26 @@
 """Blood-pressure meters: the static pressure check against a reference manometer.
 
 Each point is ``{"reference": R, "indicated": I}`` in the unit of the check (mmHg or kPa); the
-error I − R must lie within the MPE of :class:`calibration.refdata.BpLimits` for that unit
-(initial or in service). A mercury instrument's zero reading is checked against its own range.
+error I − R must lie within the MPE of the verification mode (initial, subsequent or in service)
+from :class:`calibration.refdata.BpLimits`. The MPEs are stated in one unit (``limit_unit``,
+mmHg) and converted exactly for a check in the other (1 kPa = 7.500 616 mmHg): ±4 mmHg is
+±0.5333 kPa, so an error of +3.9 mmHg passes whichever unit the meter shows. An unconfirmed
+limit says so in every point's message. A mercury instrument's zero reading is checked against
+its own range (stated in kPa).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from calibration.refdata import BpLimits, load_bp
+from calibration.refdata import BP_MODES, BpLimits, BpMpe, load_bp
 from calibration.report import Check, Report, at_least, at_most, within
 
 UNITS = ("mmHg", "kPa")
+_MODE_WORDS = {"initial": "initial", "first": "initial", "首次检定": "initial",
+               "subsequent": "subsequent", "后续检定": "subsequent",
+               "in_service": "in_service", "in-service": "in_service", "in service": "in_service",
+               "使用中检查": "in_service", "使用中检验": "in_service"}
 
 
 def _unit(unit: str) -> str:
@@ -20,6 +28,19 @@ def _unit(unit: str) -> str:
         if unit.strip().lower() == u.lower():
             return u
     raise ValueError(f"unit {unit!r} must be mmHg or kPa")
+
+
+def bp_mode(mode: str | None = None, *, in_service: bool = False) -> str:
+    """The verification mode: ``mode`` (initial, subsequent, in_service; Chinese names too), or
+    in_service / initial from the older ``in_service`` flag."""
+    if mode is None or str(mode).strip() == "":
+        return "in_service" if in_service else "initial"
+    m = _MODE_WORDS.get(str(mode).strip().lower())
+    if m is None:
+        raise ValueError(f"verification mode {mode!r} must be one of {', '.join(BP_MODES)}")
+    if in_service and m != "in_service":
+        raise ValueError(f"verification mode {mode!r} contradicts in_service")
+    return m
 
 
 def kpa_to_mmhg(kpa: float, limits: BpLimits | None = None) -> float:
@@ -30,46 +51,70 @@ def mmhg_to_kpa(mmhg: float, limits: BpLimits | None = None) -> float:
     return mmhg / (limits or load_bp()).mmhg_per_kpa
 
 
-def bp_mpe(unit: str, *, in_service: bool, limits: BpLimits | None = None) -> float:
-    """Static pressure MPE in ``unit`` (mmHg or kPa), as stated by the reference data."""
+def _convert(value: float, unit: str, to: str, lim: BpLimits) -> float:
+    if unit == to:
+        return value
+    return kpa_to_mmhg(value, lim) if unit == "kPa" else mmhg_to_kpa(value, lim)
+
+
+def bp_mpe(unit: str, *, in_service: bool = False, mode: str | None = None,
+           limits: BpLimits | None = None) -> float:
+    """Static pressure MPE in ``unit`` (mmHg or kPa) for the verification mode: the reference
+    data's value, converted exactly when it is stated in the other unit."""
     lim = limits or load_bp()
-    u = _unit(unit)
-    if u == "mmHg":
-        return lim.in_service_mpe_mmhg if in_service else lim.initial_mpe_mmhg
-    return lim.in_service_mpe_kpa if in_service else lim.initial_mpe_kpa
+    stated = lim.mpe_for(bp_mode(mode, in_service=in_service))
+    return _convert(stated.value, lim.limit_unit, _unit(unit), lim)
+
+
+def _mpe_text(m: float, u: str, stated: BpMpe, lim: BpLimits) -> str:
+    out = f"±{m:.4g} {u}"
+    if u != lim.limit_unit:
+        out += f" (= ±{stated.value:g} {lim.limit_unit})"
+    out += f", {stated.mode.replace('_', ' ')}"
+    if not stated.confirmed:
+        out += "; limit unconfirmed: check the regulation"
+    return out
 
 
 def verify_bp(points: list[dict[str, Any]], *, unit: str = "mmHg", in_service: bool = False,
-              kind: str = "automated", zero: float | None = None,
+              mode: str | None = None, kind: str = "automated", zero: float | None = None,
               limits: BpLimits | None = None, instrument: dict[str, Any] | None = None) -> Report:
-    """Static pressure check at every point; for ``kind="mercury"`` also the zero reading."""
+    """Static pressure check at every point against the MPE of ``mode`` (initial, subsequent or
+    in_service; ``in_service=True`` is the same as mode in_service); for ``kind="mercury"`` also
+    the zero reading."""
     lim = limits or load_bp()
     u = _unit(unit)
+    md = bp_mode(mode, in_service=in_service)
     parsed = parse_points(points)
-    m = bp_mpe(u, in_service=in_service, limits=lim)
+    stated = lim.mpe_for(md)
+    m = bp_mpe(u, mode=md, limits=lim)
     rep = Report("bp_static_check",
-                 {**(instrument or {}), "unit": u, "kind": kind, "in_service": in_service},
-                 {**lim.provenance.to_dict(), "mpe": m, "unit": u})
+                 {**(instrument or {}), "unit": u, "kind": kind, "mode": md,
+                  "in_service": md == "in_service"},
+                 {**lim.provenance.to_dict(), "mpe": m, "unit": u, "mode": md,
+                  "mpe_stated": stated.value, "mpe_stated_unit": lim.limit_unit,
+                  "mpe_confirmed": stated.confirmed, "mpe_source": stated.source,
+                  "mmhg_per_kpa": lim.mmhg_per_kpa})
     n_ok = len(parsed) >= lim.min_points
     rep.checks.append(Check("number of points", n_ok,
                             f"{len(parsed)} point(s), need at least {lim.min_points}",
                             {"points": len(parsed), "min_points": lim.min_points}))
+    other = "kPa" if u == "mmHg" else "mmHg"
     for i, p in enumerate(parsed, start=1):
         err = p["indicated"] - p["reference"]
         ok = within(err, m)
-        other = "kPa" if u == "mmHg" else "mmHg"
-        err_other = mmhg_to_kpa(err, lim) if u == "mmHg" else kpa_to_mmhg(err, lim)
+        err_other = _convert(err, u, other, lim)
         rep.checks.append(Check(
             f"point #{i} at {p['reference']:g} {u}", ok,
             f"error {err:+g} {u} ({err_other:+.3g} {other}) "
-            f"{'within' if ok else 'exceeds'} MPE ±{m:g} {u}",
+            f"{'within' if ok else 'exceeds'} MPE {_mpe_text(m, u, stated, lim)}",
             {"reference": p["reference"], "indicated": p["indicated"], "error": err,
-             f"error_{other.lower()}": err_other, "mpe": m}))
+             f"error_{other.lower()}": err_other, "mpe": m, "mpe_confirmed": stated.confirmed}))
     if kind == "mercury":
         if zero is None:
             rep.checks.append(Check("mercury zero", False, "zero reading not given"))
         else:
-            z_kpa = zero if u == "kPa" else mmhg_to_kpa(zero, lim)
+            z_kpa = _convert(float(zero), u, "kPa", lim)
             ok = at_least(z_kpa, lim.mercury_zero_min_kpa) and at_most(z_kpa,
                                                                         lim.mercury_zero_max_kpa)
             rep.checks.append(Check(

@@ -91,6 +91,8 @@ class WeighingRef:
     household_body_scale_confirmed: bool
     household_kitchen_scale_class: str
     household_kitchen_scale_confirmed: bool
+    #: the mass unit of the classes' e ranges (e_min, e_max): grams in OIML R76-1 Table 3
+    class_unit: str = "g"
 
     def cls(self, name: str) -> AccuracyClass:
         key = name.strip().upper()
@@ -148,22 +150,45 @@ def _parse_weighing(d: dict[str, Any], where: str) -> WeighingRef:
         household_body_scale_confirmed=bool(d.get("household_body_scale_confirmed", False)),
         household_kitchen_scale_class=_get(d, "household_kitchen_scale_class", where, str),
         household_kitchen_scale_confirmed=bool(d.get("household_kitchen_scale_confirmed", False)),
+        class_unit=str(d.get("class_unit", "g")).strip().lower(),
     )
 
 
 # ---------------------------------------------------------------- blood-pressure meters
 
+#: verification modes of a blood-pressure meter (JJG 692-2010 / JJG 270-2008: 首次检定,
+#: 后续检定, 使用中检查)
+BP_MODES = ("initial", "subsequent", "in_service")
+
+
+@dataclass(frozen=True)
+class BpMpe:
+    """The static-pressure MPE of one verification mode, in ``BpLimits.limit_unit``."""
+
+    mode: str
+    value: float
+    confirmed: bool
+    source: str
+
+
 @dataclass(frozen=True)
 class BpLimits:
     provenance: Provenance
     mmhg_per_kpa: float
-    initial_mpe_mmhg: float
-    initial_mpe_kpa: float
-    in_service_mpe_mmhg: float
-    in_service_mpe_kpa: float
+    #: the unit the MPE values are stated in; a check in the other unit converts them exactly,
+    #: so one physical error gets one verdict whichever unit the meter shows
+    limit_unit: str
+    mpe: tuple[BpMpe, ...]
     min_points: int
     mercury_zero_min_kpa: float
     mercury_zero_max_kpa: float
+
+    def mpe_for(self, mode: str) -> BpMpe:
+        for m in self.mpe:
+            if m.mode == mode:
+                return m
+        raise ValueError(f"blood-pressure limits: no MPE for mode {mode!r} "
+                         f"(have: {', '.join(m.mode for m in self.mpe)})")
 
 
 @cache
@@ -176,13 +201,33 @@ def load_bp(path: Path | str | None = None) -> BpLimits:
 
 
 def _parse_bp(d: dict[str, Any], where: str) -> BpLimits:
-    fields = ("mmhg_per_kpa", "initial_mpe_mmhg", "initial_mpe_kpa", "in_service_mpe_mmhg",
-              "in_service_mpe_kpa", "mercury_zero_min_kpa", "mercury_zero_max_kpa")
+    limit_unit = _get(d, "limit_unit", where, str)
+    if limit_unit not in ("mmHg", "kPa"):
+        raise ValueError(f"reference data {where}: field 'limit_unit' must be mmHg or kPa, "
+                         f"got {limit_unit!r}")
+    mpes = []
+    for i, m in enumerate(d.get("mpe", []), start=1):
+        w = f"{where} mpe #{i}"
+        mode = _get(m, "mode", w, str)
+        if mode not in BP_MODES:
+            raise ValueError(f"{w}: mode {mode!r} must be one of {', '.join(BP_MODES)}")
+        value = _get(m, "value", w)
+        if value <= 0:
+            raise ValueError(f"{w}: field 'value' must be positive")
+        mpes.append(BpMpe(mode, value, bool(m.get("confirmed", False)), str(m.get("source", ""))))
+    missing = [mode for mode in BP_MODES if mode not in {m.mode for m in mpes}]
+    if missing:
+        raise ValueError(f"reference data {where}: missing field 'mpe' for mode(s) "
+                         f"{', '.join(missing)}")
     return BpLimits(
         provenance=Provenance(_get(d, "source", where, str), _get(d, "edition", where, str),
                               bool(d.get("confirmed", True))),
+        mmhg_per_kpa=_get(d, "mmhg_per_kpa", where),
+        limit_unit=limit_unit,
+        mpe=tuple(mpes),
         min_points=_get(d, "min_points", where, int),
-        **{f: _get(d, f, where) for f in fields})
+        mercury_zero_min_kpa=_get(d, "mercury_zero_min_kpa", where),
+        mercury_zero_max_kpa=_get(d, "mercury_zero_max_kpa", where))
 
 
 # ---------------------------------------------------------------- rapid pesticide analyzers

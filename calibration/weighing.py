@@ -1,6 +1,9 @@
 """Non-automatic weighing instruments (OIML R76-1, JJG 539): classes, MPE and the verification.
 
-Loads, indications, e and d share one mass unit (say g). The limits come from a
+Loads, indications, e and d share one mass unit (``ScaleSpec.unit``: mg, g, kg or t). MPEs are
+in e, so they need no conversion; the accuracy classes' e ranges are stated in grams (OIML R76-1
+Table 3; ``WeighingRef.class_unit``), so e is converted to grams before a class is looked up
+(a 30 kg / 0.01 kg class III scale has e = 10 g). The limits come from a
 :class:`calibration.refdata.WeighingRef` (``load_weighing()``); nothing here is a bare limit.
 
 Readings for :func:`verify_scale` (every list is one test; each entry a dict):
@@ -20,6 +23,22 @@ from typing import Any
 
 from calibration.refdata import AccuracyClass, WeighingRef, load_weighing
 from calibration.report import Check, Report, at_least, at_most, within
+
+#: grams per mass unit (definitions, not limits)
+GRAMS_PER_UNIT = {"mg": 0.001, "g": 1.0, "kg": 1000.0, "t": 1_000_000.0}
+
+
+def mass_unit(unit: str) -> str:
+    """The unit's canonical spelling; ValueError for a unit that is not a mass unit we know."""
+    key = str(unit).strip().lower()
+    if key not in GRAMS_PER_UNIT:
+        raise ValueError(f"mass unit {unit!r} unknown (known: {', '.join(GRAMS_PER_UNIT)})")
+    return key
+
+
+def convert_mass(value: float, unit: str, to: str) -> float:
+    """``value`` in ``unit`` expressed in ``to`` (e.g. 0.01 kg → 10 g)."""
+    return value * GRAMS_PER_UNIT[mass_unit(unit)] / GRAMS_PER_UNIT[mass_unit(to)]
 
 
 @dataclass(frozen=True)
@@ -69,13 +88,19 @@ def change_points_e(cls: AccuracyClass) -> list[float]:
     return [b.up_to_e for b in cls.bands if b.up_to_e is not None]
 
 
-def fitting_classes(e: float, n: float, ref: WeighingRef | None = None) -> list[str]:
-    """Every class whose e and n ranges admit this instrument, finest first."""
+def fitting_classes(e: float, n: float, ref: WeighingRef | None = None, *,
+                    unit: str = "g") -> list[str]:
+    """Every class whose e and n ranges admit this instrument (e in ``unit``), finest first."""
     ref = ref or load_weighing()
-    return [c.name for c in ref.classes.values() if _range_for(c, e, n) is not None]
+    return [c.name for c in ref.classes.values() if _range_for(c, e, n, unit, ref) is not None]
 
 
-def _range_for(cls: AccuracyClass, e: float, n: float):
+def _range_for(cls: AccuracyClass, e: float, n: float, unit: str = "g",
+               ref: WeighingRef | None = None):
+    """The e/n range of ``cls`` admitting e (given in ``unit``; the ranges are in the reference
+    data's class unit, grams) and n, or None."""
+    class_unit = (ref or load_weighing()).class_unit
+    e = convert_mass(e, unit, class_unit)
     for r in cls.ranges:
         if (at_least(e, r.e_min) and (r.e_max is None or at_most(e, r.e_max))
                 and at_least(n, r.n_min) and (r.n_max is None or at_most(n, r.n_max))):
@@ -83,11 +108,12 @@ def _range_for(cls: AccuracyClass, e: float, n: float):
     return None
 
 
-def classify(e: float, n: float, ref: WeighingRef | None = None) -> str:
-    """The finest accuracy class an instrument of interval ``e`` and ``n`` intervals can have."""
-    fits = fitting_classes(e, n, ref)
+def classify(e: float, n: float, ref: WeighingRef | None = None, *, unit: str = "g") -> str:
+    """The finest accuracy class an instrument of interval ``e`` (in ``unit``) and ``n``
+    intervals can have."""
+    fits = fitting_classes(e, n, ref, unit=unit)
     if not fits:
-        raise ValueError(f"no accuracy class admits e = {e:g} with n = {n:g}")
+        raise ValueError(f"no accuracy class admits e = {e:g} {unit} with n = {n:g}")
     return fits[0]
 
 
@@ -97,7 +123,7 @@ def min_capacity(spec: ScaleSpec, ref: WeighingRef | None = None) -> float:
         return spec.min
     ref = ref or load_weighing()
     cls = ref.cls(spec.accuracy_class)
-    r = _range_for(cls, spec.e, spec.n) or cls.ranges[0]
+    r = _range_for(cls, spec.e, spec.n, spec.unit, ref) or cls.ranges[0]
     return r.min_capacity_e * spec.e
 
 
@@ -256,13 +282,16 @@ def verify_scale(spec: ScaleSpec, readings: dict[str, list[dict]],
     cls = ref.cls(spec.accuracy_class)
     rep = Report("scale_verification", spec.to_dict(),
                  {**ref.provenance.to_dict(), "mpe": "in service" if spec.in_service else "initial"})
-    r = _range_for(cls, spec.e, spec.n)
+    r = _range_for(cls, spec.e, spec.n, spec.unit, ref)
+    e_class = convert_mass(spec.e, spec.unit, ref.class_unit)
+    e_txt = f"e = {spec.e:g} {spec.unit}" + (
+        f" (= {e_class:g} {ref.class_unit})" if mass_unit(spec.unit) != ref.class_unit else "")
     rep.checks.append(Check(
         "accuracy class", r is not None,
-        f"class {cls.name} admits e = {spec.e:g}, n = {spec.n:g}" if r else
-        f"class {cls.name} does not admit e = {spec.e:g}, n = {spec.n:g} "
-        f"(fits: {', '.join(fitting_classes(spec.e, spec.n, ref)) or 'none'})",
-        {"e": spec.e, "n": spec.n}))
+        f"class {cls.name} admits {e_txt}, n = {spec.n:g}" if r else
+        f"class {cls.name} does not admit {e_txt}, n = {spec.n:g} "
+        f"(fits: {', '.join(fitting_classes(spec.e, spec.n, ref, unit=spec.unit)) or 'none'})",
+        {"e": spec.e, "n": spec.n, "unit": spec.unit, f"e_{ref.class_unit}": e_class}))
     sections = ("weighing", "eccentricity", "repeatability", "discrimination", "standard_weights")
     for s in sections:
         if not readings.get(s) and not (s == "standard_weights" and any(
@@ -351,10 +380,11 @@ def parse_spec(d: dict[str, Any], ref: WeighingRef | None = None) -> ScaleSpec:
     if problems:
         raise ValueError("; ".join(problems))
     assert nums["max"] is not None and nums["e"] is not None
+    unit = mass_unit(d.get("unit") or "g")
     cls = d.get("class") or d.get("accuracy_class")
     if not cls:
-        cls = classify(nums["e"], nums["max"] / nums["e"], ref)
+        cls = classify(nums["e"], nums["max"] / nums["e"], ref, unit=unit)
     (ref or load_weighing()).cls(str(cls))
     return ScaleSpec(max=nums["max"], e=nums["e"], accuracy_class=str(cls).upper(), d=nums["d"],
-                     min=nums["min"], unit=str(d.get("unit", "g")),
+                     min=nums["min"], unit=unit,
                      in_service=bool(d.get("in_service", False)))

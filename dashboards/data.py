@@ -306,3 +306,21 @@ def certificate(db: str, record_id: int) -> bytes | None:
 def verification_queue(db: str) -> list[dict]:
     with session_scope(get_engine()) as s:
         return reports.verification_queue(session=s)
+
+
+def register_sample(actor, **kwargs):
+    """Register a sample at the stall (lims.field.samples); returns it with its code."""
+    from lims.field.samples import register_sample as register
+
+    with session() as s:
+        out = register(session=s, actor=actor, **kwargs)
+    clear()
+    return out
+
+
+def sample_labels(codes: list[str], fmt: str = "58mm") -> bytes:
+    """The samples' labels as a PDF (QR + Code 128)."""
+    from lims.field.labels import labels_pdf
+
+    with session() as s:
+        return labels_pdf(session=s, codes=codes, fmt=fmt)

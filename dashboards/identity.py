@@ -2,14 +2,24 @@
 
 With user accounts in the database the sidebar shows a login form; the session token (from
 ``lims.security.sessions``) lives in ``st.session_state`` and is checked on every run, so an
-expired or ended session logs the user out. A database without any user account (a fresh local
-install) runs in a clearly marked local demo mode: pick a role to see its pages.
+expired or ended session logs the user out.
+
+A database without any user account is one of two things:
+
+* a **demo database** (``lims demo`` loaded it and left its ``demo.load`` audit event, see
+  ``lims.demo.loader.is_demo_database``): a clearly marked local demo mode where you pick a role
+  to see its pages. The picker never offers the admin role, and the admin section (account
+  management) is refused in demo mode, so nobody can create an account from the browser;
+* anything else (a **production database** before ``lims init`` made the first admin): the app
+  says "no account yet: create the first admin with ``lims init``" and shows nothing else.
 
 The actor is ``st.session_state["actor"]`` (a ``lims.security.auth.Actor``, or None for the public).
 Pages read it with ``actor()`` and pass it to services, which check the permission.
 """
 
 from __future__ import annotations
+
+import re
 
 import streamlit as st
 
@@ -30,6 +40,16 @@ SECTIONS: dict[Role | None, tuple[str, ...]] = {
 }
 
 
+_MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def plain(text: str) -> str:
+    """User text (case notes, notices, typed codes) for ``st.markdown``: every ASCII punctuation
+    mark backslash-escaped, so it shows as typed — no images loaded, no links (``http://`` and
+    ``www.`` are not linked either), no emphasis — and line breaks become spaces."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
 def actor() -> Actor | None:
     return st.session_state.get("actor")
 
@@ -39,14 +59,42 @@ def role() -> Role | None:
     return a.role if a else None
 
 
+#: the roles the demo mode's picker offers: never the admin (no account management in a demo)
+DEMO_ROLES: tuple[Role, ...] = tuple(r for r in Role if r is not Role.ADMIN)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _is_demo_database(db: str) -> bool:
+    from lims.demo.loader import is_demo_database
+
+    with data.session() as s:
+        return is_demo_database(s)
+
+
 def demo_mode() -> bool:
-    """True when the database has no user account at all (nothing to log in with)."""
-    return data.user_count(data.db_key()) == 0
+    """True when the database has no user account and ``lims demo`` marked it as a demo."""
+    db = data.db_key()
+    return data.user_count(db) == 0 and _is_demo_database(db)
+
+
+def needs_first_admin() -> bool:
+    """True on a database without any user account that is not a demo database."""
+    db = data.db_key()
+    return data.user_count(db) == 0 and not _is_demo_database(db)
 
 
 def sidebar() -> None:
-    """The identity box in the sidebar: log in/out, or pick a role in local demo mode."""
+    """The identity box in the sidebar: log in/out, or pick a role in local demo mode; on a
+    production database without any account, only the "create the first admin" message."""
     box = st.sidebar.container(border=True)
+    if needs_first_admin():
+        st.session_state["actor"] = None
+        st.session_state.pop("auth_token", None)
+        box.markdown(f"**{t('auth.no_account_title')}**")
+        box.caption(t("auth.no_account"))
+        st.title(t("auth.no_account_title"))
+        st.info(t("auth.no_account"))
+        st.stop()
     if demo_mode():
         _demo_box(box)
     else:
@@ -57,8 +105,13 @@ def sidebar() -> None:
 def _demo_box(box) -> None:
     box.markdown(f"**⚠️ {t('auth.demo_mode')}**")
     box.caption(t("auth.demo_help"))
-    options = [None, *Role]
+    options: list[Role | None] = [None, *DEMO_ROLES]
     current = role()
+    a = actor()
+    if a is not None and (current not in options or a.username != f"demo-{current}"):
+        # an actor that the picker did not make (e.g. left from a login before): drop it
+        st.session_state["actor"] = None
+        current = None
     choice = box.selectbox(t("auth.role"), options, index=options.index(current),
                            format_func=labeller(options, lambda r: t("role.public") if r is None
                                                    else t(f"role.{r}")),
@@ -119,4 +172,7 @@ def guard(section: str) -> None:
     bookmarked URL must not bypass that)."""
     if section not in SECTIONS[role()]:
         st.warning(t("auth.not_allowed"))
+        st.stop()
+    if section == "admin" and demo_mode():
+        st.warning(t("auth.demo_no_users"))
         st.stop()

@@ -7,7 +7,7 @@ import streamlit as st
 from dashboards import data, export, identity
 from dashboards import i18n as fmt
 from dashboards.i18n import labeller, lang, t
-from dashboards.identity import actor
+from dashboards.identity import actor, plain
 from lims.enforcement import cases as svc
 from lims.enforcement.rules import load_enforcement_rules
 from lims.errors import LimsError
@@ -59,8 +59,8 @@ view = data.case_view(db, case_id)
 st.subheader(t("case.timeline", id=view.id, code=view.sample_code))
 for step in view.steps:
     note = step.details.get("note") or step.details.get("reason") or step.details.get("text") or ""
-    st.markdown(f"- **{fmt.moment(step.at)}** · {t('case.step.' + step.kind)} · {step.by}"
-                + (f" — {note}" if note else ""))
+    st.markdown(f"- **{fmt.moment(step.at)}** · {t('case.step.' + step.kind)} · "
+                f"{plain(step.by)}" + (f" — {plain(str(note))}" if note else ""))
 
 a = actor()
 if view.status == "open" and a is not None and a.can("cases.manage"):

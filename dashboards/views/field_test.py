@@ -75,6 +75,30 @@ with left:
     commodity_id = st.selectbox(t("field.commodity"), list(com), format_func=com.get,
                                 key="field_commodity")
     commodity = next(c for c in opts["commodities"] if c["id"] == commodity_id)
+    with st.expander(t("field.register")):
+        st.caption(t("field.register_hint"))
+        if st.button(t("field.register"), key="field_register"):
+            market_code = next((m["code"] for m in opts["markets"] if m["id"] == market_id), None)
+            try:
+                reg = data.register_sample(
+                    actor(), commodity=commodity["name_zh"],
+                    market=market_code, vendor_stall=vendor["stall"] if vendor else None,
+                    resident_purchase=resident, event_id=event["id"] if event else None)
+            except LimsError as exc:
+                st.error(str(exc))
+            else:
+                st.session_state["field_registered"] = reg.sample_code
+        code = st.session_state.get("field_registered")
+        if code:
+            st.success(t("field.registered", code=code))
+            st.markdown(f"## `{code}`")
+            l1, l2 = st.columns(2)
+            l1.download_button(t("field.label_58"), data.sample_labels([code], "58mm"),
+                               file_name=f"label_{code}.pdf", mime="application/pdf",
+                               key=f"label58_{code}")
+            l2.download_button(t("field.label_a4"), data.sample_labels([code], "a4"),
+                               file_name=f"labels_{code}_a4.pdf", mime="application/pdf",
+                               key=f"labela4_{code}")
     mode = st.radio(t("field.mode"), ["instrument", "card"], horizontal=True,
                     format_func=labeller(["instrument", "card"], lambda m: t(f"field.mode_{m}")),
                     key="field_mode")

@@ -6,11 +6,13 @@ Bilingual (Chinese first), no login, no personal data.
 from __future__ import annotations
 
 import html
+import re
 
 import streamlit as st
 
 from dashboards import data, widgets
 from dashboards import i18n as fmt
+from dashboards.identity import plain
 
 db = data.db_key()
 code = (st.query_params.get("code") or "").strip().upper()
@@ -28,9 +30,9 @@ if not code:
     st.info("请输入结果凭条上的样品编号,或扫描凭条上的二维码。"
             " Type the sample code from the slip, or scan its QR code.")
     st.stop()
-r = data.public_result(db, code)
-if r is None:
-    st.error(f"没有编号为 {code} 的样品结果。 No result for sample code {code}.")
+r = data.public_result(db, code) if re.fullmatch(r"[A-Z0-9-]{4,20}", code) else None
+if r is None:   # the typed code is shown as plain text (a URL in ?code= must not become a link)
+    st.error(f"没有编号为 {plain(code)} 的样品结果。 No result for sample code {plain(code)}.")
     st.stop()
 
 st.title(f"快检结果 · {r.code}")
@@ -49,7 +51,7 @@ st.markdown("<table style='font-size:1.3rem'>" + "".join(
 if r.handling:
     st.subheader("处置情况 · Handling")
     for line in r.handling:
-        st.markdown(f"- {line}")
+        st.markdown(f"- {plain(line)}")
 if r.retests:
     st.subheader("复检 · Re-tests")
     st.dataframe([{"方法 Method": x["method"], "结果 Verdict": widgets.ZH_WORD.get(

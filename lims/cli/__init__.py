@@ -67,6 +67,10 @@ app.command("bench")(bench_cmd.bench)
 app.command("partition")(partition_cmd.partition)
 app.add_typer(rollups_cmd.app, name="rollups")
 
+from lims.cli import api_cmd  # noqa: E402
+
+app.add_typer(api_cmd.app, name="api")
+
 from lims.cli import samples_cmd  # noqa: E402
 
 app.add_typer(samples_cmd.app, name="samples")

@@ -5,10 +5,14 @@ from __future__ import annotations
 import typer
 
 from lims.cli.common import current_actor, emit_json, handle_errors, session
-from lims.intake.corrections import correct_result, void_result
+from lims.intake.corrections import TEXT_RAW, correct_result, parse_number, void_result
+
+_TRUE, _FALSE = {"true", "yes", "1", "是"}, {"false", "no", "0", "否"}
 
 
 def _parse_set(items: list[str]) -> dict:
+    """KEY=VALUE pairs: numbers parsed strictly (no ``nan``, ``inf`` or ``1_0``); the service
+    refuses keys the method does not have and values of the wrong kind."""
     raw: dict = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -18,10 +22,16 @@ def _parse_set(items: list[str]) -> dict:
         if text == "":
             raw[key.strip()] = None  # removes the key
             continue
-        try:
-            raw[key.strip()] = float(text)
-        except ValueError:
-            raw[key.strip()] = text
+        key = key.strip()
+        if key in TEXT_RAW:
+            raw[key] = text
+        elif key == "blank_ok" and text.lower() in _TRUE | _FALSE:
+            raw[key] = text.lower() in _TRUE
+        else:
+            try:
+                raw[key] = parse_number(text)
+            except ValueError:
+                raw[key] = text      # refused by the service, with the key's name
     return raw
 
 

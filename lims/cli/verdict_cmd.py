@@ -17,6 +17,7 @@ from lims.cli.common import emit_json, handle_errors, session
 from lims.models import Method
 from lims.models.enums import MethodKind
 from lims.reference.lookup import RefCache
+from lims.timeutil import local_date, now
 from lims.verdicts import Verdict, judge_reading
 
 app = typer.Typer(help="Judge a single reading with the verdict engine.", no_args_is_help=True)
@@ -34,6 +35,28 @@ def _show(v: Verdict, as_json: bool) -> None:
         typer.echo(f"  ! {w}")
 
 
+def _today() -> date:
+    """The configured local day (LIMS_TIMEZONE, LIMS_CLOCK): the MRL edition in force on it."""
+    return local_date(now())
+
+
+_YES = ("true", "1", "yes", "y", "ok", "是")
+_NO = ("false", "0", "no", "n", "failed", "否")
+
+
+def _blank_ok(blank_ok: str | None, blank_failed: bool) -> bool:
+    """Whether the blank card turned blue: ``--blank-failed`` or ``--blank-ok false`` say no."""
+    if blank_ok is None:
+        return not blank_failed
+    word = blank_ok.strip().lower()
+    if word not in _YES + _NO:
+        raise ValueError(f"--blank-ok {blank_ok!r}: give true or false")
+    ok = word in _YES
+    if ok and blank_failed:
+        raise ValueError("--blank-failed contradicts --blank-ok true: give one of them")
+    return ok
+
+
 def _judge_with(cache: RefCache, m: Method, kind: str, raw: dict[str, Any], *,
                 commodity: str | None = None) -> Verdict:
     """Judge ``raw`` with the stored method ``m``, which must be of ``kind``."""
@@ -43,7 +66,7 @@ def _judge_with(cache: RefCache, m: Method, kind: str, raw: dict[str, Any], *,
     analyte = cache.analyte_by_id.get(m.analyte_id) if m.analyte_id is not None else None
     return judge_reading(m.kind, raw, m.params, method_code=m.code,
                          commodity=cache.commodity(commodity) if commodity else None,
-                         analyte=analyte, on=date.today(), limit_for=cache.limit)
+                         analyte=analyte, on=_today(), limit_for=cache.limit)
 
 
 @app.command("enzyme")
@@ -81,11 +104,16 @@ def gold(t: float = typer.Option(..., "--t", help="T line intensity."),
 @handle_errors
 def card(colour: str = typer.Option(..., "--colour", help="unchanged, faint_blue, sky_blue …"),
          method: str = typer.Option("ENZ-CARD", help="Method code."),
+         blank_failed: bool = typer.Option(
+             False, "--blank-failed", help="The blank card did not turn blue (test invalid)."),
+         blank_ok: str | None = typer.Option(
+             None, "--blank-ok", help="Did the blank card turn blue? true (default) or false."),
          as_json: bool = typer.Option(False, "--json")) -> None:
-    """Enzyme test card: pad colour compared with the blank."""
+    """Enzyme test card: pad colour compared with the blank (a failed blank → invalid)."""
+    raw = {"colour": colour, "blank_ok": _blank_ok(blank_ok, blank_failed)}
     with session() as s:
         cache = RefCache.load(s)
-        v = _judge_with(cache, cache.method(method), MethodKind.TEST_CARD, {"colour": colour})
+        v = _judge_with(cache, cache.method(method), MethodKind.TEST_CARD, raw)
     _show(v, as_json)
 
 
@@ -97,10 +125,12 @@ def mrl(analyte: str = typer.Option(..., help="Pesticide (Chinese or English nam
         unit: str = typer.Option("mg/kg", help="Unit of --value."),
         standard: str | None = typer.Option(None, help="Edition, e.g. 'GB 2763-2021'; default: "
                                                         "the edition in force on --on."),
-        on: str | None = typer.Option(None, help="Date the edition must be in force (YYYY-MM-DD)."),
+        on: str | None = typer.Option(None, help="Date the edition must be in force (YYYY-MM-DD); "
+                                                 "default: today in LIMS_TIMEZONE."),
         as_json: bool = typer.Option(False, "--json")) -> None:
-    """Quantitative result against the MRL of the right GB 2763 edition."""
-    day = date.fromisoformat(on) if on else date.today()
+    """Quantitative result against the MRL of the right GB 2763 edition (the commodity's own row,
+    else its group's or category's; the reasons say which, and whether it is unconfirmed)."""
+    day = date.fromisoformat(on) if on else _today()
     with session() as s:
         cache = RefCache.load(s)
         a, c = cache.analyte(analyte), cache.commodity(commodity)

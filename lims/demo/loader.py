@@ -52,7 +52,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, select
 
 from lims.errors import ConfigError, Conflict, InvalidInput
-from lims.models import GridGroup, Instrument, Market, OutreachEvent, TestResult, Vendor
+from lims.models import AuditEvent, GridGroup, Instrument, Market, OutreachEvent, TestResult, Vendor
 from lims.security import audit
 from lims.security.auth import Actor, require
 from lims.timeutil import local_tz, now
@@ -164,6 +164,21 @@ def has_results(session: Session) -> bool:
     return session.exec(select(TestResult.id).limit(1)).first() is not None
 
 
+#: the audit event ``run_demo`` appends; its presence marks the database as a demo database
+DEMO_EVENT = "demo.load"
+
+
+def is_demo_database(session: Session) -> bool:
+    """True when ``lims demo`` loaded data into this database (its ``demo.load`` audit event).
+
+    The app offers its local demo mode (a role picker without login) only on such a database:
+    the audit trail is append-only and hash-chained, so the mark cannot be added quietly, and a
+    production database that never ran ``lims demo`` never shows the picker.
+    """
+    return session.exec(select(AuditEvent.id).where(AuditEvent.action == DEMO_EVENT)
+                        .limit(1)).first() is not None
+
+
 def run_demo(*, session: Session, actor: Actor, markets_per_county: int = 5, days: int = 120,
              seed: int = 42, until: date | None = None, if_empty: bool = False,
              only: list[str] | None = None, tz: ZoneInfo | None = None) -> DemoReport:
@@ -201,7 +216,7 @@ def run_demo(*, session: Session, actor: Actor, markets_per_county: int = 5, day
         step(ctx)
         session.flush()
     counts = dict(sorted(ctx.counts.items()))
-    audit.record(session=session, actor=actor, action="demo.load", entity="database",
+    audit.record(session=session, actor=actor, action=DEMO_EVENT, entity="database",
                  entity_id="demo", new={"seed": seed, "days": days, "until": until,
                                         "markets_per_county": markets_per_county,
                                         "counts": counts})

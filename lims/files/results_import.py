@@ -27,6 +27,7 @@ from sqlmodel import Session
 from lims.errors import RowError, ValidationFailed
 from lims.files.results_export import IGNORED_ON_IMPORT
 from lims.files.tabular import FileFormatError, Table, iter_nonblank, read_table, unescape
+from lims.intake.corrections import parse_number
 from lims.intake.pipeline import ReadingIn, accept_readings
 from lims.security import audit
 from lims.security.auth import Actor, require
@@ -35,6 +36,8 @@ from lims.wire.readings import RAW_FIELDS, ReadingCreate, column_help
 
 #: column → what it holds (the README lists the same; a test keeps them in step)
 IMPORT_COLUMNS: dict[str, str] = column_help()
+#: the earliest test time an import accepts (older dates are typing errors such as 0001-01-01)
+EARLIEST = datetime(1900, 1, 1)
 NUMBER_COLUMNS = ("control_delta", "sample_delta", "t", "c", "value")
 
 #: Chinese headers accepted for the main columns (Chinese lab spreadsheets)
@@ -80,8 +83,11 @@ def _text(value: Any) -> str:
 def _number(value: Any, line: int, col: str, errors: list[RowError]) -> float | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    try:
-        x = float(value) if isinstance(value, int | float) else float(str(value).strip())
+    if isinstance(value, bool):
+        errors.append(RowError(line, col, f"not a number: {value!r}"))
+        return None
+    try:   # text strictly: no nan/inf, no digit separators (0_05 is not 5)
+        x = float(value) if isinstance(value, int | float) else parse_number(str(value))
     except ValueError:
         errors.append(RowError(line, col, f"not a number: {value!r}"))
         return None
@@ -126,6 +132,10 @@ def _timestamp(value: Any, line: int, errors: list[RowError], tz: ZoneInfo,
             errors.append(RowError(line, "tested_at", f"not a date and time: {text!r} (use "
                                    "2026-05-06 09:30 or ISO 8601)"))
             return None
+    if ts.replace(tzinfo=None) < EARLIEST:   # (year 1 in a zone east of UTC would overflow)
+        errors.append(RowError(line, "tested_at", f"{ts.isoformat()} is too early (before "
+                               f"{EARLIEST.year})"))
+        return None
     if ts > latest:
         errors.append(RowError(line, "tested_at", f"{ts.isoformat()} is in the future"))
         return None

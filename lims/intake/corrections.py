@@ -14,6 +14,8 @@ that accept held results): field testers and managers can do neither.
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any
 
 from sqlmodel import Session
@@ -28,6 +30,55 @@ from lims.security import audit
 from lims.security.auth import Actor, require
 from lims.storage.engine import begin_write
 from lims.verdicts import parse_outcome, same_meaning
+
+_NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+
+#: raw values a method kind may carry besides its required ones (``raw_keys_of``)
+OPTIONAL_RAW: dict[str, tuple[str, ...]] = {"test_card": ("blank_ok",),
+                                            "lab_quantitative": ("unit",)}
+#: raw values that are words, not numbers
+TEXT_RAW = frozenset({"colour", "unit"})
+
+
+def parse_number(text: str) -> float:
+    """A decimal number written plainly: ``0.05``, ``-1``, ``2e-3``. Refuses (ValueError) what
+    Python's ``float`` would also take: ``nan``, ``inf``, digit separators (``1_0`` is not 10,
+    ``0_05`` not 5), non-ASCII digits, and numbers too large to be finite."""
+    t = text.strip()
+    if not _NUMBER_RE.fullmatch(t):
+        raise ValueError(f"not a number: {text!r}")
+    x = float(t)
+    if not math.isfinite(x):
+        raise ValueError(f"not a finite number: {text!r}")
+    return x
+
+
+def allowed_raw_keys(method: Method) -> tuple[str, ...]:
+    """The raw values a correction may set on a result of ``method``."""
+    return (*raw_keys_of(method), *OPTIONAL_RAW.get(method.kind, ()))
+
+
+def _check_raw(raw: dict[str, Any], method: Method, result_id: int) -> None:
+    allowed = allowed_raw_keys(method)
+    for key, value in raw.items():
+        if key not in allowed:
+            raise InvalidInput(f"raw: test result {result_id}: method {method.code} "
+                               f"({method.kind}) has no raw value {key!r}; a correction may set "
+                               f"{', '.join(allowed)} (the verdict is always recomputed)")
+        if value is None:
+            continue
+        if key in TEXT_RAW:
+            ok = isinstance(value, str) and value.strip() != ""
+            what = "a word"
+        elif key == "blank_ok":
+            ok, what = isinstance(value, bool), "true or false"
+        else:
+            ok = (isinstance(value, int | float) and not isinstance(value, bool)
+                  and math.isfinite(value))
+            what = "a finite number"
+        if not ok:
+            raise InvalidInput(f"raw: test result {result_id}: {key} must be {what}, "
+                               f"got {value!r}")
 
 
 def _reason(reason: str, what: str, result_id: int) -> str:
@@ -69,6 +120,7 @@ def correct_result(*, session: Session, actor: Actor, result_id: int, raw: dict[
     method = session.get(Method, tr.method_id)
     commodity = session.get(Commodity, tr.commodity_id)
     analyte = session.get(Analyte, tr.analyte_id) if tr.analyte_id else None
+    _check_raw(raw, method, result_id)
     new_raw = {**tr.raw, **raw}
     new_raw = {k: v for k, v in new_raw.items() if v is not None}
     missing = [k for k in raw_keys_of(method) if new_raw.get(k) in (None, "")]

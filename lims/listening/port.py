@@ -5,6 +5,10 @@ Opens the instrument's serial port (a device path or a pyserial URL: ``socket://
 instrument's own, reads, hands every chunk to ``lims.listening.processor.Processor`` (which
 journals, decodes, answers through the port's write and stores), lets decoder timeouts fire when
 the line is quiet, reopens the port when it disappears and stops when ``stop`` is set.
+
+A busy or unreachable database does not end the loop: the processor keeps journalling and
+answering, and stores again with back-off (``Processor.backlog``; the quiet-line ``idle`` calls
+every 50 ms are when it retries), catching up from the journal once the database answers.
 """
 
 from __future__ import annotations

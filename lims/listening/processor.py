@@ -10,6 +10,16 @@ The offset points at the first byte the decoder has not yet turned into an event
 and a skip count), so ``open`` (and ``catch_up``) feeds the journal from there again first:
 nothing lost, and with idempotent keys nothing stored twice. ``replay`` re-parses journalled bytes
 (after a profile fix) the same way.
+
+A busy or unreachable database never ends a live processor. When storing fails with a database
+error (SQLite "database is locked" after its busy timeout, a PostgreSQL connection lost …), the
+chunk's bytes are already journalled and answered, and the transaction rolled back with the
+offset, so nothing is lost: the processor enters **backlog** mode. It keeps journalling and
+answering what arrives (the decoder still runs, for the replies) but stores nothing; every
+``receive``/``idle`` checks whether a retry is due (exponential back-off, ``RETRY_FIRST`` doubling
+up to ``RETRY_MAX``), probes the database without waiting on its locks and, once it answers,
+rebuilds the decoder and catches up from the stored offset through the journal — the same path as
+a restart — then carries on live with the caught-up decoder.
 """
 
 from __future__ import annotations
@@ -26,10 +36,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from instruments import registry
 from instruments.base import Decoded, DecodeError, Decoder, Event, Send
 from lims.errors import LimsError
 from lims.listening import journal as jr
+from lims.listening.backlog import RETRY_FIRST, BacklogMixin, Tally, make_decoder
 from lims.listening.events import InstrumentContext, Outcome, store_event
 from lims.listening.quarantine import JournalSpan
 from lims.models import ListenerOffset
@@ -42,13 +52,6 @@ log = logging.getLogger("lims.listener")
 SendFn = Callable[[bytes], None]
 
 
-def make_decoder(ctx: InstrumentContext) -> Decoder:
-    spec = registry.get(ctx.driver)
-    if ctx.driver == "profile":
-        return spec.make_decoder(profile=ctx.profile_path)
-    return spec.make_decoder()
-
-
 @dataclass
 class _Chunk:
     file: str
@@ -59,26 +62,7 @@ class _Chunk:
     length: int
 
 
-@dataclass
-class Tally:
-    results: int = 0
-    duplicates: int = 0
-    weights: int = 0
-    quarantined: int = 0
-    chunks: int = 0
-
-    def add(self, o: Outcome) -> None:
-        if o.kind == "result":
-            self.results += 1
-        elif o.kind == "duplicate":
-            self.duplicates += 1
-        elif o.kind == "weight":
-            self.weights += 1
-        elif o.kind == "quarantined":
-            self.quarantined += 1
-
-
-class Processor:
+class Processor(BacklogMixin):
     """One instrument's bytes → journal → decoder → store, tracking journal byte positions.
 
     Live use: ``open()`` (locks the journal, catches up, marks the start), then ``receive(data,
@@ -107,6 +91,11 @@ class Processor:
         self._cache: RefCache | None = None
         self._last_raw: bytes | None = None
         self._last_span = JournalSpan("?", 0, 0)
+        self._own_decoder = decoder is None   # rebuilt from the profile when catching up
+        self.backlog = False              # a store failed: journal and answer only, retry later
+        self.retry_delay = RETRY_FIRST
+        self._retry_at = 0.0              # time.monotonic() of the next attempt
+        self.db_failures = 0              # store attempts that failed with a database error
 
     @classmethod
     def for_instrument(cls, engine: sa.Engine, serial_no: str, tz: ZoneInfo, *,
@@ -126,7 +115,14 @@ class Processor:
             raise LimsError("this processor has no journal directory")
         self.journal = jr.Journal(self.journal_root, self.ctx.serial)
         try:
-            n = self.catch_up()
+            try:
+                n = self.catch_up()
+            except sa.exc.SQLAlchemyError as exc:
+                n = 0
+                self._database_failed(exc)     # journal now, store when the database answers
+                self._reset_positions()
+                if self._own_decoder:
+                    self.decoder = make_decoder(self.ctx)
             start = self.journal.append("START", b"")
             self.on_start_marker(start.at.timestamp())
         except BaseException:
@@ -153,21 +149,54 @@ class Processor:
         if not data:
             return []
         entry = self.journal.append("RX", data)          # durable before any ACK
+        self.tally.chunks += 1
+        if self.backlog:
+            self._send(self._feed_live(entry), send)      # answer; the catch-up stores it
+            return self._retry_if_due()
         events = self.feed(entry)
         self._send(events, send)
-        outcomes = self.store(events, entry.at)
-        self.tally.chunks += 1
+        outcomes = self._store_live(events, entry.at)
         if self.on_store is not None and outcomes:
             self.on_store(outcomes)
         return outcomes
 
     def idle(self, send: SendFn | None = None, wall: float | None = None) -> list[Outcome]:
-        """Nothing arrived: let the decoder's timeouts fire (retries, partial messages)."""
+        """Nothing arrived: let the decoder's timeouts fire (retries, partial messages); in
+        backlog mode, retry storing when the back-off allows."""
         events = self.poll(time.time() if wall is None else wall)
+        if self.backlog:
+            self._send(events, send)
+            return self._retry_if_due()
         if not events:
             return []
         self._send(events, send)
-        return self.store(events, datetime.now(UTC))
+        return self._store_live(events, datetime.now(UTC))
+
+    # -- a busy database: back-off, then catch up from the journal ---------------------------
+    def _store_live(self, events: list[Event], received_at: datetime) -> list[Outcome]:
+        try:
+            return self.store(events, received_at)
+        except sa.exc.SQLAlchemyError as exc:
+            self._database_failed(exc)
+            return []
+
+    def _feed_live(self, entry: jr.Entry) -> list[Event]:
+        """Backlog mode: feed the decoder for its replies only (positions are rebuilt later)."""
+        wall = entry.at.timestamp()
+        events = self.decoder.poll(self.clock(wall)) if self._last_rx is not None else []
+        events += self.decoder.feed(entry.data, self.clock(wall))
+        self._last_rx = wall
+        return events
+
+    def _reset_positions(self) -> None:
+        """Forget what was fed: the next catch-up starts from the stored offset."""
+        self._chunks.clear()
+        self._fed = self._accounted = 0
+        self._fs = {}
+        self._last_raw = None
+        self._last_span = JournalSpan("?", 0, 0)
+        self._last_rx = None
+        self.shift = 0.0
 
     def _send(self, events: list[Event], send: SendFn | None) -> None:
         for ev in events:
@@ -257,6 +286,9 @@ class Processor:
 
     # -- storing -----------------------------------------------------------------------------
     def store(self, events: list[Event], received_at: datetime) -> list[Outcome]:
+        """Store decoded events and the journal offset in one transaction (the tally counts
+        them once it committed); a database error propagates (``receive`` turns it into
+        backlog mode)."""
         outcomes: list[Outcome] = []
         reload_cache = False
         with Session(self.engine, expire_on_commit=False) as session:
@@ -278,7 +310,7 @@ class Processor:
                                     span=span, received_at=received_at, tz=self.tz,
                                     replay=self.replay)
                 except sa.exc.SQLAlchemyError:
-                    raise                      # database trouble: stop; a restart catches up
+                    raise                      # database trouble: rolled back, caught up later
                 except Exception as exc:       # a bug must not lose the bytes: quarantine them
                     log.exception("%s: cannot store an event", self.ctx.serial)
                     o = store_event(session=session, ctx=self.ctx, cache=self._cache,
@@ -286,11 +318,12 @@ class Processor:
                                     span=span, received_at=received_at, tz=self.tz)
                 if o.kind == "quarantined" and "unknown" in o.detail:
                     reload_cache = True        # reference data may have changed
-                self.tally.add(o)
                 outcomes.append(o)
             if not self.replay:
                 self._save_offset(session)
             session.commit()
+        for o in outcomes:
+            self.tally.add(o)
         if reload_cache:
             self._cache = None                 # reloaded on the next store
         return outcomes

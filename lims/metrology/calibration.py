@@ -64,6 +64,7 @@ def compute_report(procedure: str | None, readings: dict[str, Any], *,
     elif procedure == "bp":
         rep = cal_bp.verify_bp(readings.get("points") or [], unit=readings.get("unit", "mmHg"),
                                in_service=bool(readings.get("in_service", False)),
+                               mode=readings.get("mode"),
                                kind=readings.get("kind", "automated"), zero=readings.get("zero"))
     elif procedure == "analyzer":
         rep = cal_analyzer.verify_analyzer(readings)

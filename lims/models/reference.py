@@ -48,8 +48,10 @@ class Commodity(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name_zh: str = Field(unique=True, max_length=100)
     name_en: str = Field(unique=True, max_length=100)
-    category: str = Field(max_length=100)  # e.g. "leafy vegetables", "legume vegetables"
-    enzyme_interference: bool = False  # leek, ginger, scallion, garlic, chili, carrot
+    # the GB 2763 Annex A group, e.g. "leafy vegetables"; group → category and the Chinese names
+    # are in lims/refdata/commodity_groups.csv (read by the MRL lookup)
+    category: str = Field(max_length=100)
+    enzyme_interference: bool = False  # Chinese chives, ginger, scallion, garlic, chili, carrot
 
 
 class Analyte(SQLModel, table=True):

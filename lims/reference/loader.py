@@ -3,6 +3,12 @@
 Rows are matched by their natural key; a missing row is inserted, an existing one is left as it is
 (a technician's edit made in the app wins over the shipped file). Bad rows raise ConfigError naming
 the file, the line and the field, and nothing is written.
+
+``commodity_groups.csv`` (GB 2763 Annex A group and category of each commodity) and ``banned.csv``
+(pesticides banned on vegetables) are not copied into the database: the MRL lookup reads them
+directly (``lims.reference.lookup``). They are checked here: every commodity and analyte they name
+must exist, and a threshold row's ``commodity_category`` must name one of their groups or
+categories.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from sqlmodel import Session, select
 
 from lims.errors import ConfigError
 from lims.models import Analyte, Commodity, Method, Threshold
+from lims.reference.lookup import known_scopes, read_banned, read_commodity_groups
 from lims.verdicts import kinds as method_kinds
 
 REFDATA = Path(__file__).resolve().parent.parent / "refdata"
@@ -63,6 +70,26 @@ def _rows(path: Path):
             yield lineno, row
 
 
+def _norm(text: str) -> str:
+    return " ".join(text.strip().lower().split())
+
+
+def _check_side_files(directory: Path, commodities: dict, analytes: dict) -> dict:
+    """Check commodity_groups.csv and banned.csv (when present) against the commodities and
+    analytes; returns the group/category names a threshold row may use ({} without the file)."""
+    groups = read_commodity_groups(directory / "commodity_groups.csv")
+    known_c = {_norm(k) for k in commodities} | {_norm(c.name_en) for c in commodities.values()}
+    for g in {id(g): g for g in groups.values()}.values():
+        if _norm(g.name_zh) not in known_c:
+            raise ConfigError(f"commodity_groups.csv: unknown commodity {g.name_zh!r} "
+                              "(not in commodities.csv)")
+    known_a = {_norm(k) for k in analytes}
+    for b in read_banned(directory / "banned.csv").values():
+        if _norm(b.analyte) not in known_a:
+            raise ConfigError(f"banned.csv: unknown analyte {b.analyte!r} (not in analytes.csv)")
+    return known_scopes(groups)
+
+
 def load_reference_data(*, session: Session, directory: Path = REFDATA) -> LoadReport:
     report = LoadReport()
 
@@ -93,6 +120,7 @@ def load_reference_data(*, session: Session, directory: Path = REFDATA) -> LoadR
         n += 1
     report.inserted["analyte"] = n
     session.flush()
+    scopes = _check_side_files(directory, commodities, analytes)
 
     methods = {m.code: m for m in session.exec(select(Method))}
     data = tomllib.loads((directory / "methods.toml").read_text(encoding="utf-8"))
@@ -134,6 +162,10 @@ def load_reference_data(*, session: Session, directory: Path = REFDATA) -> LoadR
         category = row["commodity_category"] or None
         if (commodity_id is None) == (category is None):
             raise ConfigError(f"{where}: give exactly one of commodity or commodity_category")
+        if category is not None and scopes and _norm(category) not in scopes:
+            raise ConfigError(f"{where}: commodity_category {category!r} is no group or category "
+                              f"of commodity_groups.csv (known: "
+                              f"{', '.join(sorted({v[1] for v in scopes.values()}))})")
         try:
             value = float(row["value"])
         except ValueError:

@@ -13,9 +13,10 @@ def pts(*pairs):
 
 
 def test_conversion_factor_from_reference_data():
-    assert LIM.mmhg_per_kpa == 7.5006
-    assert kpa_to_mmhg(1.0) == pytest.approx(7.5006)
-    assert mmhg_to_kpa(7.5006) == pytest.approx(1.0)
+    # 1 mmHg = 133.322 387 415 Pa → 1 kPa = 7.500 616 mmHg (domain.md rounds it to 7.5006)
+    assert LIM.mmhg_per_kpa == pytest.approx(1000 / 133.322387415, rel=1e-9)
+    assert kpa_to_mmhg(1.0) == pytest.approx(7.50062, abs=5e-6)
+    assert mmhg_to_kpa(7.500615758) == pytest.approx(1.0)
 
 
 def test_exactly_at_limit_passes_and_one_step_over_fails_mmhg():
@@ -34,10 +35,15 @@ def test_in_service_limit_is_wider():
 
 
 def test_kpa_limits():
-    assert verify_bp(pts((0, 0), (13.3, 13.7), (26.7, 26.3)), unit="kpa").passed
+    # ±3 mmHg initial = ±0.39997 kPa: 0.39 kPa passes; 0.4 kPa is 3.0002 mmHg and fails, as
+    # 3.0002 mmHg does in mmHg
+    assert bp_mpe("kPa", in_service=False) == pytest.approx(3 / 7.500615758)
+    assert verify_bp(pts((0, 0), (13.3, 13.69), (26.7, 26.31)), unit="kpa").passed
     rep = verify_bp(pts((0, 0), (13.3, 13.8), (26.7, 26.7)), unit="kPa")
     assert [c.name for c in rep.failures()] == ["point #2 at 13.3 kPa"]
-    assert rep.failures()[0].numbers["error_mmhg"] == pytest.approx(0.5 * 7.5006)
+    assert rep.failures()[0].numbers["error_mmhg"] == pytest.approx(0.5 * 7.500615758)
+    assert not verify_bp(pts((0, 0), (13.3, 13.7), (26.7, 26.7)), unit="kPa").passed
+    assert not verify_bp(pts((0, 0), (100, 103.0002), (200, 200))).passed
 
 
 def test_too_few_points_fail():
@@ -60,3 +66,48 @@ def test_bad_points_and_unit_are_named():
         verify_bp(pts((0, 0), (100, "x"), (200, 200)))
     with pytest.raises(ValueError, match="unit 'bar'"):
         verify_bp(pts((0, 0)), unit="bar")
+
+
+# issue 16: +3.9 mmHg in service passed in mmHg but failed in kPa (0.5 kPa is not 4 mmHg)
+def _points_with_error(err_mmhg, unit):
+    refs = (0.0, 100.0, 200.0)
+    if unit == "kPa":
+        return pts(*[(mmhg_to_kpa(r), mmhg_to_kpa(r + (err_mmhg if r == 100 else 0)))
+                     for r in refs])
+    return pts(*[(r, r + (err_mmhg if r == 100 else 0)) for r in refs])
+
+
+@pytest.mark.parametrize("unit", ["mmHg", "kPa"])
+def test_same_error_same_verdict_in_both_units(unit):
+    assert verify_bp(_points_with_error(3.9, unit), unit=unit, in_service=True).passed
+    assert not verify_bp(_points_with_error(4.1, unit), unit=unit, in_service=True).passed
+    assert verify_bp(_points_with_error(2.9, unit), unit=unit).passed
+    assert not verify_bp(_points_with_error(3.1, unit), unit=unit).passed
+
+
+def test_kpa_limit_is_the_exact_conversion():
+    assert bp_mpe("kPa", in_service=True) == pytest.approx(4 / 7.500615758)  # 0.5333, not 0.5
+    rep = verify_bp(_points_with_error(3.9, "kPa"), unit="kPa", in_service=True)
+    msg = rep.checks[2].message
+    assert "within MPE ±0.5333 kPa (= ±4 mmHg), in service; limit unconfirmed" in msg, msg
+    assert rep.reference["mpe_stated"] == 4 and rep.reference["mpe_stated_unit"] == "mmHg"
+
+
+def test_subsequent_verification_mode():
+    lim = LIM.mpe_for("subsequent")
+    assert lim.value == 4.0 and lim.confirmed is False and lim.source
+    assert bp_mpe("mmHg", mode="subsequent") == 4.0
+    rep = verify_bp(_points_with_error(3.9, "kPa"), unit="kPa", mode="subsequent")
+    assert rep.passed and rep.instrument["mode"] == "subsequent"
+    assert not rep.instrument["in_service"]
+    assert verify_bp(_points_with_error(3.9, "mmHg"), mode="后续检定").passed
+    assert not verify_bp(_points_with_error(3.9, "mmHg"), mode="initial").passed
+    with pytest.raises(ValueError, match="verification mode 'annual'"):
+        verify_bp(_points_with_error(0, "mmHg"), mode="annual")
+    with pytest.raises(ValueError, match="contradicts in_service"):
+        verify_bp(_points_with_error(0, "mmHg"), mode="initial", in_service=True)
+
+
+def test_every_mode_has_a_sourced_limit_in_the_reference_data():
+    assert {m.mode for m in LIM.mpe} == {"initial", "subsequent", "in_service"}
+    assert all(m.source for m in LIM.mpe)

@@ -201,3 +201,43 @@ def test_bad_input_names_field_and_row():
     with pytest.raises(ValueError, match="instrument.e missing"):
         parse_spec({"max": 100})
     assert parse_spec({"max": 15000, "e": 5}).accuracy_class in ("II", "III")
+
+
+# issue 16: a scale stated in kg was checked against class limits that are in grams
+KG = ScaleSpec(max=30, e=0.01, accuracy_class="III", unit="kg")  # 30 kg / 10 g, n = 3 000
+
+
+def kg_readings():
+    pts = (0, 0.2, 5, 7.5, 15, 20, 22.5, 30)
+    return parse_readings({
+        "weighing": [{"load": p, "indication": p} for p in pts],
+        "eccentricity": [{"position": q, "load": 10, "indication": 10.01} for q in "ABCD"],
+        "repeatability": [{"load": 30, "indication": i} for i in (30, 30.01, 30)],
+        "discrimination": [{"load": 0.2, "extra": 0.014, "before": 0.2, "after": 0.21}],
+        "standard_weights": [{"nominal": 20, "mpe": 0.001}],
+    })
+
+
+def test_scale_in_kg_is_classified_in_grams():
+    assert classify(0.01, 3000, unit="kg") == "III"
+    assert fitting_classes(10, 3000, unit="g") == fitting_classes(0.01, 3000, unit="kg")
+    c = _check(verify_scale(KG, kg_readings()), "accuracy class")[0]
+    assert c.passed, c.message
+    assert "e = 0.01 kg" in c.message and "10 g" in c.message
+    spec = parse_spec({"max": 30, "e": 0.01, "unit": "kg"})
+    assert spec.accuracy_class == "III" and spec.unit == "kg"
+
+
+def test_scale_in_kg_full_verification_matches_grams():
+    rep = verify_scale(KG, kg_readings())
+    assert rep.passed, [c.message for c in rep.failures()]
+    # Min 20 e = 0.2 kg; MPE change points 500 e = 5 kg, 2 000 e = 20 kg
+    assert [p for _, p in required_points(KG)] == pytest.approx([0, 0.2, 5, 7.5, 15, 20, 22.5, 30])
+    assert mpe(25, e=0.01, accuracy_class="III") == pytest.approx(0.015)
+
+
+def test_unknown_mass_unit_is_refused():
+    with pytest.raises(ValueError, match="unit 'lb'"):
+        parse_spec({"max": 30, "e": 0.01, "unit": "lb"})
+    with pytest.raises(ValueError, match="unit 'lb'"):
+        classify(0.01, 3000, unit="lb")

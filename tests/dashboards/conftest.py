@@ -33,6 +33,9 @@ def templates(tmp_path_factory) -> dict[str, Path]:
             elif kind == "demo":
                 info = seed.small_demo(s, until=PINNED_DAY)
                 (base / "demo.code").write_text(info["positive_code"])
+            if kind == "demo":
+                mark_demo(s)   # as `lims demo` does: the app offers its demo mode
+            s.commit()
         eng.dispose()
         out[kind] = path
     return out
@@ -62,12 +65,49 @@ def demo_code(templates) -> str:
     return (templates["demo"].parent / "demo.code").read_text()
 
 
+PASSWORD = "Correct-Horse-42-Battery"
+
+
+def login_token(role: Role) -> str:
+    """A real app session of the account ``test-<role>`` (made on first use) in the database
+    LIMS_DATABASE_URL points at: pages run behind the real login, as in production."""
+    from sqlmodel import select
+
+    from lims.models import User
+    from lims.security import sessions, users
+    from lims.security.auth import SYSTEM
+    from lims.storage.engine import get_engine
+
+    name = f"test-{role.value}"
+    with Session(get_engine()) as s:
+        if s.exec(select(User).where(User.username == name)).first() is None:
+            users.add_user(session=s, actor=SYSTEM, username=name, role=role, password=PASSWORD)
+        token = sessions.create_session(session=s, actor=Actor(name, role))
+        s.commit()
+    import streamlit as st
+
+    st.cache_data.clear()   # the app's cached user count (demo mode) must see the new account
+    return token
+
+
+def mark_demo(s: Session) -> None:
+    """Record the ``demo.load`` audit event ``lims demo`` leaves: the database is a demo one."""
+    from lims.security import audit
+    from lims.security.auth import SYSTEM
+
+    audit.record(session=s, actor=SYSTEM, action="demo.load", entity="database",
+                 entity_id="demo", new={"test": True})
+
+
 def run_page(page: str | None, role: Role | None = Role.ADMIN, lang: str = "zh",
              state: dict | None = None) -> AppTest:
-    """Run the app at ``page`` (a file in dashboards/views, None = the default page) as ``role``."""
+    """Run the app at ``page`` (a file in dashboards/views, None = the default page) as ``role``,
+    logged in with a real account of that role (``login_token``)."""
     at = AppTest.from_file(APP, default_timeout=60)
     at.session_state["lang"] = lang
-    at.session_state["actor"] = Actor(f"demo-{role}", role) if role else None
+    at.session_state["actor"] = None
+    if role is not None:
+        at.session_state["auth_token"] = login_token(role)
     for k, v in (state or {}).items():
         at.session_state[k] = v
     if page:

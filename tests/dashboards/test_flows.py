@@ -4,14 +4,17 @@ results, editing reference data, logging in, the monthly report."""
 from __future__ import annotations
 
 import json
+import re
 
+import pytest
 from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
-from lims.models import AuditEvent, Market, TestResult, Threshold, User
+from lims.models import AuditEvent, Market, Sample, TestResult, Threshold, User
 from lims.models.enums import Role
+from lims.security.auth import Actor
 from lims.storage.engine import get_engine
-from tests.dashboards.conftest import no_exception, run_page
+from tests.dashboards.conftest import APP, no_exception, run_page
 
 
 def _metric(at, label: str) -> str:
@@ -70,7 +73,7 @@ def test_field_card_positive_shows_the_words_and_opens_a_case(use_db):
     with Session(get_engine()) as s:
         tr = s.exec(select(TestResult).where(TestResult.source == "field")
                     .order_by(TestResult.id.desc())).first()
-        assert tr is not None and tr.verdict == "positive" and tr.tested_by == "demo-field_tester"
+        assert tr is not None and tr.verdict == "positive" and tr.tested_by == "test-field_tester"
 
 
 def test_field_card_negative_in_english_says_negative(use_db):
@@ -244,12 +247,90 @@ def test_calibration_certificate_from_the_lab_page(use_db):
 
 
 def test_demo_mode_role_picker_without_accounts(use_db):
-    use_db("one_market")   # no user account: the local demo mode
+    use_db("demo")   # marked by `lims demo`, no user account: the local demo mode
     at = AppTest.from_function(_identity_box, default_timeout=60)
     at.run()
     no_exception(at)
     assert "本地演示模式" in "".join(m.value for m in at.markdown)
-    at.selectbox(key="demo_role").set_value(Role.MANAGER).run()
+    picker = at.selectbox(key="demo_role")
+    assert "系统管理员" not in picker.options and "管理人员" in picker.options
+    picker.set_value(Role.MANAGER).run()
     no_exception(at)
     assert at.session_state["actor"].role is Role.MANAGER
     assert at.session_state["actor"].username == "demo-manager"
+
+
+def test_demo_mode_offers_no_account_management(use_db):
+    use_db("demo")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["lang"] = "zh"
+    at.session_state["actor"] = Actor("demo-admin", Role.ADMIN)   # a forged/stale demo admin
+    at.run()
+    no_exception(at)
+    assert at.session_state["actor"] is None   # the picker never makes an admin
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["lang"] = "zh"
+    at.session_state["actor"] = Actor("demo-admin", Role.ADMIN)
+    at.switch_page("views/users.py").run()
+    no_exception(at)
+    assert not at.get("form") and not at.text_input
+    with Session(get_engine()) as s:
+        assert s.exec(select(User)).first() is None
+
+
+@pytest.mark.parametrize("kind", ["empty", "one_market"])
+def test_empty_production_database_asks_for_lims_init(use_db, kind):
+    use_db(kind)   # no user account and not a demo database
+    at = AppTest.from_function(_identity_box, default_timeout=60)
+    at.run()
+    no_exception(at)
+    assert not at.get("selectbox") and not at.get("form")   # no role picker, no login form
+    assert at.session_state["actor"] is None
+    assert any("lims init" in i.value for i in at.info)
+    for page in (None, "views/users.py"):
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.session_state["lang"] = "en"
+        at.session_state["actor"] = Actor("demo-admin", Role.ADMIN)
+        if page:
+            at.switch_page(page)
+        at.run()
+        no_exception(at)
+        assert at.session_state["actor"] is None
+        assert [i.value for i in at.info] == [
+            "No account yet: create the first admin with `lims init` on the server, then log in."]
+        assert not at.get("form") and not at.text_input and not at.selectbox
+    with Session(get_engine()) as s:
+        assert s.exec(select(User)).first() is None
+
+
+def test_field_page_registers_a_sample_and_offers_its_label(use_db):
+    use_db("demo")
+    at = run_page("field_test", role=Role.FIELD_TESTER)
+    no_exception(at)
+    at.button(key="field_register").click().run()
+    no_exception(at)
+    code = at.session_state["field_registered"]
+    assert any(code in s.value for s in at.success)
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "标签 PDF（58 mm）" in labels and "标签 PDF（A4）" in labels
+    with Session(get_engine()) as s:
+        sample = s.exec(select(Sample).where(Sample.code == code)).one()
+        assert sample.vendor_id is not None and sample.taken_by.endswith("field_tester")
+
+
+def test_user_text_is_plain_text_on_the_public_and_cases_pages(use_db):
+    use_db("demo")
+    evil = "![x](http://evil.example/p.png) http://evil.example www.evil.example"
+    at = run_page("public", role=None, state={})
+    at.text_input(key="public_code").input(evil[:20]).run()
+    no_exception(at)
+    shown = "".join(e.value for e in at.error)
+    assert not re.search(r"(?<!\\)[\](:]", shown) and "\\!\\[X\\]\\(HTTP\\:" in shown
+    at = run_page("cases", role=Role.LAB_TECHNICIAN)
+    at.text_input(key=f"case_note_{at.selectbox(key='case_pick').value}").input(evil)
+    at.button(key="case_suspend").click().run()
+    no_exception(at)
+    steps = "".join(m.value for m in at.markdown)
+    assert "\\!\\[x\\]\\(http\\:\\/\\/evil\\.example" in steps
+    assert "http://" not in steps and "www.evil" not in steps
+    assert not re.search(r"(?<!\\)\]\(", steps)

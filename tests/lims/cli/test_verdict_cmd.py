@@ -77,7 +77,8 @@ def test_enzyme_shows_the_dispatchers_warnings(lims):
     leek = _json(lims("verdict", "enzyme", "--control-delta", "0.4", "--sample-delta", "0.1",
                       "--commodity", "韭菜", "--json"))
     assert leek["outcome"] == "positive"
-    assert any("leek (韭菜) inhibits the enzyme on its own" in w for w in leek["warnings"])
+    assert any("Chinese chives (韭菜) inhibits the enzyme on its own" in w
+               for w in leek["warnings"])
 
 
 def test_enzyme_exactly_at_the_cut_off(lims):
@@ -121,3 +122,14 @@ def test_verdict_day_is_the_configured_local_day(lims, monkeypatch):
     data = _json(lims("verdict", "mrl", "--analyte", "腐霉利", "--commodity", "韭菜",
                       "--value", "1", "--json"))
     assert data["threshold"]["standard"] == "GB 2763-2021" and data["outcome"] == "noncompliant"
+
+
+def test_mrl_group_row_unconfirmed_and_banned_are_shown(lims):
+    # issue 16: 氧乐果 in 菠菜 falls back to the 叶菜类蔬菜 row (unconfirmed); omethoate is banned
+    result = lims("verdict", "mrl", "--analyte", "氧乐果", "--commodity", "菠菜", "--value", "0.03",
+                  "--on", "2026-05-01")
+    assert result.exit_code == 0, result.output
+    assert "NONCOMPLIANT" in result.output
+    assert "> MRL 0.02 mg/kg (GB 2763-2021) (limit unconfirmed: check the standard)" in result.output
+    assert "limit for 叶菜类蔬菜 (group) used for 菠菜 (spinach)" in result.output
+    assert "omethoate is banned on vegetables" in result.output

@@ -75,6 +75,21 @@ def via_field_test(engine, tmp_path) -> None:   # the field page and `lims field
         s.commit()
 
 
+def via_api(engine, tmp_path) -> None:
+    from lims.api.app import create_app
+    from tests.lims.api.conftest import Api, LiveServer, token_for
+
+    srv = LiveServer(create_app(engine)).start()
+    try:
+        r = Api(srv.url, token_for(engine)).post("/api/v1/readings", {"readings": [{
+            "method": "ENZ-5009.199", "tested_at": "2026-05-06T09:30:00+08:00",
+            "market": "M-EAST", "vendor_stall": "A01", "commodity": "小白菜",
+            "control_delta": 0.40, "sample_delta": 0.10}]})
+        assert r.status == 200, r.body
+    finally:
+        srv.stop()
+
+
 def via_listener(engine, tmp_path) -> None:
     sim = ProfileSimulator(load_profile("enzyme-12ch"), count=12, interval=0.05, seed=5,
                            serial=SN)
@@ -101,7 +116,8 @@ def _follow_ups(engine) -> list[tuple]:
         return out
 
 
-@pytest.mark.parametrize("path", [via_direct, via_import, via_field_test, via_listener],
+@pytest.mark.parametrize("path", [via_direct, via_import, via_field_test, via_api,
+                                  via_listener],
                          ids=lambda f: f.__name__)
 def test_a_positive_opens_the_same_case_and_alert_on_every_path(path, sqlite_engine, tmp_path):
     _world(sqlite_engine)

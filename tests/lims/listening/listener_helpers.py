@@ -82,6 +82,7 @@ def running_listener(engine, serial: str, port: str, var: Path, **kw):
                    tz=TZ, stop=stop, reconnect_delay=0.2, **kw)
     result = {}
     t = threading.Thread(target=lambda: result.setdefault("tally", lst.run()), daemon=True)
+    lst.thread = t   # tests check that it is still alive
     t.start()
     assert lst.connected.wait(20), "listener did not open the port"
     try:

@@ -219,3 +219,24 @@ def test_certificate_falls_back_to_english_without_cjk_font(insts, tmp_path):
     with pytest.raises(LimsError, match="does not exist"):
         certificate.write_certificate(session=s, record_id=rec.id, out=tmp_path / "x.pdf",
                                       font_file=tmp_path / "missing.ttf")
+
+
+def test_bp_record_modes_and_units_issue16():
+    # +3.9 mmHg (0.52 kPa) at 100 mmHg: passes in service and at subsequent verification in
+    # either unit; the initial limit (±3 mmHg) refuses it
+    kpa = 7.500615758
+    pts_kpa = [{"reference": r / kpa, "indicated": (r + (3.9 if r == 100 else 0)) / kpa}
+               for r in (0, 100, 200)]
+    for mode, ok in (("in_service", True), ("subsequent", True), ("initial", False)):
+        rep = cal.compute_report("bp", {"points": pts_kpa, "unit": "kPa", "mode": mode},
+                                 instrument={})
+        assert rep.passed is ok, (mode, [c.message for c in rep.failures()])
+        assert rep.reference["mode"] == mode and rep.reference["mpe_confirmed"] is False
+
+
+def test_scale_record_in_kg_issue16():
+    readings = {"instrument": {"max": 30, "e": 0.01, "unit": "kg"},
+                "weighing": [{"load": 0, "indication": 0}]}
+    rep = cal.compute_report("scale", readings, instrument={})
+    (cls,) = [c for c in rep.checks if c.name == "accuracy class"]
+    assert cls.passed and rep.instrument["class"] == "III", cls.message
