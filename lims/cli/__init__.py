@@ -74,3 +74,8 @@ app.add_typer(api_cmd.app, name="api")
 from lims.cli import samples_cmd  # noqa: E402
 
 app.add_typer(samples_cmd.app, name="samples")
+
+from lims.cli import batch_cmd  # noqa: E402
+
+app.add_typer(batch_cmd.batch_app, name="batch")
+app.add_typer(batch_cmd.readings_app, name="readings")

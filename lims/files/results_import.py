@@ -64,6 +64,7 @@ class ImportReport:
     verdicts: dict[str, int] = field(default_factory=dict)
     cases: int = 0
     alerts: int = 0
+    unbound: int = 0          # rows that found no sample: in the unbound queue
     sha256: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -232,7 +233,7 @@ def import_results(*, session: Session, actor: Actor, path: Path,
     table = read_table(path)
     readings = parse_rows(table, name=path.name, tz=tz)
     report = accept_readings(session=session, actor=actor, readings=readings, tz=tz)
-    new = [st for st in report.stored if not st.duplicate]
+    new = [st for st in report.stored if not st.duplicate and st.unbound_id is None]
     verdicts: dict[str, int] = {}
     for st in new:
         verdicts[st.verdict.outcome.value] = verdicts.get(st.verdict.outcome.value, 0) + 1
@@ -241,8 +242,9 @@ def import_results(*, session: Session, actor: Actor, path: Path,
         held=sum(1 for st in new if st.status == "held"),
         mismatches=sum(1 for st in new if st.mismatch), verdicts=verdicts,
         cases=sum(1 for st in new if st.case_id), alerts=sum(1 for st in new if st.alert_id),
+        unbound=report.unbound,
         sha256=hashlib.sha256(path.read_bytes()).hexdigest())
-    if new:
+    if new or report.unbound:
         audit.record(session=session, actor=actor, action="results.import", entity="test_result",
                      entity_id=path.name, new=result.to_dict())
     return result

@@ -27,6 +27,7 @@ from sqlmodel import Session, select
 
 from lims.errors import LimsError, RowError
 from lims.intake import judging
+from lims.intake.batches import BatchBook
 from lims.intake.readings import ReadingIn
 from lims.models import Analyte, Commodity, Instrument, Market, Method, Sample, TestResult, Vendor
 from lims.reference.lookup import RefCache
@@ -40,7 +41,7 @@ class Bound:
     reading: ReadingIn
     key: str
     method: Method
-    commodity: Commodity
+    commodity: Commodity | None      # None only for an unbound reading
     analyte: Analyte | None
     market: Market | None
     vendor: Vendor | None
@@ -50,6 +51,7 @@ class Bound:
     instrument_outcome: Outcome | None
     duplicate_of: TestResult | None = None  # an identical result already on the sample
     group: str = ""                  # readings of one sample in this batch share the group
+    unbound: str | None = None       # why no sample could be found: kept as an UnboundReading
 
 
 def _raw_key(raw: dict[str, Any]) -> str:
@@ -69,11 +71,14 @@ class SampleBook:
         self.by_code: dict[str, Sample] = {}
         self.have: dict[tuple, TestResult] = {}   # (sample, method, second, raw) → result
         self.screens: dict[int, TestResult] = {}  # sample id → its first screen
-        codes_l = sorted(codes)
+        self.load(session, codes)
+
+    def load(self, session: Session, codes: set[str]) -> None:
+        codes_l = sorted(codes - set(self.by_code))
         for i in range(0, len(codes_l), 500):
             for s in session.exec(select(Sample).where(Sample.code.in_(codes_l[i:i + 500]))):
                 self.by_code[s.code] = s
-        ids = [s.id for s in self.by_code.values()]
+        ids = [s.id for c, s in self.by_code.items() if c in codes_l]
         for i in range(0, len(ids), 500):
             q = (select(TestResult).where(TestResult.sample_id.in_(ids[i:i + 500]))
                  .order_by(TestResult.tested_at, TestResult.id))
@@ -87,8 +92,10 @@ class SampleBook:
 def bind(readings: list[ReadingIn], session: Session, cache: RefCache,
          errors: list[RowError]) -> list[Bound | None]:
     """Validate and bind every reading; problems are appended to ``errors``."""
+    unbound = _by_channel(readings, session, cache)
     book = SampleBook(session, {r.sample_code for r in readings if r.sample_code})
-    out = [_bind_one(r, i, cache, book, errors) for i, r in enumerate(readings, start=1)]
+    out = [_bind_one(r, i, cache, book, errors, unbound.get(id(r)))
+           for i, r in enumerate(readings, start=1)]
     _check_new_groups([b for b in out if b is not None and b.new_code], errors)
     return out
 
@@ -104,8 +111,39 @@ def _check_new_groups(bound: list[Bound], errors: list[RowError]) -> None:
                                    f"on row {head.reading.row}"))
 
 
+def _by_channel(readings: list[ReadingIn], session: Session, cache: RefCache) -> dict[int, str]:
+    """Readings naming only instrument + channel: give them the code of the sample on that
+    channel of the instrument's batch at the reading's time. Returns, per reading that finds no
+    sample and cannot make one, why (it is then kept as unbound)."""
+    todo = [r for r in readings if not r.sample_code and r.instrument_serial and r.channel]
+    if not todo:
+        return {}
+    inst = {}
+    for r in todo:
+        try:
+            inst[id(r)] = cache.instrument(r.instrument_serial)
+        except LimsError:
+            pass   # reported by _bind_one
+    book = BatchBook(session, {i.id for i in inst.values()})
+    out: dict[int, str] = {}
+    for r in todo:
+        i = inst.get(id(r))
+        if i is None:
+            continue
+        batch, code = book.sample_for(i.id, r.channel, r.tested_at)
+        if code:   # the registered sample decides where and what; the instrument's own
+            r.sample_code, r.market, r.commodity = code, None, None   # names are only hints
+        elif batch is not None:
+            out[id(r)] = (f"channel {r.channel} of {i.serial_no} holds no sample in batch "
+                          f"{batch.id}")
+        elif not r.commodity:
+            out[id(r)] = (f"no sample code, no batch of {i.serial_no} at "
+                          f"{r.tested_at.isoformat()} and no commodity to make a sample")
+    return out
+
+
 def _bind_one(r: ReadingIn, idx: int, cache: RefCache, book: SampleBook,
-              errors: list[RowError]) -> Bound | None:
+              errors: list[RowError], unbound: str | None = None) -> Bound | None:
     row = r.row if r.row is not None else idx
     n_before = len(errors)
 
@@ -122,6 +160,13 @@ def _bind_one(r: ReadingIn, idx: int, cache: RefCache, book: SampleBook,
     method = look("method", cache.method, r.method)
     if r.tested_at.tzinfo is None:
         bad("tested_at", "timestamp without time zone")
+    if unbound is not None:   # no sample to check against: kept as it came, for a person
+        instrument = look("instrument", cache.instrument, r.instrument_serial)
+        if len(errors) > n_before:
+            return None
+        assert method is not None
+        return Bound(r, r.ingest_key or r.default_key(), method, None, None, None, None,
+                     instrument, None, None, None, unbound=unbound)
     commodity = analyte = market = vendor = instrument = outcome = None
     sample = book.by_code.get(r.sample_code) if r.sample_code else None
     if sample is not None:

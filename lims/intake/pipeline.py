@@ -17,6 +17,10 @@ it
 6. runs the follow-up: a positive first screen opens its case, a positive or suspicious one
    raises an alert to its market's grid group (``lims.enforcement.followup``), and the vendors
    whose record changed are graded again (``lims.enforcement.grades``).
+
+A reading that names neither a sample nor a channel holding one (``lims.intake.batches``) and
+carries nothing to make a sample from is kept whole as an ``UnboundReading`` — counted nowhere,
+never lost — until a person binds it to a sample or voids it (``lims.intake.unbound``).
 """
 
 from __future__ import annotations
@@ -25,13 +29,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from lims.errors import RowError, ValidationFailed
 from lims.intake import gate, judging, rollups, storing
 from lims.intake.binding import Bound, bind
 from lims.intake.readings import IngestReport, ReadingIn, Stored, new_sample_code
-from lims.models import Alert, EnforcementCase, Sample, TestResult
+from lims.models import Alert, EnforcementCase, Sample, TestResult, UnboundReading
 from lims.models.enums import CalibrationState, ResultStatus
 from lims.models.results import new_uuid
 from lims.reference.lookup import RefCache
@@ -128,6 +132,9 @@ def _store(session: Session, bound: list[Bound], cache: RefCache, tz: ZoneInfo) 
     for x in bound:
         r = x.reading
         prior = existing.get(x.key)
+        if x.unbound is not None and prior is None:
+            slots.append(_keep_unbound(session, x))
+            continue
         if prior is not None:
             slots.append(_prior(r, prior, prior.code))
             continue
@@ -196,6 +203,25 @@ def _store(session: Session, bound: list[Bound], cache: RefCache, tz: ZoneInfo) 
                                         f.instrument_verdict, f.mismatch, f.status,
                                         f.calibration_state, duplicate=True))
     return report
+
+
+def _keep_unbound(session: Session, x: Bound) -> Stored:
+    """A reading that found no sample: kept whole, once, until a person binds or voids it."""
+    r = x.reading
+    verdict = Verdict(Outcome.INVALID, rule="unbound", reasons=(f"unbound: {x.unbound}",))
+    prior = session.exec(select(UnboundReading).where(UnboundReading.ingest_key == x.key)).first()
+    if prior is not None:
+        return Stored(r.row, prior.result_id or 0, "", verdict, r.instrument_verdict, False,
+                      "unbound", "", duplicate=True, unbound_id=prior.id)
+    payload = {k: (v.isoformat() if hasattr(v, "isoformat") else v)
+               for k, v in vars(r).items() if k not in ("row",)}
+    u = UnboundReading(ingest_key=x.key, instrument_id=x.instrument.id if x.instrument else None,
+                       channel=r.channel, method=r.method, tested_at=r.tested_at,
+                       reading=payload, reason=x.unbound[:300])
+    session.add(u)
+    session.flush()
+    return Stored(r.row, 0, "", verdict, r.instrument_verdict, False, "unbound", "",
+                  unbound_id=u.id)
 
 
 def _link_new_samples(session: Session, pending: list, result_ids: list[int]) -> None:

@@ -80,9 +80,12 @@ class Stored:
     duplicate: bool = False
     case_id: int | None = None       # the case the result opened (follow-up)
     alert_id: int | None = None      # the alert it raised (follow-up)
+    unbound_id: int | None = None    # kept as an UnboundReading: no sample found (no result)
 
     @property
     def state(self) -> str:
+        if self.unbound_id is not None:
+            return "unbound"
         return "duplicate" if self.duplicate else "stored"
 
 
@@ -93,7 +96,7 @@ class IngestReport:
 
     @property
     def created(self) -> int:
-        return sum(1 for s in self.stored if not s.duplicate)
+        return sum(1 for s in self.stored if not s.duplicate and s.unbound_id is None)
 
     @property
     def duplicates(self) -> int:
@@ -101,4 +104,8 @@ class IngestReport:
 
     @property
     def new_result_ids(self) -> list[int]:
-        return [s.result_id for s in self.stored if not s.duplicate]
+        return [s.result_id for s in self.stored if not s.duplicate and s.unbound_id is None]
+
+    @property
+    def unbound(self) -> int:
+        return sum(1 for s in self.stored if s.unbound_id is not None and not s.duplicate)

@@ -37,6 +37,7 @@ class Tally:
     weights: int = 0
     quarantined: int = 0
     chunks: int = 0
+    unbound: int = 0
 
     def add(self, o: Outcome) -> None:
         if o.kind == "result":
@@ -47,6 +48,8 @@ class Tally:
             self.weights += 1
         elif o.kind == "quarantined":
             self.quarantined += 1
+        elif o.kind == "unbound":
+            self.unbound += 1
 
 
 
@@ -122,5 +125,6 @@ class BacklogMixin:
                            duplicates=base.duplicates + extra.duplicates,
                            weights=base.weights + extra.weights,
                            quarantined=base.quarantined + extra.quarantined,
+                           unbound=base.unbound + extra.unbound,
                            chunks=base.chunks)
 

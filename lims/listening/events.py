@@ -64,7 +64,7 @@ class InstrumentContext:
 
 @dataclass
 class Outcome:
-    kind: str            # result / duplicate / weight / quarantined / skipped
+    kind: str            # result / duplicate / unbound / weight / quarantined / skipped
     detail: str = ""
     row_id: int | None = None
 
@@ -159,6 +159,10 @@ def store_event(*, session: Session, ctx: InstrumentContext, cache: RefCache, ev
                                        resolution=f"replayed: stored as result {stored.result_id}")
     if stored.duplicate:
         return Outcome("duplicate", "already stored", stored.result_id)
+    if stored.unbound_id is not None:   # no sample on its channel: queued for a person
+        log.info("%s: reading on channel %s kept unbound (#%s): %s", ctx.serial, r.channel,
+                 stored.unbound_id, stored.verdict.reasons[0])
+        return Outcome("unbound", stored.verdict.reasons[0], stored.unbound_id)
     log.info("%s: stored result %s sample %s channel %s: %s (instrument said %s)%s", ctx.serial,
              stored.result_id, stored.sample_code, r.channel, stored.verdict.outcome.value,
              r.verdict, " MISMATCH" if stored.mismatch else "")

@@ -1,6 +1,7 @@
 """All tables. Import from here so SQLModel.metadata knows every table (Alembic needs it)."""
 
 from lims.models.api import ApiToken
+from lims.models.batches import Batch, BatchSlot, UnboundReading
 from lims.models.calibration import MeterCheck, QcControlValue
 from lims.models.enforcement import (
     Alert,
@@ -35,6 +36,8 @@ __all__ = [
     "ApiToken",
     "AppSession",
     "AuditEvent",
+    "Batch",
+    "BatchSlot",
     "CalibrationRecord",
     "CaseStep",
     "Commodity",
@@ -58,6 +61,7 @@ __all__ = [
     "RollupMarketWeek",
     "Sample",
     "TestResult",
+    "UnboundReading",
     "Threshold",
     "User",
     "Vendor",

@@ -86,7 +86,7 @@ def column_help() -> dict[str, str]:
 class ReadingAccepted(BaseModel):
     """What the pipeline made of one reading."""
 
-    status: Literal["stored", "duplicate"]
+    status: Literal["stored", "duplicate", "unbound"]
     result_id: int
     sample_code: str
     verdict: str
@@ -99,6 +99,7 @@ class ReadingAccepted(BaseModel):
     reasons: list[str] = Field(default_factory=list)
     case_id: int | None = None
     alert_id: int | None = None
+    unbound_id: int | None = Field(None, description="kept in the unbound queue: no sample")
 
     @classmethod
     def of(cls, s: Stored) -> ReadingAccepted:
@@ -107,4 +108,4 @@ class ReadingAccepted(BaseModel):
                    verdict=v.outcome.value, value=v.value, unit=v.unit, result_status=s.status,
                    calibration_state=s.calibration_state, instrument_verdict=s.instrument_verdict,
                    mismatch=s.mismatch, reasons=list(v.reasons), case_id=s.case_id,
-                   alert_id=s.alert_id)
+                   alert_id=s.alert_id, unbound_id=s.unbound_id)
