@@ -49,7 +49,8 @@ PAGES: dict[str, list[st.Page]] = {
         page("outreach.py", "page.outreach", ":material/volunteer_activism:"),
         page("report.py", "page.report", ":material/picture_as_pdf:"),
     ],
-    "admin": [page("users.py", "page.users", ":material/group:")],
+    "admin": [page("users.py", "page.users", ":material/group:"),
+              page("setup.py", "page.setup", ":material/domain_add:")],
     "public": [page("board.py", "page.board", ":material/campaign:"),
                page("public.py", "page.public_result", ":material/qr_code_scanner:")],
 }

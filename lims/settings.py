@@ -48,6 +48,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("LIMS_PUBLIC_BASE_URL", "http://localhost:8501", "Base URL printed in QR codes on result slips."),
     Setting(
+        "LIMS_SLIP_KEY_FILE",
+        None,
+        "Ed25519 private key (PKCS#8 PEM, mode 0600) that signs result-slip QR codes. Unset: "
+        "LIMS_VAR_DIR/keys/slip_ed25519.pem, generated on first use.",
+    ),
+    Setting(
         "LIMS_FUTURE_TOLERANCE_MINUTES",
         "30",
         "HTTP API: how far (minutes) a reading's tested_at may lie ahead of the server's clock "
@@ -70,6 +76,7 @@ class Settings:
     lang: str
     public_base_url: str
     future_tolerance_minutes: int = 30
+    slip_key_file: Path | None = None   # LIMS_SLIP_KEY_FILE; None: keys_dir/slip_ed25519.pem
 
     @property
     def is_sqlite(self) -> bool:
@@ -78,6 +85,11 @@ class Settings:
     @property
     def journal_dir(self) -> Path:
         return self.var_dir / "journal"
+
+    @property
+    def keys_dir(self) -> Path:
+        """Signing keys: the slip key (unless LIMS_SLIP_KEY_FILE) and retired public keys."""
+        return self.var_dir / "keys"
 
 
 def _env(name: str) -> str | None:
@@ -125,4 +137,5 @@ def load_settings() -> Settings:
         lang=lang,
         public_base_url=_env("LIMS_PUBLIC_BASE_URL") or "http://localhost:8501",
         future_tolerance_minutes=future_tolerance,
+        slip_key_file=Path(key_file) if (key_file := _env("LIMS_SLIP_KEY_FILE")) else None,
     )

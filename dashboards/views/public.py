@@ -1,11 +1,14 @@
 """Public: one sample's result, opened from the QR code on the result slip (/public?code=…).
 
-Bilingual (Chinese first), no login, no personal data.
+Bilingual (Chinese first), no login, no personal data. When the URL carries the slip's signature
+(``v``, ``t``, ``kid``, ``sig`` from its QR code, ``lims.field.signing``) the page checks it and
+says whether the slip is genuine, forged or altered, or outdated by a correction.
 """
 
 from __future__ import annotations
 
 import html
+import logging
 import re
 
 import streamlit as st
@@ -13,13 +16,63 @@ import streamlit as st
 from dashboards import data, widgets
 from dashboards import i18n as fmt
 from dashboards.identity import plain
+from lims.errors import LimsError
+from lims.field import signing
+from lims.settings import load_settings
+
+log = logging.getLogger(__name__)
 
 db = data.db_key()
 code = (st.query_params.get("code") or "").strip().upper()
 
 
 def _remember() -> None:
+    for name in signing.SIGNED_PARAMS:   # another code typed: the slip's signature is not its
+        st.query_params.pop(name, None)
     st.query_params["code"] = st.session_state["public_code"].strip().upper()
+
+
+def both(key: str, **fields) -> str:
+    """A string of the table in Chinese, then English (this page shows both)."""
+    entry = fmt.strings()[key]
+    return " ".join(entry[lg].format(**fields) for lg in ("zh", "en"))
+
+
+def _claim(check: signing.SlipCheck) -> str:
+    """What the slip's QR says, as plain text (it comes from the URL: never trusted as markup)."""
+    v = (check.verdict or "—")[:20]
+    word = f"{widgets.ZH_WORD[v]} {v}" if v in widgets.ZH_WORD else v
+    when = f", {fmt.moment(check.tested_at)}" if check.tested_at else ""
+    return plain(f"{check.code or '—'} {word}{when}")
+
+
+def signature_notice(r) -> None:
+    """Check the slip's signature in the URL (if any) and say what it means for this result."""
+    params = {name: st.query_params.get_all(name) for name in signing.SIGNED_PARAMS}
+    if (params["code"] or [""])[0].strip().upper() != r.code or not any(
+            params[k] for k in ("v", "t", "kid", "sig")):
+        return   # a typed code, or an unsigned slip of an older version
+    try:
+        page_url = st.context.url or ""
+    except Exception:   # noqa: BLE001 - no browser context (tests, bare mode)
+        page_url = ""
+    try:
+        check = signing.check_params(params, keys=signing.trusted_keys(),
+                                     base_urls=[load_settings().public_base_url, page_url])
+    except LimsError:
+        log.exception("slip signature could not be checked")
+        st.warning("⚠ " + both("public.sig.unchecked"))
+        return
+    check = signing.compare_with_record(check, verdict=r.verdict, tested_at=r.tested_at)
+    claim = both("public.sig.claim", claim=_claim(check))
+    if check.status == signing.VALID and not check.mismatches:
+        st.success(f"✅ **{both('public.sig.valid')}** · {both('public.sig.valid_detail')}")
+    elif check.status == signing.VALID:
+        st.warning(f"⚠ **{both('public.sig.changed')}**\n\n{claim}")
+    elif check.status == signing.UNSIGNED:
+        st.error(f"⛔ **{both('public.sig.missing')}**\n\n{claim}")
+    else:
+        st.error(f"⛔ **{both('public.sig.forged')}**\n\n{claim}")
 
 
 typed = st.text_input("样品编号 Sample code", value=code, key="public_code", max_chars=20,
@@ -36,6 +89,7 @@ if r is None:   # the typed code is shown as plain text (a URL in ?code= must no
     st.stop()
 
 st.title(f"快检结果 · {r.code}")
+signature_notice(r)
 widgets.verdict_banner(r.verdict if r.verdict in widgets.VERDICT_STYLE else "invalid",
                        f"{r.verdict_zh} / {r.verdict_en}", size_rem=5)
 rows = [("市场 Market", r.market), ("摊位 Stall", r.stall),

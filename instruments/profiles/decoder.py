@@ -4,29 +4,94 @@ Sans-I/O like every decoder. Every byte fed in comes back exactly once, in order
 of a ``Decoded``, ``DecodeError`` or ``Discarded`` event (``Send`` carries only the optional ACK/NAK
 of the profile). An unterminated record is reported after ``idle_timeout`` seconds of silence
 (``poll``), so a half message from an instrument that restarted is never silently glued to the next.
+
+Speed (docs/performance.md, "Codecs and the serial path"): the profile is compiled once per
+decoder (``_compile``) into field steps — where each field sits in the split record, its kind,
+its check pattern, its converter — so a record costs one decode, one split (or the profile's one
+regular expression) and one pass over the fields, with no look-up in the profile. Framing scans
+the buffer with ``find`` from a moving offset and trims what was consumed once per ``feed``.
+Times are read by ``time_parser``: strptime's results and errors at a fraction of its cost.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from instruments.base import AnalyzerReading, Decoded, DecodeError, Discarded, Event, Send
 from instruments.profiles.schema import FIELD_KINDS, Profile
+from instruments.profiles.timefields import time_parser
 
 STX, ETX = b"\x02", b"\x03"
+
+_BETWEEN_FRAMES = "bytes between frames"
+_new = object.__new__
 
 
 class FieldError(ValueError):
     pass
 
 
+# ------------------------------------------------------------------------------------- times
+
+#: the strptime directives the fast paths read: a canonical value's digits, in range
+# ------------------------------------------------------------------------------------- the plan
+
+#: a text field without a check pattern: (name, index into the split record); cannot fail
+Plain = tuple[str, int]
+#: any other field: (kind, name, where, index, its check pattern's fullmatch or None, that
+#: pattern's text, whether the pattern has a value group, the time converter or None)
+Checked = tuple[str, str, str, int, Any, str, bool, Any]
+
+
+def _compile(p: Profile) -> tuple[tuple[Plain, ...], tuple[Checked, ...]]:
+    """The profile's fields as steps, in record order, the ignored ("_…") ones left out.
+
+    Plain text fields cannot fail, so they are read apart; the others keep the record order, so
+    the field reported is the first one at fault.
+    """
+    if p.pattern is not None:
+        # the fields are the named groups in groupdict() order; values from match.groups()
+        slots = [(name, number - 1) for name, number in p.pattern.groupindex.items()]
+    else:
+        slots = [(name, k) for k, name in enumerate(p.columns)]
+    plain: list[Plain] = []
+    checked: list[Checked] = []
+    for pos, (name, index) in enumerate(slots, start=1):
+        if name.startswith("_"):
+            continue
+        spec = p.fields.get(name)
+        kind = FIELD_KINDS[name]
+        pat = spec.pattern if spec is not None else None
+        if kind == "text" and pat is None:
+            plain.append((name, index))
+            continue
+        conv = None
+        if kind == "time":
+            assert spec is not None and spec.format
+            conv = time_parser(spec.format)
+        checked.append((kind, name, f"field {name!r} (#{pos})", index,
+                        pat.fullmatch if pat is not None else None,
+                        pat.pattern if pat is not None else "",
+                        bool(pat is not None and pat.groups), conv))
+    return tuple(plain), tuple(checked)
+
+
 class ProfileDecoder:
     def __init__(self, profile: Profile):
-        self.profile = profile
+        self.profile = p = profile
         self.name = f"profile:{profile.name}"
         self._buf = bytearray()
         self._last: float | None = None
+        self._plain, self._checked = _compile(p)
+        names = set(p.field_names)
+        self._extra_text = tuple(k for k in ("sample_name", "tested_unit", "lot") if k in names)
+        self._moved = tuple(k for k in ("cutoff", "limit") if k in names)
+        self._encoding = p.encoding
+        self._fullmatch = p.pattern.fullmatch if p.pattern is not None else None
+        self._ncolumns = len(p.columns)
+        self._ack = Send(p.ack) if p.ack else None        # frozen: one instance will do
+        self._nak = Send(p.nak) if p.nak else None
+        self._is_line = p.framing == "line"
 
     # -- the Decoder interface ------------------------------------------------------------
     def feed(self, data: bytes, now: float) -> list[Event]:
@@ -34,7 +99,7 @@ class ProfileDecoder:
         if data:
             self._buf += data
             self._last = now
-        if self.profile.framing == "line":
+        if self._is_line:
             self._lines(events)
         else:
             self._frames(events)
@@ -64,19 +129,23 @@ class ProfileDecoder:
 
     def _lines(self, events: list[Event]) -> None:
         p = self.profile
+        buf = self._buf
         term = p.terminator
+        tlen = len(term)
+        pos = 0
         while True:
-            i = self._buf.find(term)
+            i = buf.find(term, pos)
             if i < 0:
-                if len(self._buf) > p.max_length:
-                    raw = bytes(self._buf)
-                    self._buf.clear()
+                if len(buf) - pos > p.max_length:
+                    raw = bytes(buf[pos:])
+                    pos = len(buf)
                     events.append(DecodeError(raw, f"no line end {term!r} within "
                                                    f"{p.max_length} bytes"))
-                return
-            line = bytes(self._buf[:i + len(term)])
-            del self._buf[:i + len(term)]
-            self._line(line, len(term), events)
+                break
+            line = bytes(buf[pos:i + tlen])
+            pos = i + tlen
+            self._line(line, tlen, events)
+        del buf[:pos]
 
     def _line(self, line: bytes, tlen: int, events: list[Event]) -> None:
         p = self.profile
@@ -103,94 +172,96 @@ class ProfileDecoder:
                                                       "before this one ended"))
                 else:
                     events.append(Discarded(prefix, "noise before a record start"))
-        events.extend(self._record(line, body))
+        self._record(line, body, events)
 
     def _frames(self, events: list[Event]) -> None:
-        p = self.profile
-        while self._buf:
-            s = self._buf.find(STX)
+        buf = self._buf
+        data = bytes(buf)                     # one copy; its slices are the events' raw bytes
+        find = data.find
+        n = len(data)
+        pos = 0
+        while pos < n:
+            s = find(STX, pos)
             if s < 0:
-                events.append(Discarded(bytes(self._buf), "bytes between frames"))
-                self._buf.clear()
-                return
-            if s > 0:
-                events.append(Discarded(bytes(self._buf[:s]), "bytes between frames"))
-                del self._buf[:s]
-            e = self._buf.find(ETX, 1)
-            s2 = self._buf.find(STX, 1)
-            if s2 >= 0 and (e < 0 or s2 < e):
-                events.append(DecodeError(bytes(self._buf[:s2]), "incomplete frame: STX again "
+                events.append(Discarded(data[pos:], _BETWEEN_FRAMES))
+                pos = n
+                break
+            if s > pos:
+                events.append(Discarded(data[pos:s], _BETWEEN_FRAMES))
+                pos = s
+            e = find(ETX, pos + 1)
+            s2 = find(STX, pos + 1, e) if e >= 0 else find(STX, pos + 1)
+            if s2 >= 0:                       # another STX (before the ETX, if there is one)
+                events.append(DecodeError(data[pos:s2], "incomplete frame: STX again "
                                           "before ETX (instrument restarted mid-message?)"))
-                del self._buf[:s2]
+                pos = s2
                 continue
             if e < 0:
-                if len(self._buf) > p.max_length:
-                    events.append(DecodeError(bytes(self._buf), f"no ETX within {p.max_length} "
-                                                                "bytes"))
-                    self._buf.clear()
-                return
-            frame = bytes(self._buf[:e + 1])
-            del self._buf[:e + 1]
-            events.extend(self._record(frame, frame[1:-1]))
+                max_length = self.profile.max_length
+                if n - pos > max_length:
+                    events.append(DecodeError(data[pos:], f"no ETX within {max_length} bytes"))
+                    pos = n
+                break
+            frame = data[pos:e + 1]
+            pos = e + 1
+            self._record(frame, frame[1:-1], events)
+        del buf[:pos]
 
     # -- records ----------------------------------------------------------------------------
-    def _record(self, raw: bytes, body: bytes) -> list[Event]:
-        p = self.profile
+    def _record(self, raw: bytes, body: bytes, events: list[Event]) -> None:
         try:
-            text = body.decode(p.encoding)
+            text = body.decode(self._encoding)
         except UnicodeDecodeError as exc:
-            return self._bad(raw, f"not valid {p.encoding} text at byte {exc.start} of the record")
-        text = text.rstrip("\r\n")
+            self._bad(raw, f"not valid {self._encoding} text at byte {exc.start} of the record",
+                      events)
+            return
         try:
-            reading = self._reading(raw, self._split(text))
+            reading = self._reading(raw, self._split(text.rstrip("\r\n")))
         except FieldError as exc:
-            return self._bad(raw, str(exc))
-        out: list[Event] = [Decoded(reading)]
-        if p.ack:
-            out.append(Send(p.ack))
-        return out
+            self._bad(raw, str(exc), events)
+            return
+        events.append(Decoded(reading))
+        if self._ack is not None:
+            events.append(self._ack)
 
-    def _bad(self, raw: bytes, message: str) -> list[Event]:
-        out: list[Event] = [DecodeError(raw, message)]
-        if self.profile.nak:
-            out.append(Send(self.profile.nak))
-        return out
+    def _bad(self, raw: bytes, message: str, events: list[Event]) -> None:
+        events.append(DecodeError(raw, message))
+        if self._nak is not None:
+            events.append(self._nak)
 
-    def _split(self, text: str) -> dict[str, str]:
-        p = self.profile
-        if p.pattern is not None:
-            m = p.pattern.fullmatch(text)
+    def _split(self, text: str) -> tuple[str | None, ...] | list[str]:
+        """The record's field values, indexed by the steps' ``index``."""
+        if self._fullmatch is not None:
+            m = self._fullmatch(text)
             if m is None:
                 raise FieldError(f"record does not match the profile pattern: {text[:80]!r}")
-            return {k: (v or "").strip() for k, v in m.groupdict().items()}
-        assert p.delimiter is not None
-        parts = text.split(p.delimiter)
-        if len(parts) != len(p.columns):
-            raise FieldError(f"expected {len(p.columns)} fields separated by {p.delimiter!r}, "
+            return m.groups()
+        delimiter = self.profile.delimiter
+        assert delimiter is not None
+        parts = text.split(delimiter)
+        if len(parts) != self._ncolumns:
+            raise FieldError(f"expected {self._ncolumns} fields separated by {delimiter!r}, "
                              f"got {len(parts)}")
-        return {name: part.strip() for name, part in zip(p.columns, parts, strict=True)}
+        return parts
 
-    def _reading(self, raw: bytes, fields: dict[str, str]) -> AnalyzerReading:
+    def _reading(self, raw: bytes, parts: tuple[str | None, ...] | list[str]) -> AnalyzerReading:
         p = self.profile
+        invalid_words = p.invalid
         values: dict[str, Any] = {}
-        text: dict[str, str] = {}
+        text: dict[str, str] = {name: (parts[index] or "").strip() for name, index in self._plain}
         invalid: dict[str, str] = {}
         verdict = tested_at = None
-        for pos, (name, value) in enumerate(fields.items(), start=1):
-            if name.startswith("_"):
-                continue
-            where = f"field {name!r} (#{pos})"
-            spec = p.fields.get(name)
-            kind = FIELD_KINDS[name]
-            if value.strip().lower() in p.invalid and kind == "number":
+        for kind, name, where, index, fullmatch, pattern, grouped, conv in self._checked:
+            value = (parts[index] or "").strip()
+            if kind == "number" and invalid_words and value.lower() in invalid_words:
                 values[name] = None
                 invalid[name] = value
                 continue
-            if spec is not None and spec.pattern is not None:
-                m = spec.pattern.fullmatch(value)
+            if fullmatch is not None:
+                m = fullmatch(value)
                 if m is None:
-                    raise FieldError(f"{where}: {value!r} does not match {spec.pattern.pattern!r}")
-                if spec.pattern.groups:
+                    raise FieldError(f"{where}: {value!r} does not match {pattern!r}")
+                if grouped:
                     value = m.group(1) or ""
             if kind == "number":
                 try:
@@ -203,34 +274,41 @@ class ProfileDecoder:
                                      f"knows {sorted(p.verdicts)}")
                 verdict = value or None
             elif kind == "time":
-                assert spec is not None and spec.format
                 try:
-                    tested_at = datetime.strptime(value, spec.format)
+                    tested_at = conv(value)
                 except ValueError:
                     raise FieldError(f"{where}: {value!r} is not a time in format "
-                                     f"{spec.format!r}") from None
+                                     f"{p.fields[name].format!r}") from None
             else:
                 text[name] = value
-        if text.get("unit"):
-            values["unit"] = text["unit"]
-        channel = text.get("channel")
-        if channel and channel.isdigit():
+        get = text.get
+        unit = get("unit")
+        if unit:
+            values["unit"] = unit
+        channel = get("channel")
+        if channel and channel.isdecimal():        # "07" → "7" (isdecimal: what int() reads)
             channel = str(int(channel))
-        extra: dict[str, Any] = {k: text[k] for k in ("sample_name", "tested_unit", "lot")
-                                 if text.get(k)}
-        for k in ("cutoff", "limit"):
-            if k in values:
-                extra[k] = values.pop(k)
+        extra: dict[str, Any] = {}
+        for k in self._extra_text:                 # sample_name, tested_unit, lot
+            v = get(k)
+            if v:
+                extra[k] = v
+        for k in self._moved:                      # cutoff, limit: in values when mapped
+            extra[k] = values.pop(k)
         if invalid:
             extra["invalid"] = invalid
         if verdict:
             extra["verdict_outcome"] = p.verdicts[verdict]
-        item = text.get("test_item")
+        item = get("test_item")
         if item and item in p.tests:
             extra["method"] = p.tests[item]
-        return AnalyzerReading(
-            raw=raw, sample_id=text.get("sample_id") or None, test_id=item or None,
+        # AnalyzerReading(raw=…, …) without the frozen dataclass's __init__ (one
+        # object.__setattr__ per field, a fifth of a record's time): the same object with the
+        # same __dict__ in field order; tests/instruments/test_profiles.py holds it to that.
+        reading = _new(AnalyzerReading)
+        reading.__dict__.update(
+            raw=raw, sample_id=get("sample_id") or None, test_id=item or None,
             channel=channel or None, values=values, verdict=verdict, tested_at=tested_at,
-            operator=text.get("operator") or None, instrument_serial=text.get("serial") or None,
-            extra=extra,
-        )
+            operator=get("operator") or None, instrument_serial=get("serial") or None,
+            flags=None, status=None, extra=extra)
+        return reading

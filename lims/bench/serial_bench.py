@@ -5,10 +5,17 @@ the simulator) and the instrument's bytes are recorded; that transcript is then 
 decoder in 256-byte chunks and timed. The line rate is the driver's default port settings
 (start bit + data bits + parity + stop bits per character).
 
+The codec figure is wall-clock time, so it falls when other processes share the cores; the CPU
+time of the decoding thread is measured beside it (``codec_rates``) and is what the code costs.
+
 Latency: a writer thread puts one message at a time on the master side of ``os.openpty()``; the
 listening side reads the slave with pyserial, feeds the registry's decoder, turns each decoded
 reading into a ReadingIn and stores it through ``ingest`` with a commit. The time from the
-message's last byte written to the commit returning is the latency.
+message's last byte written to the commit returning is the latency. The first messages after the
+listener starts (reference data loaded, caches cold) are sent as a warm-up and reported apart;
+beside the figures go the load average during the run, the listener thread's CPU time per
+message and the chunks (``receive`` calls: journal fsync + transaction each) per message, which
+say what the latency is made of (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -72,18 +79,27 @@ def transcript(driver: str, profile: str | None, messages: int) -> tuple[bytes, 
 
 def codec_throughput(driver: str, profile: str | None, data: bytes, repeat: int,
                      chunk: int = 256) -> list[float]:
-    """Bytes per second decoding ``data``, one figure per repetition."""
+    """Bytes per second decoding ``data`` (wall clock), one figure per repetition."""
+    return codec_rates(driver, profile, data, repeat, chunk)[0]
+
+
+def codec_rates(driver: str, profile: str | None, data: bytes, repeat: int,
+                chunk: int = 256) -> tuple[list[float], list[float]]:
+    """Bytes per second decoding ``data``, one figure per repetition: by the wall clock, and by
+    the thread's CPU time (what the decoder costs, whatever else runs on the machine)."""
     spec = registry.get(driver)
-    out = []
+    wall, cpu = [], []
     for _ in range(repeat):
         dec = spec.make_decoder(profile)
         now = 0.0
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.thread_time()
         for i in range(0, len(data), chunk):
             dec.feed(data[i:i + chunk], now)
             now += 0.001
-        out.append(len(data) / (time.perf_counter() - t))
-    return out
+        c = time.thread_time() - c
+        wall.append(len(data) / (time.perf_counter() - t))
+        cpu.append(len(data) / c if c > 0 else float("inf"))
+    return wall, cpu
 
 
 def port_defaults(driver: str, profile: str | None) -> PortSettings:
@@ -109,6 +125,16 @@ def port_defaults(driver: str, profile: str | None) -> PortSettings:
 class LatencyResult:
     latencies: list[float]
     path: str            # what was measured
+    details: str = ""    # warm-up, load, CPU per message, chunks per message
+
+
+def _load() -> float:
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+
+def _median(xs: list[float]) -> float:
+    ys = sorted(xs)
+    return ys[len(ys) // 2] if ys else float("nan")
 
 
 def _messages(n: int) -> list[bytes]:
@@ -216,9 +242,10 @@ def _bench_instrument(engine: sa.Engine, serial_no: str, market: str) -> None:
 
 
 def listener_latency(engine: sa.Engine, n: int, *, market: str, gap: float = 0.02,
-                     journal_root: Path | None = None) -> LatencyResult:
+                     journal_root: Path | None = None, warmup: int = 3) -> LatencyResult:
     """Frame on a pty → the real ``lims listen`` service (journal fsync, decoder, ACK, ingest,
-    offset, commit) → its on_store hook; ``n`` messages one at a time."""
+    offset, commit) → its on_store hook; ``n`` messages one at a time after ``warmup`` ones
+    (not counted: the first message after a start loads the reference data)."""
     import tempfile
 
     from lims.listening.listener import Listener
@@ -227,7 +254,7 @@ def listener_latency(engine: sa.Engine, n: int, *, market: str, gap: float = 0.0
     serial_no = "BENCH-PTY"
     _bench_instrument(engine, serial_no, market)
     spec = registry.get("profile")
-    sim = spec.make_simulator("enzyme-12ch", count=n, interval=0.001, serial=serial_no,
+    sim = spec.make_simulator("enzyme-12ch", count=n + warmup, interval=0.001, serial=serial_no,
                               seed=time.time_ns() % 10**6)
     msgs: list[bytes] = []
     now = 0.0
@@ -237,35 +264,45 @@ def listener_latency(engine: sa.Engine, n: int, *, market: str, gap: float = 0.0
             msgs.append(b)
         now += 0.002
     master, slave = os.openpty()
-    stored: list[tuple[float, list]] = []
+    # (wall time, the listener thread's CPU time, outcomes), taken in the listener's thread
+    stored: list[tuple[float, float, list]] = []
     tmp = tempfile.TemporaryDirectory() if journal_root is None else None
     root = Path(tmp.name) if tmp else journal_root
     listener = Listener(engine=engine, serial_no=serial_no, port=os.ttyname(slave),
                         journal_root=root, tz=local_tz(),
-                        on_store=lambda outcomes: stored.append((time.perf_counter(), outcomes)))
+                        on_store=lambda outcomes: stored.append(
+                            (time.perf_counter(), time.thread_time(), outcomes)))
     th = threading.Thread(target=listener.run, daemon=True)
     th.start()
-    written: list[float] = []
     lat: list[float] = []
+    cold: list[float] = []
+    cpu: list[float] = []
     kinds: dict[str, int] = {}
+    chunks0 = loads = 0.0
+    load0 = _load()
     try:
         if not listener.connected.wait(20):
             raise RuntimeError("the listener did not open the pty")
-        for m in msgs:
+        for i, m in enumerate(msgs):
+            if i == warmup:
+                chunks0, load0 = listener.proc.tally.chunks, _load()
             before = len(stored)
             t = time.perf_counter()
             os.write(master, m)
-            written.append(t)
             deadline = time.monotonic() + 10
             while len(stored) == before and time.monotonic() < deadline and th.is_alive():
                 time.sleep(0.0002)
             if len(stored) > before:
-                at, outcomes = stored[before]
-                for o in outcomes:
-                    kinds[o.kind] = kinds.get(o.kind, 0) + 1
+                at, cpu_at, outcomes = stored[before]
+                if i >= warmup:
+                    for o in outcomes:
+                        kinds[o.kind] = kinds.get(o.kind, 0) + 1
+                    if before and i > warmup:
+                        cpu.append(cpu_at - stored[before - 1][1])
                 if any(o.kind == "result" for o in outcomes):
-                    lat.append(at - t)
+                    (lat if i >= warmup else cold).append(at - t)
             time.sleep(gap)
+        loads = _load()
     finally:
         listener.stop.set()
         th.join(timeout=10)
@@ -273,8 +310,13 @@ def listener_latency(engine: sa.Engine, n: int, *, market: str, gap: float = 0.0
         os.close(slave)
         if tmp:
             tmp.cleanup()
+    chunks = (listener.proc.tally.chunks - chunks0) / max(1, len(msgs) - warmup)
+    details = (f"load average {load0:.1f} → {loads:.1f}; listener CPU {_median(cpu) * 1000:.1f} "
+               f"ms per message (median), {chunks:.1f} chunks (journal fsync + transaction "
+               f"each) per message; warm-up {len(cold)} message(s), the first "
+               f"{cold[0] * 1000 if cold else float('nan'):.0f} ms")
     return LatencyResult(lat, "pty → lims listen service (journal fsync, profile decoder "
-                              f"enzyme-12ch, ingest, commit); outcomes {kinds}")
+                              f"enzyme-12ch, ingest, commit); outcomes {kinds}", details)
 
 
 def datetime_now():

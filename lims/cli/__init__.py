@@ -79,3 +79,7 @@ from lims.cli import batch_cmd  # noqa: E402
 
 app.add_typer(batch_cmd.batch_app, name="batch")
 app.add_typer(batch_cmd.readings_app, name="readings")
+
+from lims.cli import setup_cmd  # noqa: E402
+
+app.add_typer(setup_cmd.app, name="setup")

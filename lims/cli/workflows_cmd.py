@@ -9,9 +9,9 @@ from pathlib import Path
 import typer
 
 from lims.cli.common import current_actor, emit_json, handle_errors, session
+from lims.cli.slip_cmd import slip  # noqa: F401  (registered as `lims slip` in lims.cli)
 from lims.enforcement import grades
 from lims.field import board as board_svc
-from lims.field import slips
 from lims.field.stand import record_field_test
 from lims.outreach import events
 from lims.reference.lookup import RefCache
@@ -126,22 +126,6 @@ def events_report(year: int = typer.Option(..., help="Calendar year."),
     total_e = sum(r.events for r in rows)
     total_h = sum(r.service_hours for r in rows)
     typer.echo(f"total {year}: {total_e} events, {total_h:g} service hours")
-
-
-@handle_errors
-def slip(code: str = typer.Option(..., help="Sample short code."),
-         out: Path = typer.Option(..., help="Output file: .png or .pdf."),
-         base_url: str | None = typer.Option(None, help="Public base URL for the QR code "
-                                                        "(default LIMS_PUBLIC_BASE_URL).")) -> None:
-    """Write a sample's result slip (bilingual, QR code to its public page)."""
-    suffix = out.suffix.lower()
-    if suffix not in (".png", ".pdf"):
-        raise ValueError(f"--out: {out.name}: give a .png or .pdf file name")
-    with session() as s:
-        fn = slips.slip_png if suffix == ".png" else slips.slip_pdf
-        data = fn(session=s, code=code, base_url=base_url, tz=load_settings().timezone)
-    out.write_bytes(data)
-    typer.echo(f"slip written: {out} ({len(data)} bytes)")
 
 
 @handle_errors

@@ -1,5 +1,8 @@
 """The printable result slip (快检结果告知单): bilingual text and a QR code to the public page.
 
+The QR code carries the page's URL with an Ed25519 signature over code, verdict, time and URL
+base (``lims.field.signing``), so a forged slip can be told offline (``lims slip verify``).
+
 ``slip_png`` draws it with Pillow (QR from ``qrcode``); ``slip_pdf`` puts the same image on an
 80 mm wide page with fpdf2 (receipt printers). Chinese needs a CJK font: the first of ``FONT_CANDIDATES`` found is used
 (else Pillow's default font, which has no Chinese glyphs).
@@ -16,7 +19,8 @@ from fpdf import FPDF
 from PIL import Image, ImageDraw, ImageFont
 from sqlmodel import Session
 
-from lims.field.stand import public_result, public_url
+from lims.field import signing
+from lims.field.stand import PublicResult, public_result
 from lims.timeutil import local_tz
 
 FONT_CANDIDATES = (
@@ -48,9 +52,21 @@ def qr_image(url: str, box_size: int = 8) -> Image.Image:
     return qr.make_image(fill_color="black", back_color="white").get_image().convert("RGB")
 
 
-def slip_lines(*, session: Session, code: str,
-               tz: ZoneInfo | None = None) -> tuple[list[str], str, str]:
-    """(text lines, verdict key, URL) of the slip for sample ``code``."""
+def slip_url(r: PublicResult, base_url: str | None = None) -> str:
+    """The signed URL of the slip's QR code: the public page with the signed claim."""
+    return signing.signed_url(code=r.code, verdict=r.verdict, tested_at=r.tested_at,
+                              base_url=base_url)
+
+
+def slip_lines(*, session: Session, code: str, tz: ZoneInfo | None = None,
+               base_url: str | None = None) -> tuple[list[str], str, str]:
+    """(text lines, verdict key, signed URL) of the slip for sample ``code``."""
+    lines, r = _lines(session=session, code=code, tz=tz)
+    return lines, r.verdict, slip_url(r, base_url)
+
+
+def _lines(*, session: Session, code: str,
+           tz: ZoneInfo | None = None) -> tuple[list[str], PublicResult]:
     tz = tz or local_tz()
     r = public_result(session=session, code=code, tz=tz)
     value = f"  {r.value:.2f} {r.unit}" if r.value is not None and r.unit else ""
@@ -73,15 +89,16 @@ def slip_lines(*, session: Session, code: str,
             "non-rapid (lab) method (Food Safety Law art. 88).",
         ]
     lines += r.handling
-    return lines, r.verdict, public_url(r.code)
+    return lines, r
 
 
 def slip_png(*, session: Session, code: str, base_url: str | None = None,
              tz: ZoneInfo | None = None) -> bytes:
-    """The slip as a PNG (bytes). The QR code encodes ``public_url(code, base_url)``."""
+    """The slip as a PNG (bytes). The QR code encodes the signed ``slip_url``."""
     tz = tz or local_tz()
-    lines, verdict, _ = slip_lines(session=session, code=code, tz=tz)
-    url = public_url(code.strip().upper(), base_url)
+    lines, r = _lines(session=session, code=code, tz=tz)
+    verdict = r.verdict
+    url = slip_url(r, base_url)
     qr = qr_image(url)
     title, body, big = _font(34), _font(24), _font(56)
     line_h = 36
@@ -100,7 +117,8 @@ def slip_png(*, session: Session, code: str, base_url: str | None = None,
     y += 20
     img.paste(qr, ((WIDTH - qr.width) // 2, y))
     y += qr.height + 8
-    d.text((MARGIN, y), "扫码查看结果 Scan to view: " + url, font=_font(18), fill="black")
+    d.text((MARGIN, y), "扫码查看结果 Scan to view: " + url.split("&", 1)[0], font=_font(18),
+           fill="black")
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()

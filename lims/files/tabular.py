@@ -107,6 +107,26 @@ def read_xlsx_bytes(data: bytes, name: str = "file") -> Table:
     return Table(_clean_header(header), rows)
 
 
+def read_xlsx_sheets(data: bytes, name: str = "file") -> dict[str, Table]:
+    """Every sheet of a workbook by its name (an empty sheet: a table without header)."""
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise FileFormatError(f"{name}: not a readable .xlsx workbook ({exc})") from None
+    out: dict[str, Table] = {}
+    try:
+        for ws in wb.worksheets:
+            it = ws.iter_rows(values_only=True)
+            header = next(it, None)
+            out[ws.title] = Table(_clean_header(header or ()),
+                                  [(i, list(r)) for i, r in enumerate(it, start=2)])
+    finally:
+        wb.close()
+    return out
+
+
 def read_table(path: Path) -> Table:
     """Read a .csv or .xlsx file; anything else is refused with a clear message."""
     suffix = path.suffix.lower()

@@ -27,6 +27,31 @@ def add_instrument(*, session: Session, actor: Actor, serial_no: str, model: str
         raise InvalidInput("serial number: empty")
     if session.exec(select(Instrument).where(Instrument.serial_no == serial_no)).first():
         raise Conflict(f"serial number: instrument {serial_no!r} already exists")
+    check_driver(serial_no=serial_no, driver=driver, profile=profile,
+                 port_settings=port_settings, profile_dirs=profile_dirs)
+    m = None
+    if market:
+        m = session.exec(select(Market).where((Market.code == market) | (Market.name == market))).first()
+        if m is None:
+            raise NotFound(f"market: unknown market {market!r}")
+    me = None
+    if method:
+        me = session.exec(select(Method).where(Method.code == method)).first()
+        if me is None:
+            raise NotFound(f"method: unknown method {method!r}")
+    inst = Instrument(serial_no=serial_no, model=model, kind=kind, driver=driver, profile=profile,
+                      port_settings=dict(port_settings or {}), location=location,
+                      market_id=m.id if m else None, method_id=me.id if me else None)
+    session.add(inst)
+    session.flush()
+    return inst
+
+
+def check_driver(*, serial_no: str, driver: str, profile: str | None = None,
+                 port_settings: dict[str, Any] | None = None,
+                 profile_dirs: tuple[Path, ...] = ()) -> None:
+    """The driver exists, a profile driver names a profile that loads, the port settings are
+    valid for the driver; else ``InvalidInput`` naming what is wrong. Writes nothing."""
     try:  # the pure instruments package raises ValueError naming the driver, profile or setting
         spec = registry.get(driver)
     except ValueError as exc:
@@ -48,19 +73,3 @@ def add_instrument(*, session: Session, actor: Actor, serial_no: str, model: str
         defaults.with_overrides(port_settings)
     except ValueError as exc:
         raise InvalidInput(f"instrument {serial_no!r}: port settings: {exc}") from None
-    m = None
-    if market:
-        m = session.exec(select(Market).where((Market.code == market) | (Market.name == market))).first()
-        if m is None:
-            raise NotFound(f"market: unknown market {market!r}")
-    me = None
-    if method:
-        me = session.exec(select(Method).where(Method.code == method)).first()
-        if me is None:
-            raise NotFound(f"method: unknown method {method!r}")
-    inst = Instrument(serial_no=serial_no, model=model, kind=kind, driver=driver, profile=profile,
-                      port_settings=dict(port_settings or {}), location=location,
-                      market_id=m.id if m else None, method_id=me.id if me else None)
-    session.add(inst)
-    session.flush()
-    return inst

@@ -19,6 +19,11 @@ class GridGroup(SQLModel, table=True):
     name: str = Field(unique=True, max_length=100)
     county: str = Field(max_length=100)
     staff: list[str] = json_field(default_factory=list)
+    # master data (issue 13): the code a set-up workbook names it by, its officer and phone
+    code: str | None = Field(default=None, max_length=40, unique=True, index=True)
+    officer: str = Field(default="", max_length=100)
+    phone: str = Field(default="", max_length=40)
+    active: bool = True
 
 
 class Market(SQLModel, table=True):
@@ -30,6 +35,7 @@ class Market(SQLModel, table=True):
     township: str = Field(default="", max_length=100)
     kind: str = Field(max_length=20)  # MarketKind
     grid_group_id: int | None = Field(default=None, foreign_key="grid_group.id", index=True)
+    active: bool = True   # false once closed: kept, since results point to it
 
 
 class Vendor(SQLModel, table=True):
@@ -41,6 +47,8 @@ class Vendor(SQLModel, table=True):
     name: str = Field(default="", max_length=200)
     licence_no: str = Field(default="", max_length=60)
     credit_grade: str = Field(default="B", max_length=1)  # CreditGrade
+    phone: str = Field(default="", max_length=40)
+    active: bool = True   # false once the stall closed: kept, since results point to it
 
 
 class Commodity(SQLModel, table=True):

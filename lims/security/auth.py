@@ -30,6 +30,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "data.restore": frozenset({Role.ADMIN}),
     "data.demo": frozenset({Role.ADMIN}),
     "api.tokens": frozenset({Role.ADMIN}),   # create, list and revoke HTTP API tokens
+    "masterdata.edit": frozenset({Role.ADMIN}),  # grid groups, markets, vendors, instruments …
 }
 
 

@@ -16,7 +16,7 @@ PAGES = {
     "alerts": "page.alerts", "agreement": "page.agreement", "outreach": "page.outreach",
     "report": "page.report", "field_test": "page.field_test", "calibration": "page.calibration",
     "qc": "page.qc", "queue": "page.queue", "cases": "page.cases", "reference": "page.reference",
-    "users": "page.users", "board": None, "public": None,
+    "users": "page.users", "setup": "page.setup", "board": None, "public": None,
 }
 
 

@@ -21,7 +21,22 @@ def test_bench_reports_every_figure(env_db, tmp_path):
                  "dashboard data path, peak RSS"):
         assert want in figures
     assert any(f.startswith("codec astm") for f in figures)
+    rows = {r["figure"]: r for r in data["rows"]}
+    for label in ("codec profile:gold-reader", "codec profile:enzyme-12ch"):
+        assert rows[label]["median"] > 0 and "by CPU time" in rows[label]["note"]
+    lat = rows["serial frame → committed row"]["note"]
+    assert "chunks" in lat and "listener CPU" in lat and "warm-up 3 message(s)" in lat
     duck = [r for r in data["rows"]
             if r["figure"].startswith("trend") and "rollup" not in r["figure"]]
     assert all(r["duckdb"] and r["ratio"] for r in duck)
     assert data["scale"]["markets"] == 10 and "| sqlite |" in (tmp_path / "b.md").read_text()
+
+
+def test_codec_rates_wall_and_cpu():
+    from lims.bench import serial_bench
+
+    data, readings = serial_bench.transcript("profile", "gold-reader", 20)
+    assert readings == 20
+    wall, cpu = serial_bench.codec_rates("profile", "gold-reader", data, 2)
+    assert len(wall) == len(cpu) == 2 and min(wall) > 0 and min(cpu) > 0
+    assert serial_bench.codec_throughput("profile", "gold-reader", data, 1)[0] > 0

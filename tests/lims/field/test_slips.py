@@ -27,7 +27,8 @@ def test_slip_png_qr_decodes_to_public_page(session, world):
     img = Image.open(io.BytesIO(png))
     assert img.format == "PNG" and img.width == slips.WIDTH and img.height > 600
     decoded = [r.text for r in zxingcpp.read_barcodes(img)]
-    assert decoded == [out.public_url]
+    (url,) = decoded   # the signed public address (lims.field.signing)
+    assert url.startswith(out.public_url + "&v=positive&") and "&sig=" in url
     lines, verdict, _ = slips.slip_lines(session=session, code=out.sample_code)
     assert verdict == "positive"
     assert any("阳性" in ln and "POSITIVE" in ln for ln in lines)

@@ -14,8 +14,8 @@ from sqlalchemy import event
 from sqlmodel import Session, select
 
 from instruments.profiles import ProfileSimulator, load_profile
-from lims.listening import journal as jr
 from lims.listening import backlog
+from lims.listening import journal as jr
 from lims.models import ListenerOffset, TestResult
 from lims.storage.engine import make_engine
 from tests.lims.listening.listener_helpers import (
