@@ -248,9 +248,15 @@ def _follow_up(session: Session, actor: Actor, report: IngestReport) -> None:
     # enforcement builds on stored results, and its lab confirmations come back through this
     # pipeline: imported here, not at the top, so the two packages can import each other
     from lims.enforcement.followup import follow_up, regrade_vendors_of
+    from lims.enforcement.rules import load_enforcement_rules
 
     ids = report.new_result_ids
-    fu = follow_up(session=session, actor=actor, result_ids=ids) if ids else None
+    rules = load_enforcement_rules()   # parsed once per file version
+    wanted = set(rules.alert_verdicts) | set(rules.case_verdicts)
+    flagged = [s.result_id for s in report.stored if not s.duplicate and s.unbound_id is None
+               and s.verdict.outcome.value in wanted]   # the rest cannot open or raise anything
+    fu = follow_up(session=session, actor=actor, result_ids=flagged, rules=rules) \
+        if flagged else None
     dups = [s.result_id for s in report.stored if s.duplicate and s.result_id]
     cases, alerts = _cases_and_alerts(session, dups)
     for s in report.stored:

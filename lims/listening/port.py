@@ -94,6 +94,8 @@ class Listener:
         self.connected.set()
         while not self.stop.is_set():
             data = port.read(max(1, port.in_waiting))
+            if data and port.in_waiting:   # the rest of the message: one chunk, one commit
+                data += port.read(port.in_waiting)
             if data:
                 self.proc.receive(data, send)
             else:
