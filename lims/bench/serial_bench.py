@@ -248,7 +248,7 @@ def listener_latency(engine: sa.Engine, n: int, *, market: str, gap: float = 0.0
     (not counted: the first message after a start loads the reference data)."""
     import tempfile
 
-    from lims.listening.listener import Listener
+    from lims.listening.port import Listener
     from lims.timeutil import local_tz
 
     serial_no = "BENCH-PTY"
