@@ -166,9 +166,17 @@ def record_field_test(actor, *, card_colour: str, blank_ok: bool = True, **kwarg
 
 
 def public_url(code: str) -> str:
+    """The address the on-screen QR shows: signed like the printed slip's, when the sample has
+    a result (lims.field.slips.slip_url); else the plain public page."""
+    from lims.errors import NotFound
+    from lims.field import slips
     from lims.field import stand as sampling
 
-    return sampling.public_url(code)
+    with session_scope(get_engine()) as s:
+        try:
+            return slips.slip_url(sampling.public_result(session=s, code=code))
+        except NotFound:
+            return sampling.public_url(code)
 
 
 @st.cache_data(ttl=300, show_spinner=False)
