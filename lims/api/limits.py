@@ -27,13 +27,15 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lims.errors import InvalidInput
+
 MAX_BODY = 1_000_000           # bytes
 DRAIN_LIMIT = 64 * MAX_BODY    # read (and drop) at most this much of a refused body
 BODY_METHODS = ("POST", "PUT", "PATCH")
 
 
 def _refuse_constant(name: str) -> float:
-    raise ValueError(f"{name} is not JSON (numbers must be finite)")
+    raise InvalidInput(f"{name} is not JSON (numbers must be finite)")
 
 
 def json_problem(body: bytes) -> dict | None:

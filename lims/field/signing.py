@@ -59,7 +59,7 @@ def b64url(data: bytes) -> str:
 def unb64url(text: str) -> bytes:
     if not text or any(c not in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
                        for c in text):
-        raise ValueError("not base64url")
+        raise InvalidInput("not base64url")
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 

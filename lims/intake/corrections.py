@@ -41,15 +41,15 @@ TEXT_RAW = frozenset({"colour", "unit"})
 
 
 def parse_number(text: str) -> float:
-    """A decimal number written plainly: ``0.05``, ``-1``, ``2e-3``. Refuses (ValueError) what
+    """A decimal number written plainly: ``0.05``, ``-1``, ``2e-3``. Refuses (InvalidInput) what
     Python's ``float`` would also take: ``nan``, ``inf``, digit separators (``1_0`` is not 10,
     ``0_05`` not 5), non-ASCII digits, and numbers too large to be finite."""
     t = text.strip()
     if not _NUMBER_RE.fullmatch(t):
-        raise ValueError(f"not a number: {text!r}")
+        raise InvalidInput(f"not a number: {text!r}")
     x = float(t)
     if not math.isfinite(x):
-        raise ValueError(f"not a finite number: {text!r}")
+        raise InvalidInput(f"not a finite number: {text!r}")
     return x
 
 
