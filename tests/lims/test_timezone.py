@@ -1,6 +1,6 @@
 """LIMS_TIMEZONE is read in one place (lims.settings) and every local date follows it.
 
-20:00 UTC on 6 May 2026 is still 6 May in UTC but already 7 May in Asia/Shanghai (UTC+8): the
+20:00 UTC on 6 May 2026 is still 6 May in UTC but already 7 May in the default zone (UTC+8): the
 local date of a result, and whether an instrument due on 6 May was overdue when it tested, depend
 on the configured zone, never on a zone written into the code.
 """
@@ -18,12 +18,13 @@ from lims.models.enums import CalibrationState
 from lims.security.auth import SYSTEM
 from lims.settings import SETTINGS
 from lims.timeutil import aware, local_date, local_tz, parse_timestamp
+from tests.conftest import TZ
 
 EVENING_UTC = datetime(2026, 5, 6, 20, 0, tzinfo=UTC)
 DUE = date(2026, 5, 6)
 #: zone → (local date of EVENING_UTC, gate state of an instrument due on DUE at EVENING_UTC)
 EXPECTED = {"UTC": (date(2026, 5, 6), CalibrationState.OK),
-            "Asia/Shanghai": (date(2026, 5, 7), CalibrationState.OVERDUE)}
+            TZ.key: (date(2026, 5, 7), CalibrationState.OVERDUE)}   # the setting's default
 
 
 @pytest.fixture(params=sorted(EXPECTED))
