@@ -127,22 +127,3 @@ class BoardOut(BaseModel):
     week: list[BoardRowOut]
     today_counts: dict[str, int]
     week_counts: dict[str, int]
-
-
-class PublicResultOut(BaseModel):
-    code: str
-    market: str
-    stall: str
-    commodity_zh: str
-    commodity_en: str
-    tested_at: datetime
-    method_zh: str
-    method_en: str
-    verdict: str
-    verdict_zh: str
-    verdict_en: str
-    value: float | None
-    unit: str | None
-    handling: list[str]
-    retests: list[dict[str, Any]]
-    objection_hours: float

@@ -12,7 +12,7 @@ from lims.enforcement import alerts, cases, confirmation
 from lims.settings import load_settings
 from lims.timeutil import now, parse_timestamp
 from lims.wire.alerts import AlertPublic
-from lims.wire.cases import CasePublic, CaseSummary
+from lims.wire.cases import CaseSummary
 
 case_app = typer.Typer(help="Cases after a positive (Food Safety Law art. 88).",
                        no_args_is_help=True)
@@ -31,7 +31,7 @@ def _at(text: str | None) -> datetime:
 
 
 def _case_dict(s, case_id: int) -> dict:
-    return CasePublic.model_validate(cases.case_view(session=s, case_id=case_id)).model_dump()
+    return cases.case_view(session=s, case_id=case_id).model_dump()
 
 
 def _local(ts: datetime | None) -> str:

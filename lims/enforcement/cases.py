@@ -16,7 +16,7 @@ audit event, and a summary column on the case):
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
@@ -28,6 +28,7 @@ from lims.models import CaseStep, EnforcementCase, Sample, TestResult
 from lims.security import audit
 from lims.security.auth import Actor, require
 from lims.timeutil import local_tz, now
+from lims.wire.cases import CasePublic, StepPublic
 
 PERMISSION = "cases.manage"
 
@@ -41,37 +42,6 @@ class ObjectionDecision:
     deadline: datetime
     elapsed_minutes: float
     reason: str
-
-
-@dataclass(frozen=True)
-class StepView:
-    kind: str
-    at: datetime
-    by: str
-    details: dict[str, Any]
-
-
-@dataclass
-class CaseView:
-    id: int
-    status: str
-    result_id: int
-    sample_code: str
-    vendor_id: int | None
-    market_id: int | None
-    commodity_id: int
-    opened_at: datetime
-    result_received_at: datetime | None
-    objection_deadline: datetime | None
-    objection_window_hours: float
-    objection_rule: str
-    objection_accepted: bool | None
-    sale_suspended_at: datetime | None
-    outcome: str
-    disposal: str
-    notice_at: datetime | None
-    closed_at: datetime | None
-    steps: list[StepView] = field(default_factory=list)
 
 
 def _fmt(ts: datetime) -> str:
@@ -285,7 +255,7 @@ def close_case(*, session: Session, actor: Actor, case_id: int, at: datetime | N
     return case
 
 
-def case_view(*, session: Session, case_id: int) -> CaseView:
+def case_view(*, session: Session, case_id: int) -> CasePublic:
     """The case with its clock and its timeline (steps in time order)."""
     case = get_case(session=session, case_id=case_id)
     sample = session.get(Sample, case.sample_id)
@@ -293,7 +263,7 @@ def case_view(*, session: Session, case_id: int) -> CaseView:
                          .order_by(CaseStep.at, CaseStep.id)).all()
     deadline = (case.result_received_at + timedelta(hours=case.objection_window_hours)
                 if case.result_received_at else None)
-    return CaseView(
+    return CasePublic(
         id=case.id, status=case.status, result_id=case.result_id,
         sample_code=sample.code if sample else "", vendor_id=case.vendor_id,
         market_id=case.market_id, commodity_id=case.commodity_id, opened_at=case.opened_at,
@@ -302,7 +272,8 @@ def case_view(*, session: Session, case_id: int) -> CaseView:
         objection_accepted=case.objection_accepted, sale_suspended_at=case.sale_suspended_at,
         outcome=case.outcome, disposal=case.disposal, notice_at=case.notice_at,
         closed_at=case.closed_at,
-        steps=[StepView(s.kind, s.at, s.by, dict(s.details)) for s in steps])
+        steps=[StepPublic(kind=s.kind, at=s.at, by=s.by, details=dict(s.details))
+               for s in steps])
 
 
 def list_cases(*, session: Session, status: str | None = None, market_id: int | None = None,

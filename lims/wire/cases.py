@@ -46,7 +46,8 @@ class CaseSummary(BaseModel):
 
 
 class CasePublic(BaseModel):
-    """A case with its clock and its timeline (``lims case show``)."""
+    """A case with its clock and its timeline (``lims.enforcement.cases.case_view``, ``lims case
+    show``)."""
 
     model_config = ConfigDict(from_attributes=True)
 

@@ -14,10 +14,10 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from lims.api.deps import caller_with, db
 from lims.api.errors import ErrorBody
-from lims.api.schemas import BoardOut, BoardRowOut, PublicResultOut
+from lims.api.schemas import BoardOut, BoardRowOut
 from lims.api.tokens import Caller
 from lims.field.board import BoardRow, market_board
-from lims.field.stand import public_result
+from lims.field.stand import PublicResult, public_result
 from lims.timeutil import local_tz
 
 router = APIRouter(tags=["public"])
@@ -42,10 +42,9 @@ def get_board(market_code: str, request: Request,
                     today_counts=b.counts(b.today), week_counts=b.counts(b.week))
 
 
-@router.get("/results/{sample_code}", response_model=PublicResultOut, responses=ERRORS,
+@router.get("/results/{sample_code}", response_model=PublicResult, responses=ERRORS,
             summary="A sample's public result (as on its slip's QR page)")
 def get_result(sample_code: str, request: Request,
-               caller: Caller = Depends(caller_with("public.read"))) -> PublicResultOut:
+               caller: Caller = Depends(caller_with("public.read"))) -> PublicResult:
     with db(request) as s:
-        r = public_result(session=s, code=sample_code, tz=local_tz())
-    return PublicResultOut(**{k: getattr(r, k) for k in PublicResultOut.model_fields})
+        return public_result(session=s, code=sample_code, tz=local_tz())
