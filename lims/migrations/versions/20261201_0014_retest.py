@@ -1,0 +1,25 @@
+"""re-test before a positive is final (issue 14)
+
+Revision ID: 0014_retest
+Revises: 0013_masterdata
+Create Date: 2026-12-01 12:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa  # noqa: F401
+import sqlmodel  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision: str = '0014_retest'
+down_revision: str | Sequence[str] | None = '0013_masterdata'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
