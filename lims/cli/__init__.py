@@ -83,3 +83,7 @@ app.add_typer(batch_cmd.readings_app, name="readings")
 from lims.cli import setup_cmd  # noqa: E402
 
 app.add_typer(setup_cmd.app, name="setup")
+
+from lims.cli import sync_cmd  # noqa: E402
+
+app.add_typer(sync_cmd.app, name="sync")

@@ -29,6 +29,7 @@ from lims.models.rollups import (
     RollupMarketWeek,
 )
 from lims.models.security import AppSession
+from lims.models.sync import SyncPeer
 
 __all__ = [
     "Alert",
@@ -60,6 +61,7 @@ __all__ = [
     "RollupMarketDay",
     "RollupMarketWeek",
     "Sample",
+    "SyncPeer",
     "TestResult",
     "UnboundReading",
     "Threshold",

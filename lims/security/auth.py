@@ -30,6 +30,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "data.restore": frozenset({Role.ADMIN}),
     "data.demo": frozenset({Role.ADMIN}),
     "api.tokens": frozenset({Role.ADMIN}),   # create, list and revoke HTTP API tokens
+    "sync.push": frozenset({Role.FIELD_TESTER, Role.LAB_TECHNICIAN, Role.ADMIN}),  # station
+    "sync.pull": frozenset({Role.LAB_TECHNICIAN, Role.ADMIN}),  # replaces a station's places
     "masterdata.edit": frozenset({Role.ADMIN}),  # grid groups, markets, vendors, instruments …
 }
 

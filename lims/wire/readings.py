@@ -63,6 +63,11 @@ class ReadingCreate(BaseModel):
     standard: str | None = Field(
         None, description="lab: pin the MRL edition, e.g. 'GB 2763-2021' (default: in force on "
                           "the day)")
+    ingest_key: str | None = Field(
+        None, pattern=r"^[0-9A-Za-z:._-]{16,64}$",
+        description="the sender's idempotency key (a station's push sends its own): a reading "
+                    "with a key stored before answers 'duplicate' (optional; default: a hash "
+                    "of the reading)")
 
     def to_reading_in(self, *, source: str, row: int | str | None = None,
                       event_id: int | None = None) -> ReadingIn:
@@ -75,7 +80,7 @@ class ReadingCreate(BaseModel):
             analyte=self.analyte or None, instrument_serial=self.instrument or None,
             channel=self.channel or None, instrument_verdict=self.instrument_verdict or None,
             tested_by=self.tested_by, standard=self.standard or None, event_id=event_id,
-            source=source, row=row)
+            ingest_key=self.ingest_key or None, source=source, row=row)
 
 
 def column_help() -> dict[str, str]:
