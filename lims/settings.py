@@ -59,6 +59,20 @@ SETTINGS: tuple[Setting, ...] = (
         "HTTP API: how far (minutes) a reading's tested_at may lie ahead of the server's clock "
         "(instrument clocks drift); later times are refused.",
     ),
+    Setting("LIMS_SMTP_HOST", None,
+            "Alert notices by e-mail: the SMTP server (unset: no e-mail). The grid group's "
+            "e-mail address is set with the grid group."),
+    Setting("LIMS_SMTP_PORT", "25", "Alert notices by e-mail: SMTP port (587 with STARTTLS)."),
+    Setting("LIMS_SMTP_FROM", "lims@localhost", "Alert notices by e-mail: the sender address."),
+    Setting("LIMS_SMTP_USER", None, "Alert notices by e-mail: SMTP login (unset: none)."),
+    Setting("LIMS_SMTP_PASSWORD", None, "Alert notices by e-mail: SMTP password."),
+    Setting("LIMS_SMTP_STARTTLS", "0", "Alert notices by e-mail: 1 to upgrade with STARTTLS."),
+    Setting("LIMS_NOTICE_WEBHOOK_URL", None,
+            "Alert notices by HTTP: every alert is POSTed as JSON to this URL (an SMS gateway or "
+            "a WeChat Work robot bridge sits behind it). Unset: no webhook."),
+    Setting("LIMS_NOTICE_MAX_ATTEMPTS", "10",
+            "Alert notices: attempts before a notice is marked failed (retries back off from "
+            "30 s, doubling, up to 30 min apart)."),
     Setting(
         "LIMS_TEST_POSTGRES_URL",
         None,
@@ -99,6 +113,14 @@ def _env(name: str) -> str | None:
             if s.name == name:
                 return s.default
     return value
+
+
+def setting(name: str) -> str | None:
+    """One declared setting's value (the environment, else its default); for settings that only
+    one module reads (SMTP, webhook …)."""
+    if not any(s.name == name for s in SETTINGS):
+        raise ConfigError(f"{name} is not a declared setting (lims/settings.py)")
+    return _env(name)
 
 
 def load_settings() -> Settings:

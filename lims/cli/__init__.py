@@ -87,3 +87,7 @@ app.add_typer(setup_cmd.app, name="setup")
 from lims.cli import sync_cmd  # noqa: E402
 
 app.add_typer(sync_cmd.app, name="sync")
+
+from lims.cli import notices_cmd  # noqa: E402
+
+app.add_typer(notices_cmd.app, name="notices")

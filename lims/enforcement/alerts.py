@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
+from lims.enforcement import notices
 from lims.enforcement.rules import EnforcementRules, load_enforcement_rules
 from lims.errors import NotFound, RowError, ValidationFailed
 from lims.models import Alert, GridGroup, Market, TestResult
@@ -66,6 +67,7 @@ def raise_alert(*, session: Session, actor: Actor, result_id: int, at: datetime 
     audit.record(session=session, actor=actor, action="alert.raise", entity="alert",
                  entity_id=alert.id, new={"result_id": result_id, "level": alert.level,
                                           "grid_group_id": alert.grid_group_id})
+    notices.enqueue_for_alert(session, alert)
     return alert
 
 

@@ -12,6 +12,7 @@ from lims.models.enforcement import (
 )
 from lims.models.instruments import CalibrationRecord, Instrument
 from lims.models.listener import ListenerOffset, MeteringReading, QuarantineItem
+from lims.models.notices import Notice
 from lims.models.outreach import (
     EventService,
     EventTeam,
@@ -50,6 +51,7 @@ __all__ = [
     "ListenerOffset",
     "Market",
     "MeterCheck",
+    "Notice",
     "MeteringReading",
     "Method",
     "OutreachEvent",

@@ -23,6 +23,7 @@ class GridGroup(SQLModel, table=True):
     code: str | None = Field(default=None, max_length=40, unique=True, index=True)
     officer: str = Field(default="", max_length=100)
     phone: str = Field(default="", max_length=40)
+    email: str = Field(default="", max_length=200)  # where alert notices go (issue 15)
     active: bool = True
 
 
