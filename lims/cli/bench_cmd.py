@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from lims.cli.common import emit_json, handle_errors
+from lims.files.output import write_output
 
 
 @handle_errors
@@ -72,7 +73,7 @@ def bench(
         report = runner.run(opts, progress)
     if markdown_out:
         markdown_out.parent.mkdir(parents=True, exist_ok=True)
-        markdown_out.write_text(runner.markdown(report), encoding="utf-8")
+        write_output(markdown_out, runner.markdown(report))
     if as_json:
         emit_json(report.to_json())
         return

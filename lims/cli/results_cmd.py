@@ -11,6 +11,7 @@ import typer
 from lims.cli.common import current_actor, emit_json, fail, handle_errors, session
 from lims.errors import ValidationFailed
 from lims.files import results_export, results_import
+from lims.files.output import open_output
 from lims.settings import load_settings
 
 app = typer.Typer(help="Import, export and look up test results.", no_args_is_help=True)
@@ -90,15 +91,10 @@ def export(fmt: str = typer.Option("csv", "--format", help="csv or xlsx."),
                                           tz=settings.timezone, encoding=encoding)
             sys.stdout.flush()
             return
-        tmp = out.with_name(out.name + ".part")
-        try:
-            with tmp.open("wb") as fh:
-                n = results_export.export_results(session=s, actor=actor, out=fh, fmt=fmt,
+        with open_output(out) as fh:
+            n = results_export.export_results(session=s, actor=actor, out=fh, fmt=fmt,
                                               market=market, start=first, end=last,
                                               tz=settings.timezone, encoding=encoding)
-            tmp.replace(out)
-        finally:
-            tmp.unlink(missing_ok=True)
     typer.echo(f"{n} result(s) written to {out}", err=True)
 
 

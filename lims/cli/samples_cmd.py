@@ -9,6 +9,7 @@ import typer
 from lims.cli.common import current_actor, emit_json, handle_errors, session
 from lims.field import labels
 from lims.field.samples import register_sample
+from lims.files.output import write_output
 from lims.timeutil import parse_timestamp
 
 app = typer.Typer(help="Samples: registration at the stall, labels.", no_args_is_help=True)
@@ -48,5 +49,5 @@ def label(codes: list[str] = typer.Argument(..., help="Sample codes."),
     """Write the labels of the samples (QR + Code 128, commodity, stall, time) as a PDF."""
     with session() as s:
         data = labels.labels_pdf(session=s, codes=codes, fmt=fmt)
-    out.write_bytes(data)
+    write_output(out, data)
     typer.echo(f"labels written: {out} ({len(codes)} label(s), {len(data)} bytes)")

@@ -18,6 +18,7 @@ import typer
 from lims.cli.common import emit_json, fail, session
 from lims.errors import LimsError
 from lims.field import signing, slips
+from lims.files.output import write_output
 from lims.settings import load_settings
 
 ACTIONS = ("verify", "public-key", "rotate-key")
@@ -70,7 +71,7 @@ def _write(code: str | None, out: Path | None, base_url: str | None) -> None:
     with session() as s:
         fn = slips.slip_png if suffix == ".png" else slips.slip_pdf
         data = fn(session=s, code=code, base_url=base_url, tz=load_settings().timezone)
-    out.write_bytes(data)
+    write_output(out, data)
     typer.echo(f"slip written: {out} ({len(data)} bytes)")
 
 
