@@ -272,6 +272,14 @@ def alert_report(db: str, year: int) -> list:
 
 
 @st.cache_data(ttl=60, show_spinner=False)
+def case_handling(db: str, year: int) -> list:
+    from lims.enforcement import scoring
+
+    with session_scope(get_engine()) as s:
+        return scoring.handling_report(session=s, year=year)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
 def agreement(db: str, start: date | None, end: date | None) -> list:
     from lims.reporting import agreement as svc
 

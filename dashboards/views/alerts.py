@@ -47,3 +47,17 @@ table = [{t("breakdown.grid_group"): r.grid_group, t("month"): r.month,
           t("alerts.median_ack"): r.median_ack_minutes} for r in rows]
 st.dataframe(table, hide_index=True, width="stretch")
 export.buttons(table, f"alerts_{year}", key="alerts")
+
+st.subheader(t("handling.title"), help=t("handling.help"))
+handling = data.case_handling(data.db_key(), year)
+if not handling:
+    st.info(t("handling.none"))
+else:
+    h_table = [{t("breakdown.grid_group"): r.grid_group, t("month"): r.month,
+                t("handling.cases"): r.cases, t("handling.on_time"): r.on_time,
+                t("handling.late"): r.late, t("handling.lacking"): r.lacking_evidence,
+                t("handling.open"): r.open,
+                t("handling.share"): None if r.share_on_time is None
+                else round(r.share_on_time * 100, 1)} for r in handling]
+    st.dataframe(h_table, hide_index=True, width="stretch")
+    export.buttons(h_table, f"case_handling_{year}", key="handling")
