@@ -12,7 +12,7 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dashboards import filters, identity  # noqa: E402
+from dashboards import filters, identity, station  # noqa: E402
 from dashboards.i18n import language_switch, t  # noqa: E402
 from lims.errors import LimsError  # noqa: E402
 
@@ -20,6 +20,8 @@ st.set_page_config(page_title="Kuaijian LIMS", page_icon=":material/science:", l
 filters.keep_across_pages()
 language_switch()
 identity.sidebar()
+if identity.role() is not None:
+    station.banner()
 
 P = Path(__file__).resolve().parent / "views"
 

@@ -1,0 +1,24 @@
+"""The banner of a field station with results the central server has not confirmed yet."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboards import data
+from dashboards.i18n import t
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _unsent(db: str) -> int | None:
+    """Results waiting to go up; None when this database is not a station."""
+    from lims.sync.pull import is_station
+    from lims.sync.push import pending_count
+
+    with data.session() as s:
+        return pending_count(s) if is_station(s) else None
+
+
+def banner() -> None:
+    n = _unsent(data.db_key())
+    if n:
+        st.sidebar.warning(t("station.unsent", n=n), icon=":material/cloud_upload:")
