@@ -37,6 +37,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/lims bench
+	$(BIN)/lims bench --pages --repeat 3
 
 clean-db:
 	rm -f var/lims.sqlite3 var/lims.sqlite3-wal var/lims.sqlite3-shm

@@ -39,8 +39,15 @@ def bench(
     markdown_out: Path | None = typer.Option(None, "--markdown",
                                              help="Also write the table as Markdown here."),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+    pages: bool = typer.Option(False, "--pages",
+                               help="Instead: time every page of the app in headless Chromium "
+                                    "(click → settled) on the bench database."),
 ) -> None:
     """Generate data at a chosen scale and print median/p95 of each figure, with DuckDB ratios."""
+    if pages:
+        _pages(results, backend, postgres_url, repeat, reuse, keep, workdir, markdown_out,
+               as_json)
+        return
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
@@ -87,3 +94,36 @@ def bench(
     Console(width=max(Console().width, 150)).print(table)
     for n in report.notes:
         typer.echo(f"note: {n}")
+
+
+def _pages(results: int, backend: str, postgres_url: str | None, repeat: int, reuse: bool,
+           keep: bool, workdir: Path, markdown_out: Path | None, as_json: bool) -> None:
+    """`lims bench --pages`: the bench database(s), then every page timed in Chromium."""
+    from lims.bench import datagen, runner
+    from lims.bench import pages as page_bench
+
+    backends = {"sqlite": ("sqlite",), "postgres": ("postgres",),
+                "both": ("sqlite", "postgres")}.get(backend)
+    if backends is None:
+        raise ValueError(f"--backend must be sqlite, postgres or both, not {backend!r}")
+    opts = runner.Options(results=results, backends=backends,
+                          postgres_url=postgres_url or os.environ.get("LIMS_TEST_POSTGRES_URL"),
+                          repeat=repeat, ingest=0, ingest_batch=1, latency_messages=0,
+                          codec_messages=1, duckdb=False, baseline=False, reuse=reuse,
+                          keep=keep, workdir=workdir)
+    out, text = [], []
+    for b in backends:
+        make = runner._sqlite_db if b == "sqlite" else runner._pg_db
+        engine, url, _reused = make(opts, lambda *a: None)
+        engine.dispose()
+        timings = page_bench.time_pages(url=url, var_dir=workdir / f"pages-{b}",
+                                        data_end=datagen.END, repeat=min(repeat, 5))
+        out.append({"backend": b, "results": results,
+                    "pages": [tm.to_dict() for tm in timings]})
+        text.append(page_bench.markdown(timings, results, b))
+    if markdown_out:
+        write_output(markdown_out, "\n".join(text))
+    if as_json:
+        emit_json(out)
+    else:
+        typer.echo("\n".join(text))

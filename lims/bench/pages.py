@@ -1,0 +1,201 @@
+"""`lims bench --pages`: how long a person waits for each page of the app (issue 17).
+
+The bench database is served by a real ``lims serve`` (headless, its own port); headless Chromium
+(Playwright; Debian's package, ``LIMS_CHROMIUM``) logs in as an administrator and clicks every
+page of the navigation in turn, ``repeat`` times. A page's time runs from the click to the
+moment the app has stopped running for good (Streamlit's status widget gone and staying gone for
+``QUIET`` seconds; the quiet tail is not counted). The figures are p50 and max per page, and the
+size of the page's plotly figures (bytes of JSON the browser received), the usual suspect.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from datetime import time as dtime
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from lims.errors import ConfigError, LimsError
+from lims.models import User
+from lims.security import users
+from lims.security.auth import SYSTEM
+from lims.timeutil import local_tz
+
+QUIET = 0.75          # seconds without a running script that count as "settled"
+POLL = 0.05
+USERNAME = "bench.admin"
+
+
+@dataclass
+class PageTiming:
+    title: str
+    seconds: list[float] = field(default_factory=list)
+    plot_bytes: int = 0
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.seconds)
+
+    def to_dict(self) -> dict:
+        return {"page": self.title, "p50_s": round(self.p50, 3),
+                "max_s": round(max(self.seconds), 3), "runs": len(self.seconds),
+                "plot_bytes": self.plot_bytes}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _bench_admin(engine: sa.Engine) -> str:
+    """A fresh password for the bench's administrator (created on first use)."""
+    password = "Bench-" + secrets.token_urlsafe(12)
+    with Session(engine) as s:
+        user = s.exec(select(User).where(User.username == USERNAME)).first()
+        if user is not None:
+            users.set_password(session=s, actor=SYSTEM, username=USERNAME, password=password)
+        else:
+            users.add_user(session=s, actor=SYSTEM, username=USERNAME, role="admin",
+                           password=password)
+        s.commit()
+    return password
+
+
+def _serve(url: str, var_dir: Path, clock: str, log: Path) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    lims = Path(sys.executable).parent / "lims"
+    cmd = ([str(lims)] if lims.exists() else [sys.executable, "-m", "lims.cli"]) + [
+        "serve", "--headless", "--port", str(port)]
+    env = os.environ | {"LIMS_DATABASE_URL": url, "LIMS_VAR_DIR": str(var_dir),
+                        "LIMS_CLOCK": clock, "LIMS_LANG": "zh"}
+    proc = subprocess.Popen(cmd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return proc, base
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            _stop(proc)
+            raise LimsError(f"lims serve did not start (log: {log})")
+        time.sleep(0.3)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=15)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+
+
+def _settle(page, since: float) -> float:
+    """Seconds from ``since`` to the last moment the app was running (waits for QUIET)."""
+    last_running = since
+    quiet_from = None
+    deadline = since + 600
+    while time.monotonic() < deadline:
+        running = page.locator('[data-testid="stStatusWidget"]').count() > 0
+        t = time.monotonic()
+        if running:
+            last_running, quiet_from = t, None
+        elif quiet_from is None:
+            quiet_from = t
+        elif t - quiet_from >= QUIET:
+            return last_running - since if last_running > since else t - since - QUIET
+        time.sleep(POLL)
+    raise LimsError("a page did not settle within 10 minutes")
+
+
+def time_pages(*, url: str, var_dir: Path, data_end, repeat: int = 3,
+               chromium: str | None = None,
+               progress: Callable[[str, int, int], None] | None = None) -> list[PageTiming]:
+    """Click every page of the app ``repeat`` times on the database at ``url``."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        raise ConfigError("lims bench --pages needs Playwright: pip install -e '.[dev]'") from None
+    chromium = chromium or os.environ.get("LIMS_CHROMIUM", "/usr/bin/chromium")
+    if not Path(chromium).exists():
+        raise ConfigError(f"LIMS_CHROMIUM: no browser at {chromium} (apt-get install chromium)")
+    engine = sa.create_engine(url)
+    password = _bench_admin(engine)
+    engine.dispose()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    clock = datetime.combine(data_end, dtime(18, 0), tzinfo=local_tz()).isoformat()
+    proc, base = _serve(url, var_dir, clock, var_dir / "bench-pages-serve.log")
+    timings: dict[str, PageTiming] = {}
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium,
+                                        args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+            page.set_default_timeout(600_000)
+            sizes: dict[str, int] = {}
+            page.on("websocket", lambda ws: ws.on(
+                "framereceived", lambda payload: sizes.__setitem__(
+                    "bytes", sizes.get("bytes", 0) + len(payload or b""))))
+            page.goto(base)
+            side = page.locator('[data-testid="stSidebar"]')
+            side.get_by_label("用户名").wait_for()
+            _settle(page, time.monotonic())
+            side.get_by_label("用户名").fill(USERNAME)
+            side.get_by_label("密码").fill(password)
+            side.get_by_label("密码").press("Enter")
+            side.get_by_text("已登录").wait_for()
+            _settle(page, time.monotonic())
+            links = page.locator('[data-testid="stSidebarNavLink"]')
+            titles = [links.nth(i).inner_text().strip().splitlines()[-1].strip()
+                      for i in range(links.count())]   # (the first lines are the icon's name)
+            total = len(titles) * repeat
+            done = 0
+            for _ in range(repeat):
+                for i, title in enumerate(titles):
+                    sizes["bytes"] = 0
+                    t0 = time.monotonic()
+                    links.nth(i).click()
+                    seconds = _settle(page, t0)
+                    tm = timings.setdefault(title, PageTiming(title))
+                    tm.seconds.append(seconds)
+                    tm.plot_bytes = max(tm.plot_bytes, sizes.get("bytes", 0))
+                    done += 1
+                    if progress:
+                        progress("pages", done, total)
+            browser.close()
+    finally:
+        _stop(proc)
+    return list(timings.values())
+
+
+def markdown(timings: list[PageTiming], results: int, backend: str) -> str:
+    load = os.getloadavg()[0]
+    lines = [f"Pages at {results:,} results on {backend} (load {load:.2f}, "
+             f"{os.cpu_count()} cores): click → settled", "",
+             "| page | p50 s | max s | websocket bytes |", "|---|---:|---:|---:|"]
+    for tm in sorted(timings, key=lambda x: -x.p50):
+        lines.append(f"| {tm.title} | {tm.p50:.2f} | {max(tm.seconds):.2f} | "
+                     f"{tm.plot_bytes:,} |")
+    return "\n".join(lines) + "\n"
+
