@@ -91,3 +91,7 @@ app.add_typer(sync_cmd.app, name="sync")
 from lims.cli import notices_cmd  # noqa: E402
 
 app.add_typer(notices_cmd.app, name="notices")
+
+from lims.cli import lab_cmd  # noqa: E402
+
+app.add_typer(lab_cmd.app, name="lab")
