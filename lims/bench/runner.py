@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import sqlalchemy as sa
 
-from lims.bench import datagen, ingest_bench, memory, queries, serial_bench
+from lims.bench import api_bench, datagen, ingest_bench, memory, queries, serial_bench
 from lims.storage.engine import make_engine
 from lims.storage.schema import upgrade
 
@@ -45,6 +45,8 @@ class Options:
     ingest: int = 20_000
     ingest_batch: int = 5_000
     latency_messages: int = 200
+    api_readings: int = 20_000     # POST /api/v1/readings, batches of 1 000
+    push_results: int = 100_000    # a station's lims sync push
     codec_messages: int = 1000
     duckdb: bool = True
     baseline: bool = True
@@ -186,6 +188,21 @@ def run_backend(backend: str, opts: Options, report: Report, progress: Progress)
                     "≥ 20 000 results/s (SQLite)", "p95 column: 5th percentile (slow batch)"))
             add(Row(backend, "ingest, a batch re-sent (all duplicates)", "results/s",
                     res["duplicate_rate"], None, None, "", "idempotency check path"))
+        if opts.api_readings:
+            res = api_bench.api_upload(engine, opts.api_readings)
+            add(Row(backend, "API upload, POST /api/v1/readings × 1 000", "readings/s",
+                    float(np.median(res["rates"])), float(np.percentile(res["rates"], 5)), None,
+                    "≥ 20 000 readings/s (PostgreSQL)",
+                    "uvicorn on loopback, JSON over HTTP, the whole pipeline; p95 column: 5th "
+                    "percentile"))
+            progress("api", 1, 1)
+        if opts.push_results:
+            res = api_bench.station_push(engine, opts.push_results)
+            add(Row(backend, f"station push of {opts.push_results:,} results", "s",
+                    res["seconds"], None, None, "",
+                    f"lims sync push in batches of 500 to this server: {res['rate']:,.0f} "
+                    "results/s"))
+            progress("push", 1, 1)
         if opts.latency_messages:
             try:
                 lat = serial_bench.listener_latency(engine, opts.latency_messages,

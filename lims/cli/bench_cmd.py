@@ -26,6 +26,10 @@ def bench(
     ingest_batch: int = typer.Option(5_000, "--ingest-batch", min=1, help="Readings per batch."),
     latency: int = typer.Option(200, "--latency", min=0,
                                 help="Messages sent over the pty for the latency figure (0: skip)."),
+    api_readings: int = typer.Option(20_000, "--api", min=0,
+                                     help="Readings POSTed to the API for its figure (0: skip)."),
+    push_results: int = typer.Option(100_000, "--push", min=0,
+                                     help="Results a station pushes for its figure (0: skip)."),
     codec_messages: int = typer.Option(1000, "--codec-messages", min=1,
                                        help="Messages per driver for the codec figures."),
     duckdb: bool = typer.Option(True, "--duckdb/--no-duckdb",
@@ -62,6 +66,7 @@ def bench(
                           postgres_url=postgres_url or os.environ.get("LIMS_TEST_POSTGRES_URL"),
                           repeat=repeat, ingest=ingest, ingest_batch=ingest_batch,
                           latency_messages=latency, codec_messages=codec_messages,
+                          api_readings=api_readings, push_results=push_results,
                           duckdb=duckdb, baseline=baseline,
                           reuse=reuse, keep=keep, workdir=workdir)
     if "postgres" in backends and not opts.postgres_url:
@@ -109,6 +114,7 @@ def _pages(results: int, backend: str, postgres_url: str | None, repeat: int, re
     opts = runner.Options(results=results, backends=backends,
                           postgres_url=postgres_url or os.environ.get("LIMS_TEST_POSTGRES_URL"),
                           repeat=repeat, ingest=0, ingest_batch=1, latency_messages=0,
+                          api_readings=0, push_results=0,
                           codec_messages=1, duckdb=False, baseline=False, reuse=reuse,
                           keep=keep, workdir=workdir)
     out, text = [], []

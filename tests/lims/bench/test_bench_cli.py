@@ -10,7 +10,8 @@ from lims.cli import app
 def test_bench_reports_every_figure(env_db, tmp_path):
     res = CliRunner().invoke(app, [
         "bench", "--results", "2000", "--repeat", "1", "--ingest", "300", "--ingest-batch",
-        "150", "--latency", "3", "--codec-messages", "20", "--workdir", str(tmp_path / "b"),
+        "150", "--latency", "3", "--codec-messages", "20", "--api", "200", "--push", "100",
+        "--workdir", str(tmp_path / "b"),
         "--markdown", str(tmp_path / "b.md"), "--json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.output[res.output.index("{"):])
@@ -18,12 +19,15 @@ def test_bench_reports_every_figure(env_db, tmp_path):
     for want in ("trend: one county × 2 years", "trend: all markets × 2 years",
                  "heatmap: all markets × 52 weeks", "commodity × analyte: province × 52 weeks",
                  "ingest, batches of 150", "serial frame → committed row",
-                 "dashboard data path, peak RSS"):
+                 "dashboard data path, peak RSS", "API upload, POST /api/v1/readings × 1 000",
+                 "station push of 100 results"):
         assert want in figures
     assert any(f.startswith("codec astm") for f in figures)
     rows = {r["figure"]: r for r in data["rows"]}
     for label in ("codec profile:gold-reader", "codec profile:enzyme-12ch"):
         assert rows[label]["median"] > 0 and "by CPU time" in rows[label]["note"]
+    assert rows["API upload, POST /api/v1/readings × 1 000"]["median"] > 0
+    assert "results/s" in rows["station push of 100 results"]["note"]
     lat = rows["serial frame → committed row"]["note"]
     assert "chunks" in lat and "listener CPU" in lat and "warm-up 3 message(s)" in lat
     duck = [r for r in data["rows"]

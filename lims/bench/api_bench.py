@@ -1,0 +1,119 @@
+"""Figures of the central server's HTTP path (issue 15): batch upload through ``POST
+/api/v1/readings`` and a station's ``lims sync push`` of many results.
+
+Both run a real uvicorn server on loopback (in a thread) on the bench database, with a fresh
+station token, and send JSON over a socket as a station would; the readings are the ingest
+bench's (``ingest_bench.readings``: the generated data's verdict mix, in the last week).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import sqlalchemy as sa
+import uvicorn
+from sqlmodel import Session
+
+from lims.api.app import create_app
+from lims.api.tokens import create_token
+from lims.bench import ingest_bench
+from lims.intake.pipeline import accept_readings
+from lims.security.auth import SYSTEM
+from lims.storage.engine import make_engine
+from lims.storage.schema import upgrade
+from lims.sync.http import Central
+from lims.sync.pull import pull
+from lims.sync.push import push
+
+
+class _Server:
+    def __init__(self, engine: sa.Engine):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        app = create_app(engine, rate_per_minute=0, burst=None, max_body=64 * 1024 * 1024)
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
+                                       daemon=True)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def __enter__(self) -> _Server:
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+        self.sock.close()
+
+
+def _token(engine: sa.Engine, station: str) -> str:
+    with Session(engine) as s:
+        token, _ = create_token(session=s, actor=SYSTEM, station=station)
+        s.commit()
+    return token
+
+
+def _item(r) -> dict:
+    item = {"method": r.method, "tested_at": r.tested_at.isoformat(), "market": r.market,
+            "vendor_stall": r.vendor_stall, "commodity": r.commodity,
+            "instrument": r.instrument_serial, "ingest_key": r.ingest_key, **r.raw}
+    if r.analyte:
+        item["analyte"] = r.analyte
+    return item
+
+
+def api_upload(engine: sa.Engine, n: int, batch: int = 1000, tag: str = "") -> dict:
+    """``n`` readings POSTed ``batch`` at a time; readings/s per request (median, 5th pct)."""
+    token = _token(engine, f"bench-api-{tag or int(time.time())}")
+    items = [_item(r) for r in ingest_bench.readings(engine, n, seed=7,
+                                                     tag=f"api{tag}{time.time_ns()}")]
+    rates: list[float] = []
+    with _Server(engine) as srv:
+        for i in range(0, len(items), batch):
+            body = json.dumps({"readings": items[i:i + batch]}).encode()
+            req = urllib.request.Request(srv.url + "/api/v1/readings", data=body, method="POST",
+                                         headers={"Authorization": f"Bearer {token}",
+                                                  "Content-Type": "application/json"})
+            t0 = time.perf_counter()
+            with urllib.request.urlopen(req, timeout=600) as reply:
+                answer = json.loads(reply.read())
+            rates.append(len(items[i:i + batch]) / (time.perf_counter() - t0))
+            assert answer["stored"] + answer["duplicates"] == len(items[i:i + batch])
+    return {"rates": rates}
+
+
+def station_push(engine: sa.Engine, n: int, batch: int = 500) -> dict:
+    """A SQLite station pulls from the server, records ``n`` readings, pushes them all."""
+    token = _token(engine, f"bench-station-{int(time.time())}")
+    with tempfile.TemporaryDirectory() as d, _Server(engine) as srv:
+        station = make_engine(f"sqlite:///{Path(d) / 'station.sqlite3'}")
+        upgrade(station)
+        from lims.reference.loader import load_reference_data
+
+        with Session(station) as s:
+            load_reference_data(session=s)
+            s.commit()
+            pull(session=s, actor=SYSTEM, central=Central(srv.url, token))
+        readings = ingest_bench.readings(engine, n, seed=11, tag=f"push{time.time_ns()}")
+        for r in readings:
+            r.instrument_serial = None   # the station knows the markets, not the bench's devices
+        with Session(station) as s:
+            for i in range(0, n, 5000):
+                accept_readings(session=s, actor=SYSTEM, readings=readings[i:i + 5000])
+                s.commit()
+        with Session(station) as s:
+            t0 = time.perf_counter()
+            rep = push(session=s, actor=SYSTEM, central=Central(srv.url, token, 600),
+                       batch=batch)
+            seconds = time.perf_counter() - t0
+        station.dispose()
+    return {"seconds": seconds, "sent": rep.sent, "stored": rep.stored,
+            "rate": rep.sent / seconds if seconds else None}
