@@ -159,36 +159,64 @@ def _parse_weighing(d: dict[str, Any], where: str) -> WeighingRef:
 #: verification modes of a blood-pressure meter (JJG 692-2010 / JJG 270-2008: 首次检定,
 #: 后续检定, 使用中检查)
 BP_MODES = ("initial", "subsequent", "in_service")
+#: kinds of blood-pressure meter, each under its own regulation: automated (electronic,
+#: JJG 692-2010), mercury sphygmomanometer and aneroid gauge (JJG 270-2008)
+BP_KINDS = ("automated", "mercury", "aneroid")
+BP_UNITS = ("mmHg", "kPa")
 
 
 @dataclass(frozen=True)
 class BpMpe:
-    """The static-pressure MPE of one verification mode, in ``BpLimits.limit_unit``."""
+    """The static-pressure MPE of one verification mode of one kind of meter, in ``unit``."""
 
     mode: str
     value: float
     confirmed: bool
     source: str
+    unit: str = "mmHg"
+
+
+@dataclass(frozen=True)
+class BpKind:
+    """The limits of one kind of meter under its regulation; the MPEs are stated in
+    ``limit_unit`` (as the regulation states them) and converted exactly for the other unit."""
+
+    kind: str
+    code: str          # the regulation's number, e.g. JJG 692-2010
+    regulation: str    # its number and title
+    limit_unit: str
+    mpe: tuple[BpMpe, ...]
+
+    def mpe_for(self, mode: str) -> BpMpe:
+        for m in self.mpe:
+            if m.mode == mode:
+                return m
+        raise ValueError(f"blood-pressure limits ({self.kind}): no MPE for mode {mode!r} "
+                         f"(have: {', '.join(m.mode for m in self.mpe)})")
 
 
 @dataclass(frozen=True)
 class BpLimits:
     provenance: Provenance
     mmhg_per_kpa: float
-    #: the unit the MPE values are stated in; a check in the other unit converts them exactly,
-    #: so one physical error gets one verdict whichever unit the meter shows
-    limit_unit: str
-    mpe: tuple[BpMpe, ...]
+    kinds: dict[str, BpKind]
     min_points: int
     mercury_zero_min_kpa: float
     mercury_zero_max_kpa: float
 
-    def mpe_for(self, mode: str) -> BpMpe:
-        for m in self.mpe:
-            if m.mode == mode:
-                return m
-        raise ValueError(f"blood-pressure limits: no MPE for mode {mode!r} "
-                         f"(have: {', '.join(m.mode for m in self.mpe)})")
+    def kind(self, kind: str) -> BpKind:
+        k = self.kinds.get(str(kind).strip().lower())
+        if k is None:
+            raise ValueError(f"kind {kind!r} must be one of {', '.join(self.kinds)}")
+        return k
+
+    def mpe_for(self, mode: str, kind: str = "automated") -> BpMpe:
+        return self.kind(kind).mpe_for(mode)
+
+    @property
+    def limit_unit(self) -> str:
+        """The unit of the automated meters' limits (kept for older callers)."""
+        return self.kind("automated").limit_unit
 
 
 @cache
@@ -200,31 +228,46 @@ def load_bp(path: Path | str | None = None) -> BpLimits:
     return _bp_default() if path is None else _parse_bp(*_read(path, ""))
 
 
-def _parse_bp(d: dict[str, Any], where: str) -> BpLimits:
-    limit_unit = _get(d, "limit_unit", where, str)
-    if limit_unit not in ("mmHg", "kPa"):
-        raise ValueError(f"reference data {where}: field 'limit_unit' must be mmHg or kPa, "
+def _parse_bp_kind(kind: str, d: dict[str, Any], where: str) -> BpKind:
+    w = f"{where} kind.{kind}"
+    limit_unit = _get(d, "limit_unit", w, str)
+    if limit_unit not in BP_UNITS:
+        raise ValueError(f"reference data {w}: field 'limit_unit' must be mmHg or kPa, "
                          f"got {limit_unit!r}")
     mpes = []
     for i, m in enumerate(d.get("mpe", []), start=1):
-        w = f"{where} mpe #{i}"
-        mode = _get(m, "mode", w, str)
+        wm = f"{w} mpe #{i}"
+        mode = _get(m, "mode", wm, str)
         if mode not in BP_MODES:
-            raise ValueError(f"{w}: mode {mode!r} must be one of {', '.join(BP_MODES)}")
-        value = _get(m, "value", w)
+            raise ValueError(f"{wm}: mode {mode!r} must be one of {', '.join(BP_MODES)}")
+        value = _get(m, "value", wm)
         if value <= 0:
-            raise ValueError(f"{w}: field 'value' must be positive")
-        mpes.append(BpMpe(mode, value, bool(m.get("confirmed", False)), str(m.get("source", ""))))
+            raise ValueError(f"{wm}: field 'value' must be positive")
+        mpes.append(BpMpe(mode, value, bool(m.get("confirmed", False)),
+                          str(m.get("source", "")), limit_unit))
     missing = [mode for mode in BP_MODES if mode not in {m.mode for m in mpes}]
     if missing:
-        raise ValueError(f"reference data {where}: missing field 'mpe' for mode(s) "
+        raise ValueError(f"reference data {w}: missing field 'mpe' for mode(s) "
                          f"{', '.join(missing)}")
+    return BpKind(kind, _get(d, "code", w, str), _get(d, "regulation", w, str), limit_unit,
+                  tuple(mpes))
+
+
+def _parse_bp(d: dict[str, Any], where: str) -> BpLimits:
+    kinds_in = d.get("kind")
+    if not isinstance(kinds_in, dict):
+        raise ValueError(f"reference data {where}: missing field 'kind' (limits per kind of "
+                         f"meter: {', '.join(BP_KINDS)})")
+    missing = [k for k in BP_KINDS if k not in kinds_in]
+    if missing:
+        raise ValueError(f"reference data {where}: missing field 'kind' for "
+                         f"{', '.join(missing)}")
+    kinds = {k: _parse_bp_kind(k, v, where) for k, v in kinds_in.items()}
     return BpLimits(
         provenance=Provenance(_get(d, "source", where, str), _get(d, "edition", where, str),
                               bool(d.get("confirmed", True))),
         mmhg_per_kpa=_get(d, "mmhg_per_kpa", where),
-        limit_unit=limit_unit,
-        mpe=tuple(mpes),
+        kinds=kinds,
         min_points=_get(d, "min_points", where, int),
         mercury_zero_min_kpa=_get(d, "mercury_zero_min_kpa", where),
         mercury_zero_max_kpa=_get(d, "mercury_zero_max_kpa", where))

@@ -192,12 +192,19 @@ def slip(db: str, code: str) -> tuple[bytes, bytes] | None:
         return None
 
 
-@st.cache_data(ttl=30, show_spinner=False)
 def vendor_grade(db: str, vendor_id: int) -> tuple[str, str]:
+    """(grade, reason) with the reason in the app's current language."""
+    from dashboards.i18n import lang
+
+    return _vendor_grade(db, vendor_id, lang())
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _vendor_grade(db: str, vendor_id: int, lang: str) -> tuple[str, str]:
     from lims.enforcement import grades
 
     with session_scope(get_engine()) as s:
-        return grades.current_grade(session=s, vendor_id=vendor_id)
+        return grades.current_grade(session=s, vendor_id=vendor_id, lang=lang)
 
 
 @st.cache_data(ttl=30, show_spinner=False)
@@ -287,6 +294,13 @@ def agreement(db: str, start: date | None, end: date | None) -> list:
         return svc.agreement_report(session=s, start=start, end=end)
 
 
+def evaluation_limits(db: str):
+    """The rapid-method evaluation limits (lims/refdata/rapid_evaluation.toml)."""
+    from lims.reporting import agreement as svc
+
+    return svc.read_evaluation_limits()
+
+
 def market_week_rows(f: dict) -> list[dict]:
     """Market × week pass rates for the page filters, with results that have no market (a
     resident's purchase at an outreach event) labelled as such and listed last."""
@@ -340,3 +354,26 @@ def sample_labels(codes: list[str], fmt: str = "58mm") -> bytes:
 
     with session() as s:
         return labels_pdf(session=s, codes=codes, fmt=fmt)
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def retest_state(db: str, code: str) -> tuple[str, int] | None:
+    """(re-test state, re-tests still needed) of a sample; None when nothing is to re-test."""
+    from lims.errors import NotFound
+    from lims.intake import retests
+
+    with session_scope(get_engine()) as s:
+        try:
+            st_ = retests.status(session=s, sample_code=code)
+        except NotFound:
+            return None
+    return (st_.state, st_.remaining) if st_.state else None
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def needs_setup(db: str) -> bool:
+    """A required set-up step is missing (no market, stall or tester yet)."""
+    from lims.masterdata.status import needs_setup as missing
+
+    with session_scope(get_engine()) as s:
+        return missing(session=s)

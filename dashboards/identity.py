@@ -25,18 +25,19 @@ import streamlit as st
 
 from dashboards import data
 from dashboards.i18n import labeller, t
-from lims.errors import LimsError, SessionExpired
+from lims.errors import AuthenticationFailed, LimsError, SessionExpired
 from lims.models.enums import Role
 from lims.security import sessions, users
 from lims.security.auth import Actor
+from lims.security.policy import load_policy
 
 #: navigation sections each role sees (the public board is always there)
 SECTIONS: dict[Role | None, tuple[str, ...]] = {
     None: ("public",),
-    Role.FIELD_TESTER: ("field", "public"),
-    Role.LAB_TECHNICIAN: ("lab", "field", "public"),
-    Role.MANAGER: ("management", "public"),
-    Role.ADMIN: ("management", "lab", "field", "admin", "public"),
+    Role.FIELD_TESTER: ("field", "outreach", "public"),
+    Role.LAB_TECHNICIAN: ("lab", "field", "outreach", "public"),
+    Role.MANAGER: ("management", "outreach", "public"),
+    Role.ADMIN: ("management", "lab", "field", "outreach", "admin", "public"),
 }
 
 
@@ -156,6 +157,11 @@ def _login_box(box) -> None:
             with data.session() as s:
                 who = users.authenticate(session=s, username=username.strip(), password=password)
                 token = sessions.create_session(session=s, actor=who)
+        except AuthenticationFailed:
+            # one answer for an unknown user, a wrong password, a disabled or locked account
+            p = load_policy()
+            box.error(t("auth.login_refused", max_failed=p.max_failed,
+                        minutes=int(p.lockout.total_seconds() // 60)))
         except LimsError as exc:
             box.error(t("auth.failed", reason=str(exc)))
         else:

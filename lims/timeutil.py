@@ -119,3 +119,18 @@ class TZDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def refuse_future(value: datetime, field: str, where: str = "") -> datetime:
+    """``value`` unless it lies more than ``LIMS_FUTURE_TOLERANCE_MINUTES`` after now: a typed
+    time in the future is a typo or a wrong clock (issue 16). Raises ``ValidationFailed`` naming
+    the field (and ``where``: the record it belongs to)."""
+    from lims.errors import RowError, ValidationFailed
+
+    latest = now() + timedelta(minutes=load_settings().future_tolerance_minutes)
+    if value.tzinfo is not None and value > latest:
+        raise ValidationFailed([RowError(where or field, field,
+                                         f"{value.isoformat()} is in the future (now "
+                                         f"{now().replace(microsecond=0).isoformat()}; "
+                                         "LIMS_FUTURE_TOLERANCE_MINUTES)")], where or field)
+    return value

@@ -7,6 +7,8 @@ import streamlit as st
 from dashboards import data, export, filters, identity, review_ui
 from dashboards import i18n as fmt
 from dashboards.i18n import t
+from lims.listening import heartbeat
+from lims.timeutil import now
 
 identity.guard("lab")
 st.title(t("page.calibration"))
@@ -23,12 +25,24 @@ cols = st.columns(5)
 for col, state in zip(cols, ("failed", "overdue", "unknown", "due_soon", "ok"), strict=True):
     col.metric(t(f"cal.state.{state}"), counts.get(state, 0))
 
+with data.session() as s:   # not cached: a listener that went down shows on the next rerun
+    listeners = heartbeat.listener_status(session=s, at=now())
+
+
+def listener_label(serial: str) -> str:
+    st_ = listeners.get(serial, {"state": "never", "since": None})
+    if st_["state"] == "silent":
+        return "⚠ " + t("cal.listener.silent", since=fmt.moment(st_["since"]))
+    return {"running": "✓ ", "never": "— "}[st_["state"]] + t(f"cal.listener.{st_['state']}")
+
+
 ICON = {"failed": "✗", "overdue": "⚠", "unknown": "?", "due_soon": "◔", "ok": "✓"}
 table = [{t("cal.serial"): r["serial_no"], t("cal.model"): r["model"],
           t("cal.kind"): t(f"instrument_kind.{r['kind']}"), t("market"): r["market"],
           t("cal.state"): f"{ICON.get(r['state'], '')} {t('cal.state.' + r['state'])}",
           t("cal.last"): fmt.day(r["last_at"]), t("cal.due"): fmt.day(r["due_date"]),
-          t("cal.days_left"): r["days_left"], t("cal.held"): r["held"]} for r in rows]
+          t("cal.days_left"): r["days_left"], t("cal.held"): r["held"],
+          t("cal.listener"): listener_label(r["serial_no"])} for r in rows]
 st.dataframe(table, hide_index=True, width="stretch")
 export.buttons(table, "calibration_status", key="cal_status")
 

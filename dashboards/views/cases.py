@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboards import data, export, identity
+from dashboards import case_steps, data, export, identity
 from dashboards import i18n as fmt
 from dashboards.i18n import labeller, lang, t
 from dashboards.identity import actor, plain
 from lims.enforcement import cases as svc
-from lims.enforcement.rules import load_enforcement_rules
-from lims.errors import LimsError
 from lims.timeutil import now
 
 identity.guard("lab")
 st.title(t("page.cases"))
+case_steps.show_flash()
 db = data.db_key()
 status = st.segmented_control(t("case.status"), ["open", "closed", "all"], default="open",
                               format_func=labeller(["open", "closed", "all"],
@@ -58,41 +57,17 @@ case_id = st.selectbox(t("case.pick"), [c["id"] for c in rows], key="case_pick")
 view = data.case_view(db, case_id)
 st.subheader(t("case.timeline", id=view.id, code=view.sample_code))
 for step in view.steps:
-    note = step.details.get("note") or step.details.get("reason") or step.details.get("text") or ""
+    d = step.details
+    note = d.get("note") or d.get("reason") or d.get("text") or (
+        t("case.lab_line", value=d.get("value"), unit=d.get("unit") or "",
+          verdict=t(f"verdict.{d.get('verdict')}"))
+        if step.kind == "confirmatory_result" else "")
     st.markdown(f"- **{fmt.moment(step.at)}** · {t('case.step.' + step.kind)} · "
                 f"{plain(step.by)}" + (f" — {plain(str(note))}" if note else ""))
 
+if view.objection_deadline is not None:
+    st.caption(t("case.objection_until", at=fmt.moment(view.objection_deadline),
+                 hours=fmt.num(view.objection_window_hours, 1)))
 a = actor()
-if view.status == "open" and a is not None and a.can("cases.manage"):
-    st.subheader(t("case.next"))
-    try:
-        disposals = load_enforcement_rules().disposals
-    except LimsError as exc:  # a broken enforcement.toml (ConfigError names the file and key)
-        st.error(str(exc))
-        st.stop()
-    c1, c2, c3 = st.columns(3)
-    note = st.text_input(t("case.note"), key=f"case_note_{case_id}")
-
-    def do(fn, **kw) -> None:
-        try:
-            with data.session() as s:
-                fn(session=s, actor=a, case_id=case_id, **kw)
-        except LimsError as exc:
-            st.error(str(exc))
-        else:
-            data.clear()
-            st.rerun()
-
-    if view.result_received_at is None and c1.button(t("case.do.notify"), key="case_notify"):
-        do(svc.notify_vendor, note=note)
-    if view.sale_suspended_at is None and c2.button(t("case.do.suspend"), key="case_suspend"):
-        do(svc.suspend_sale, note=note)
-    if c3.button(t("case.do.object"), key="case_object"):
-        do(svc.lodge_objection, note=note)
-    d1, d2 = st.columns([2, 1])
-    disposal = d1.selectbox(t("case.disposal"), list(disposals), key="case_disposal",
-                            format_func=labeller(disposals, lambda k: disposals[k].get(lang(), k)))
-    if d2.button(t("case.do.dispose"), key="case_dispose"):
-        do(svc.record_disposal, disposal=disposal, note=note)
-    if st.button(t("case.do.close"), key="case_close"):
-        do(svc.close_case, reason=note)
+if view.status == "open" and a is not None and a.can(svc.PERMISSION):
+    case_steps.step_forms(view, a)

@@ -12,6 +12,8 @@ from lims.timeutil import now
 
 identity.guard("management")
 st.title(t("page.outreach"))
+st.page_link("views/outreach_events.py", label=t("page.outreach_events"),
+             icon=":material/event:")   # where the events and hours below are recorded
 this_year = now().year
 year = st.selectbox(t("year"), list(range(this_year, this_year - 5, -1)), key="outreach_year")
 rows = data.team_report(data.db_key(), year)

@@ -2,7 +2,9 @@
 
 Bilingual (Chinese first), no login, no personal data. When the URL carries the slip's signature
 (``v``, ``t``, ``kid``, ``sig`` from its QR code, ``lims.field.signing``) the page checks it and
-says whether the slip is genuine, forged or altered, or outdated by a correction.
+says whether the slip is genuine, forged or altered, or outdated by a correction. A result held
+for review or voided is never shown: the page says only that it is under review or voided
+(``lims.field.board.public_state``); held re-tests are left out too.
 """
 
 from __future__ import annotations
@@ -17,13 +19,22 @@ from dashboards import data, widgets
 from dashboards import i18n as fmt
 from dashboards.identity import plain
 from lims.errors import LimsError
-from lims.field import signing
+from lims.field import board, signing
+from lims.lab import reports as lab_reports
 from lims.settings import load_settings
 
 log = logging.getLogger(__name__)
 
 db = data.db_key()
 code = (st.query_params.get("code") or "").strip().upper()
+
+
+@st.cache_data(ttl=15, show_spinner=False)
+def _visibility(db: str, code: str) -> tuple[str | None, set]:
+    """(public state of the sample, test times of its re-tests that must not be shown)."""
+    with data.session() as s:
+        return (board.public_state(session=s, code=code),
+                board.hidden_retest_times(session=s, code=code))
 
 
 def _remember() -> None:
@@ -75,6 +86,26 @@ def signature_notice(r) -> None:
         st.error(f"⛔ **{both('public.sig.forged')}**\n\n{claim}")
 
 
+def report_notice(code: str) -> None:
+    """A lab test report's QR carries ``report=N``: say whether that version is still current."""
+    raw = (st.query_params.get("report") or "").strip()
+    if not raw:
+        return
+    if not raw.isdigit():
+        st.error(both("public.report.bad", version=plain(raw[:10])))
+        return
+    try:
+        with data.session() as s:
+            status, current = lab_reports.report_status(session=s, code=code, version=int(raw))
+    except LimsError:
+        st.error(both("public.report.none"))
+        return
+    if status == "current":
+        st.success("✅ " + both("public.report.current", version=int(raw)))
+    else:
+        st.warning("⚠ " + both("public.report.superseded", version=int(raw), current=current))
+
+
 typed = st.text_input("样品编号 Sample code", value=code, key="public_code", max_chars=20,
                       on_change=_remember)
 code = typed.strip().upper()
@@ -88,8 +119,16 @@ if r is None:   # the typed code is shown as plain text (a URL in ?code= must no
     st.error(f"没有编号为 {plain(code)} 的样品结果。 No result for sample code {plain(code)}.")
     st.stop()
 
+state, hidden_retests = _visibility(db, r.code)
 st.title(f"快检结果 · {r.code}")
+if state == "held":
+    st.info(both("public.held"))
+    st.stop()
+if state == "voided":
+    st.warning(both("public.voided"))
+    st.stop()
 signature_notice(r)
+report_notice(r.code)
 widgets.verdict_banner(r.verdict if r.verdict in widgets.VERDICT_STYLE else "invalid",
                        f"{r.verdict_zh} / {r.verdict_en}", size_rem=5)
 rows = [("市场 Market", r.market), ("摊位 Stall", r.stall),
@@ -106,11 +145,12 @@ if r.handling:
     st.subheader("处置情况 · Handling")
     for line in r.handling:
         st.markdown(f"- {plain(line)}")
-if r.retests:
+retests = [x for x in r.retests if x["tested_at"] not in hidden_retests]
+if retests:
     st.subheader("复检 · Re-tests")
     st.dataframe([{"方法 Method": x["method"], "结果 Verdict": widgets.ZH_WORD.get(
         x["verdict"], x["verdict"]) + f" / {x['verdict']}", "数值 Value": x["value"],
-        "单位 Unit": x["unit"], "时间 Tested": fmt.moment(x["tested_at"])} for x in r.retests],
+        "单位 Unit": x["unit"], "时间 Tested": fmt.moment(x["tested_at"])} for x in retests],
         hide_index=True)
 if r.verdict in ("positive", "suspicious"):
     st.info(f"经营者对快检结果有异议的,可以自收到检测结果时起 {r.objection_hours:g} 小时内申请复检"

@@ -1,16 +1,18 @@
-"""Lab: daily QC — Levey–Jennings chart of a control series with Westgard violations marked."""
+"""Lab: daily QC — record today's run (control values → verdict, ``dashboards.qc_run``), then the
+Levey–Jennings chart of a control series with Westgard violations marked."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboards import charts, data, export, identity
+from dashboards import charts, data, export, identity, qc_run
 from dashboards.i18n import t
 from lims.errors import LimsError
 
 identity.guard("lab")
 st.title(t("page.qc"))
 db = data.db_key()
+qc_run.form(db)   # today's run: control values → Westgard verdict
 with_qc = data.qc_series(db)
 if not with_qc:
     st.info(t("qc.none"))

@@ -31,7 +31,7 @@ def build(db: str, month: date, county: str | None, language: str) -> tuple[byte
         d = monthly_report.gather(session=s, month=month, county=county)
     labels = {k: t(f"report.{k}") for k in (
         "trend", "by_commodity", "by_market", "out_of_control", "high_weeks", "in_control",
-        "instruments", "grades", "alerts", "alerts_line")}
+        "instruments", "grades", "alerts", "alerts_line", "handling_line")}
     labels |= {k: t(k) for k in ("tested", "failed", "pass_rate", "ci", "week", "market",
                                  "no_data")}
     labels |= {f"state.{s}": t(f"cal.state.{s}") for s in

@@ -39,7 +39,9 @@ if matrix:
     st.caption(t("vendors.moves_caption", up=up, down=down))
     table = [{t("ref.at"): fmt.moment(m["computed_at"]), t("market"): m["market"],
               t("field.vendor"): f"{m['stall']} {m['name']}", t("vendors.from"): m["previous"],
-              t("vendors.to"): m["grade"], t("reason_col"): m["reason"]} for m in moves["latest"]]
+              t("vendors.to"): m["grade"],
+              t("reason_col"): (m.get("reason_zh") or m["reason"]) if fmt.lang() == "zh"
+              else m["reason"]} for m in moves["latest"]]
     st.dataframe(table, hide_index=True, width="stretch")
     export.buttons(table, "grade_moves", key="grade_moves")
 else:

@@ -4,7 +4,8 @@ Markets and vendors scale with the result count (2 000 markets / 40 000 vendors 
 per county); results spread over three years up to ``END``. Each chunk of results is built as numpy
 columns and written with ``executemany`` (SQLite) or ``COPY`` (PostgreSQL); the secondary indexes
 of the two big tables are dropped during the load and rebuilt after it, then the rollups are
-rebuilt with one aggregation (``lims.intake.rollups.rebuild``).
+rebuilt with one aggregation (``lims.intake.rollups.rebuild``). Every sample has one result, which
+counts in pass rates when its status does (``counts``/``count_date``/``count_week``, issue 16).
 """
 
 from __future__ import annotations
@@ -198,6 +199,11 @@ def _chunk(rng: np.random.Generator, start: int, m: int, ref: _Ref, market_ids: 
         "taken_by": ["bench"] * m, "event_id": [None] * m,
     }
     analyte_l = [a or None for a in analyte.tolist()]
+    # one result per sample: it counts (issue 16) when its status does, on its own day
+    counts = np.isin(status, ("recorded", "accepted"))
+    counts_l = counts.tolist()
+    count_day = np.where(counts, day_txt, None).tolist()
+    count_wk = np.where(counts, week_txt, None).tolist()
     results = {
         "id": id_list, "sample_id": id_list, "method_id": ref.method_ids[meth_i].tolist(),
         "analyte_id": analyte_l, "instrument_id": inst.tolist(), "channel": [None] * m,
@@ -209,6 +215,7 @@ def _chunk(rng: np.random.Generator, start: int, m: int, ref: _Ref, market_ids: 
         "ingest_key": [f"bench-{i:012d}" for i in id_list], "market_id": market.tolist(),
         "commodity_id": commodity.tolist(), "local_date": day_txt.tolist(),
         "week_start": week_txt.tolist(), "created_at": tested_txt.tolist(),
+        "counts": counts_l, "count_date": count_day, "count_week": count_wk,
     }
     return samples, results
 
@@ -295,7 +302,7 @@ def generate(engine: sa.Engine, n: int, *, seed: int = 8,
             conn.exec_driver_sql(ddl)
         progress("indexes", i, len(dropped))
     with Session(engine) as s:
-        rollups.rebuild(session=s)
+        rollups.rebuild(session=s, recount=False)   # the flags were written exactly
         s.commit()
     progress("rollups", 1, 1)
     with engine.connect() as conn:

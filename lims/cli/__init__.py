@@ -84,6 +84,15 @@ from lims.cli import setup_cmd  # noqa: E402
 
 app.add_typer(setup_cmd.app, name="setup")
 
+from lims.cli import places_cmd  # noqa: E402
+
+app.add_typer(places_cmd.places_app, name="places")
+app.add_typer(places_cmd.kits_app, name="kits")
+
+from lims.cli import stall_cmd  # noqa: E402
+
+app.add_typer(stall_cmd.app, name="stall")
+
 from lims.cli import sync_cmd  # noqa: E402
 
 app.add_typer(sync_cmd.app, name="sync")

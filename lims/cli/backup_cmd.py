@@ -35,6 +35,9 @@ def restore(file: Path = typer.Argument(..., help="A backup file written by `lim
             as_json: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
     """Replace the database's content with a backup (the current content is saved first).
 
+    Every other writer (listeners, imports, the app, the API) waits while it runs; afterwards the
+    instrument journal is replayed, so readings received after the backup are stored again.
+
     Run `lims init` afterwards when the backup comes from an older version (schema upgrade).
     """
     actor = current_actor()
@@ -42,10 +45,22 @@ def restore(file: Path = typer.Argument(..., help="A backup file written by `lim
     if not yes:
         typer.confirm(f"replace the whole database {engine.url.render_as_string(True)} "
                       f"with {file}?", abort=True)
+    settings = load_settings()
     report = restore_database(engine=engine, actor=actor, source=file,
-                              backup_dir=load_settings().var_dir / "backups")
+                              backup_dir=settings.var_dir / "backups",
+                              journal_root=settings.journal_dir, tz=settings.timezone,
+                              profile_dirs=(settings.var_dir / "profiles",))
     if as_json:
         emit_json(report.to_dict())
-    else:
-        typer.echo(f"restored from {report.path} (sha256 {report.sha256}); "
-                   "run `lims audit verify` to check the trail")
+        return
+    if report.safety is not None:
+        typer.echo(f"the replaced content was saved as {report.safety}")
+    for serial, t in (report.replayed or {}).items():
+        if "skipped" in t:
+            typer.echo(f"journal {serial}: skipped ({t['skipped']})")
+        else:
+            typer.echo(f"journal {serial}: {t['chunks']} chunk(s) replayed; {t['results']} "
+                       f"reading(s) received after the backup stored again, "
+                       f"{t['duplicates']} already in the backup")
+    typer.echo(f"restored from {report.path} (sha256 {report.sha256}); "
+               "run `lims audit verify` to check the trail")

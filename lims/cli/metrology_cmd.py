@@ -123,8 +123,11 @@ def verify_bp(file: Path = typer.Argument(..., help="Points: JSON {points: [{ref
                                           "indicated."),
               unit: str | None = typer.Option(None, "--unit", help="mmHg (default) or kPa."),
               in_service: bool = typer.Option(False, "--in-service", help="In-service limits."),
-              kind: str | None = typer.Option(None, "--kind", help="automated, aneroid or "
-                                              "mercury (mercury also checks the zero)."),
+              mode: str | None = typer.Option(None, "--mode", help="Verification mode: initial "
+                                              "(default), subsequent or in_service."),
+              kind: str | None = typer.Option(None, "--kind", help="automated (JJG 692), "
+                                              "aneroid or mercury (JJG 270; mercury also "
+                                              "checks the zero)."),
               zero: float | None = typer.Option(None, "--zero", help="Mercury zero reading."),
               as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Static pressure check of a blood-pressure meter against a reference. Exit 0 pass, 1 fail."""
@@ -132,6 +135,7 @@ def verify_bp(file: Path = typer.Argument(..., help="Points: JSON {points: [{ref
     doc = {"points": data} if isinstance(data, list) else data
     rep = cal_bp.verify_bp(doc.get("points") or [], unit=unit or doc.get("unit", "mmHg"),
                            in_service=in_service or bool(doc.get("in_service", False)),
+                           mode=mode or doc.get("mode"),
                            kind=kind or doc.get("kind", "automated"),
                            zero=zero if zero is not None else doc.get("zero"))
     show_report(rep, as_json)

@@ -30,7 +30,9 @@ def _date(text: str | None, option: str) -> date | None:
 @handle_errors
 def import_(file: Path = typer.Argument(..., help="A .csv (UTF-8 or GBK) or .xlsx file with a "
                                         "header row; columns in the README."),
-            as_json: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
+            as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+            encoding: str = typer.Option(None, "--encoding", help="CSV encoding (utf-8 or gbk) "
+                                         "when the file's bytes could be either.")) -> None:
     """Import readings, all or nothing: any bad row → nothing written, every bad row listed
     with its line, column and reason, exit code 1."""
     settings = load_settings()
@@ -38,7 +40,7 @@ def import_(file: Path = typer.Argument(..., help="A .csv (UTF-8 or GBK) or .xls
     try:
         with session() as s:
             report = results_import.import_results(session=s, actor=actor, path=file,
-                                               tz=settings.timezone)
+                                               tz=settings.timezone, encoding=encoding)
     except ValidationFailed as exc:
         if as_json:
             emit_json({"ok": False, "written": 0,

@@ -7,6 +7,7 @@ import typer
 from lims.cli import common
 from lims.cli.common import emit_json, handle_errors
 from lims.intake import rollups
+from lims.security import audit
 from lims.security.auth import require
 
 app = typer.Typer(help="Pass-rate rollup tables: check them against the results, or rebuild them.",
@@ -35,9 +36,12 @@ def check(as_json: bool = typer.Option(False, "--json", help="Print the report a
 def rebuild(as_json: bool = typer.Option(False, "--json", help="Print the row counts as JSON.")
             ) -> None:
     """Recompute every rollup from the results (after a market moved to another county)."""
-    require(common.current_actor(), "reference.edit")
+    actor = common.current_actor()
+    require(actor, "reference.edit")
     with common.session() as s:
         counts = rollups.rebuild(session=s)
+        audit.record(session=s, actor=actor, action="rollups.rebuild", entity="rollups",
+                     entity_id="all", new=counts)
     if as_json:
         emit_json(counts)
     else:

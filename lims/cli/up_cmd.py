@@ -2,7 +2,9 @@
 
 For each demo analyzer (the first active ``enzyme-12ch`` and ``gold-reader`` instruments; one is
 created when there is none) it makes a null-modem pair of ptys (``instruments.nullmodem``), runs ``lims simulate``
-on one end and ``lims listen`` on the other, then starts the app. Ctrl-C stops every child.
+on one end and ``lims listen`` on the other, then starts the app. A listener that exits is
+restarted with back-off (``lims.listening.supervisor``), logged on stderr. Ctrl-C (or SIGTERM /
+SIGHUP) stops every child, the app included.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlmodel import select
 from lims.cli.common import handle_errors, session, stdin_is_tty
 from lims.cli.serve_cmd import open_browser_when_ready, streamlit_command
 from lims.errors import AuthenticationFailed
+from lims.listening.supervisor import Supervised
 from lims.models import Instrument, Market, Method
 from lims.security import users
 from lims.security.auth import require
@@ -67,7 +70,7 @@ def _pty_pair(tty_dir: Path, serial: str) -> tuple[subprocess.Popen, Path, Path]
     return proc, a, b
 
 
-def _stop(children: list[subprocess.Popen]) -> None:
+def _stop(children: list[subprocess.Popen | Supervised]) -> None:
     """Stop in reverse start order (app, simulator, listener, pty pair), each before the next."""
     for p in reversed(children):
         if p.poll() is None:
@@ -113,19 +116,22 @@ def up(port: int = typer.Option(8501, help="HTTP port of the app."),
     tty_dir.mkdir(parents=True, exist_ok=True)
     script = Path(sys.executable).parent / "lims"
     lims = [str(script)] if script.exists() else ["lims"]
-    children: list[subprocess.Popen] = []
+    children: list[subprocess.Popen | Supervised] = []
     stopping = {"flag": False}
 
     def _on_signal(*_):
         stopping["flag"] = True
 
-    old = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    old = {sig: signal.signal(sig, _on_signal)
+           for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         for n, (serial, profile, market_name) in enumerate(demo_instruments()):
             bridge, inst_end, host_end = _pty_pair(tty_dir, serial)
             children.append(bridge)
-            children.append(subprocess.Popen([*lims, "listen", "--instrument", serial,
-                                              "--port", str(host_end)], env=env))
+            children.append(Supervised([*lims, "listen", "--instrument", serial,
+                                        "--port", str(host_end)], env=env,
+                                       name=f"lims listen {serial}",
+                                       report=lambda m: typer.echo(m, err=True)).start())
             time.sleep(1.0)   # let the listener open its end first (opening flushes input)
             children.append(subprocess.Popen(
                 [*lims, "simulate", "profile", "--profile", profile, "--port", str(inst_end),

@@ -29,21 +29,35 @@ def _pct(x: float | None) -> str:
 
 @grades_app.command("recompute")
 @handle_errors
-def recompute(at: str | None = typer.Option(None, help="Grade as of this time (ISO 8601); "
-                                                        "default now."),
+def recompute(at: str | None = typer.Option(None, help="Report the grades as of this time "
+                                                        "(ISO 8601) without changing the "
+                                                        "current grades; default: grade now."),
               as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Grade every vendor from its record (rules: refdata/credit_grades.toml)."""
+    """Grade every vendor from its record now (rules: refdata/credit_grades.toml); with --at,
+    only report what the grades were as of that time."""
     tz = load_settings().timezone
     when = parse_timestamp(at, tz) if at else None
     with session() as s:
-        changes = grades.recompute_grades(session=s, actor=current_actor(), at=when)
+        if when is None:
+            changes = grades.recompute_grades(session=s, actor=current_actor())
+        else:
+            changes = grades.grades_as_of(session=s, at=when)
     if as_json:
         emit_json([asdict(c) for c in changes])
+        return
+    differ = sum(c.changed for c in changes)
+    if when is not None:
+        for c in changes:
+            if c.changed:
+                typer.echo(f"vendor {c.vendor_id} ({c.stall}): {c.grade} as of {at} "
+                           f"(current {c.previous})  {c.reason}")
+        typer.echo(f"{len(changes)} vendor(s) graded as of {at}, {differ} differ from their "
+                   "current grade; current grades unchanged")
         return
     for c in changes:
         if c.changed:
             typer.echo(f"vendor {c.vendor_id} ({c.stall}): {c.previous} → {c.grade}  {c.reason}")
-    typer.echo(f"{len(changes)} vendor(s) graded, {sum(c.changed for c in changes)} changed")
+    typer.echo(f"{len(changes)} vendor(s) graded, {differ} changed")
 
 
 @grades_app.command("plan")
@@ -75,7 +89,8 @@ def show_grade(vendor_id: int = typer.Option(..., "--vendor", help="Vendor id.")
         return
     typer.echo(f"grade {grade}: {reason}")
     for h in hist:
-        typer.echo(f"  {h['computed_at']:%Y-%m-%d}  {h['previous']} → {h['grade']}  {h['reason']}")
+        typer.echo(f"  {h['decided_at']:%Y-%m-%d %H:%M} (as of {h['computed_at']:%Y-%m-%d})  "
+                   f"{h['previous']} → {h['grade']}  {h['reason']}")
 
 
 @handle_errors

@@ -3,7 +3,8 @@
 Each first screen has a designed outcome (seasonal, by vendor grade and commodity risk) and raw
 values that produce it physically plausibly (ΔA0 0.35–0.60 for a good enzyme control, T/C well
 clear of the kit's cut-off …); the ingest service recomputes the verdict from those raw values.
-Positives are re-tested twice with the same method, suspicious screens once, and some positives
+Positives are re-tested twice with the same method (an enzyme positive opens its case only when
+both re-tests confirm it, ``lims.intake.retests``), suspicious screens once, and some positives
 go to the lab (LAB-GCMS/LAB-LCMS, with analyte and mg/kg value) a few days later, linked to the
 screen through ``retest_of_id``. Results are ingested a week at a time (source "demo").
 """
@@ -15,12 +16,12 @@ import random
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlmodel import select
+from sqlmodel import func, select
 
 from lims.demo.places import person
 from lims.intake.pipeline import ReadingIn, accept_readings
 from lims.intake.readings import CODE_ALPHABET
-from lims.models import Market, Sample
+from lims.models import Market, Sample, TestResult
 from lims.reference.lookup import RefCache
 
 if TYPE_CHECKING:
@@ -262,3 +263,18 @@ def demo_results(ctx: DemoContext) -> None:
                     ctx.counts["held"] += 1
         ctx.counts["samples"] += sum(1 for s in report.stored if not s.duplicate)
     ctx.counts["results"] = len(ctx.result_ids)
+    _count_retest_states(ctx)
+
+
+def _count_retest_states(ctx: DemoContext) -> None:
+    """How the positives stand after their re-tests (``lims.intake.retests``): an enzyme
+    positive opens its case only when both re-tests confirm it; a held one waits for review."""
+    states = dict(ctx.session.exec(select(Sample.retest_state, func.count())
+                                   .where(Sample.retest_state.is_not(None))
+                                   .group_by(Sample.retest_state)).all())
+    for state in ("pending", "confirmed", "not_confirmed"):
+        ctx.counts[f"positives_retest_{state}"] = states.get(state, 0)
+    ctx.counts["positives_held"] = ctx.session.exec(
+        select(func.count()).select_from(TestResult).where(
+            TestResult.verdict == "positive", TestResult.retest_of_id.is_(None),
+            TestResult.status == "held", TestResult.source == "demo")).one()

@@ -62,8 +62,8 @@ def _cases(ctx: DemoContext, case_ids: list[int]) -> None:
                                           note="经营户对快检结果有异议,申请复检")
                 ctx.counts["objections_accepted" if d.accepted else "objections_refused"] += 1
         confirmation.refresh_outcome(session=s, case=case)
-        if case.opened_at > closing_before:
-            continue
+        if case.opened_at > closing_before or (case.objection_accepted and not case.outcome):
+            continue   # a contested case without its lab re-test has no outcome: stays open
         done = case.opened_at + timedelta(days=rng.randint(1, 3))
         disposal = ("released_after_retest" if case.outcome == "overturned" else
                     rng.choices(["destroyed", "returned_to_supplier"], [0.75, 0.25])[0])

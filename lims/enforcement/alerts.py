@@ -13,7 +13,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
@@ -21,10 +21,20 @@ from sqlmodel import Session, select
 from lims.enforcement import notices
 from lims.enforcement.rules import EnforcementRules, load_enforcement_rules
 from lims.errors import NotFound, RowError, ValidationFailed
-from lims.models import Alert, GridGroup, Market, TestResult
+from lims.models import (
+    Alert,
+    Commodity,
+    EnforcementCase,
+    GridGroup,
+    Market,
+    Sample,
+    TestResult,
+    User,
+    Vendor,
+)
 from lims.security import audit
 from lims.security.auth import Actor, require
-from lims.timeutil import local_tz, now
+from lims.timeutil import local_tz, now, refuse_future
 
 PERMISSION = "cases.manage"
 
@@ -87,7 +97,7 @@ def _check_at(alert: Alert, at: datetime | None, what: str) -> datetime:
         raise ValidationFailed([RowError(f"alert {alert.id}", what,
                                          f"{at.isoformat()} is before the alert was raised "
                                          f"({alert.raised_at.isoformat()})")], "alert")
-    return at
+    return refuse_future(at, what, f"alert {alert.id}")
 
 
 def acknowledge(*, session: Session, actor: Actor, alert_id: int,
@@ -131,6 +141,77 @@ def list_alerts(*, session: Session, grid_group_id: int | None = None,
     if open_only:
         q = q.where(Alert.arrived_at.is_(None))
     return list(session.exec(q.order_by(Alert.raised_at.desc(), Alert.id.desc())))
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """One alert as a grid officer's inbox shows it: where, what, and the clocks running."""
+
+    alert_id: int
+    level: str
+    raised_at: datetime
+    target_minutes: float
+    acknowledged_at: datetime | None
+    acknowledged_by: str
+    arrived_at: datetime | None
+    market_id: int | None
+    market: str
+    grid_group_id: int | None
+    grid_group: str
+    stall: str
+    vendor: str
+    commodity_zh: str
+    commodity_en: str
+    sample_code: str
+    case_id: int | None
+    objection_deadline: datetime | None   # art. 88 window of the case, once the vendor is told
+
+    def elapsed_minutes(self, at: datetime) -> float:
+        """Minutes from raising to arrival (or to ``at`` while nobody has arrived)."""
+        return ((self.arrived_at or at) - self.raised_at).total_seconds() / 60
+
+    def overdue(self, at: datetime) -> bool:
+        return self.elapsed_minutes(at) > self.target_minutes
+
+
+def user_grid_group(*, session: Session, username: str) -> int | None:
+    """The grid group a user account belongs to (None: no account or no group)."""
+    user = session.exec(select(User).where(User.username == username)).first()
+    return user.grid_group_id if user else None
+
+
+def inbox(*, session: Session, grid_group_id: int | None = None, open_only: bool = True,
+          limit: int = 200) -> list[InboxItem]:
+    """Alerts for the inbox, newest first: of one grid group (None: every group), only those
+    nobody has arrived for unless ``open_only`` is False."""
+    q = (select(Alert, TestResult, Sample, Vendor, Market, Commodity, GridGroup,
+                EnforcementCase)
+         .join(TestResult, TestResult.id == Alert.result_id)
+         .join(Sample, Sample.id == TestResult.sample_id, isouter=True)
+         .join(Vendor, Vendor.id == Sample.vendor_id, isouter=True)
+         .join(Market, Market.id == Alert.market_id, isouter=True)
+         .join(Commodity, Commodity.id == TestResult.commodity_id, isouter=True)
+         .join(GridGroup, GridGroup.id == Alert.grid_group_id, isouter=True)
+         .join(EnforcementCase, EnforcementCase.result_id == Alert.result_id, isouter=True))
+    if grid_group_id is not None:
+        q = q.where(Alert.grid_group_id == grid_group_id)
+    if open_only:
+        q = q.where(Alert.arrived_at.is_(None))
+    q = q.order_by(Alert.raised_at.desc(), Alert.id.desc()).limit(limit)
+    out = []
+    for a, _r, smp, v, m, c, g, case in session.exec(q):
+        deadline = (case.result_received_at + timedelta(hours=case.objection_window_hours)
+                    if case is not None and case.result_received_at else None)
+        out.append(InboxItem(
+            alert_id=a.id, level=a.level, raised_at=a.raised_at, target_minutes=a.target_minutes,
+            acknowledged_at=a.acknowledged_at, acknowledged_by=a.acknowledged_by,
+            arrived_at=a.arrived_at, market_id=a.market_id, market=m.name if m else "",
+            grid_group_id=a.grid_group_id, grid_group=g.name if g else "",
+            stall=v.stall if v else "", vendor=v.name if v else "",
+            commodity_zh=c.name_zh if c else "", commodity_en=c.name_en if c else "",
+            sample_code=smp.code if smp else "", case_id=case.id if case else None,
+            objection_deadline=deadline))
+    return out
 
 
 def _month(ts: datetime, tz) -> str:

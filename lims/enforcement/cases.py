@@ -10,7 +10,8 @@ audit event, and a summary column on the case):
 * ``record_confirmatory`` — the lab result, stored through the ingest service as a re-test of the
   rapid result (``retest_of_id``) and judged against the MRL of the right GB 2763 edition; a rapid
   method is refused;
-* ``record_disposal``, ``publish_notice``, ``close_case``.
+* ``record_disposal``, ``publish_notice``, ``close_case`` (only with an outcome);
+* ``close_for_voided_result`` — the case of a result voided closes with the void's reason.
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ from typing import Any, NoReturn
 from sqlmodel import Session, select
 
 from lims.enforcement.rules import EnforcementRules, load_enforcement_rules
-from lims.errors import NotFound, RowError, ValidationFailed
+from lims.errors import InvalidInput, NotFound, RowError, ValidationFailed
 from lims.models import CaseStep, EnforcementCase, Sample, TestResult
 from lims.security import audit
 from lims.security.auth import Actor, require
-from lims.timeutil import local_tz, now
+from lims.timeutil import local_tz, now, refuse_future
 from lims.wire.cases import CasePublic, StepPublic
 
 PERMISSION = "cases.manage"
@@ -59,7 +60,7 @@ def _aware(at: datetime | None, what: str, case_id: int | str) -> datetime:
     if at.tzinfo is None:
         raise ValidationFailed([RowError(f"case {case_id}", what, "timestamp without time zone")],
                                "case step")
-    return at
+    return refuse_future(at, what, f"case {case_id}")
 
 
 def _refuse(case_id: int | str, fieldname: str, message: str,
@@ -239,9 +240,38 @@ def publish_notice(*, session: Session, actor: Actor, case_id: int, text: str,
     return case
 
 
+#: how a case ends: the lab confirmed or overturned the positive; the vendor did not object
+#: within the window, so the rapid result stands; the result itself was voided
+OUTCOMES = ("confirmed", "overturned", "uncontested", "voided")
+
+
+def _closing_outcome(case: EnforcementCase, at: datetime) -> str:
+    """The outcome a case closes with, or InvalidInput naming the field ``outcome``."""
+    if case.outcome:
+        return case.outcome
+    if case.objection_accepted:
+        raise InvalidInput(f"outcome: case {case.id} has no outcome: the vendor's objection was "
+                           "accepted, so the case closes only on the lab (non-rapid) re-test; "
+                           "record the confirmatory result first")
+    if case.result_received_at is None:
+        raise InvalidInput(f"outcome: case {case.id} has no outcome: the vendor has not been "
+                           "notified of the result, so the objection window has not run; notify "
+                           "the vendor, or record a confirmatory result")
+    deadline = case.result_received_at + timedelta(hours=case.objection_window_hours)
+    if at < deadline:
+        raise InvalidInput(f"outcome: case {case.id} has no outcome yet: the vendor may object "
+                           f"until {_fmt(deadline)} ({case.objection_rule}); close after that, "
+                           "or record a confirmatory result")
+    return "uncontested"
+
+
 def close_case(*, session: Session, actor: Actor, case_id: int, at: datetime | None = None,
                reason: str = "") -> EnforcementCase:
-    """Close a case once the product has been handled (or the positive was overturned)."""
+    """Close a case once the product has been handled (or the positive was overturned).
+
+    A case closes only with an outcome: the lab's (confirmed / overturned), or ``uncontested``
+    when the vendor was notified and the objection window ended without an accepted objection.
+    """
     require(actor, PERMISSION)
     case = get_case(session=session, case_id=case_id)
     _open(case)
@@ -249,9 +279,30 @@ def close_case(*, session: Session, actor: Actor, case_id: int, at: datetime | N
         _refuse(case_id, "disposal", "record how the product was handled before closing "
                 "(or a compliant confirmatory result)")
     at = _aware(at, "at", case_id)
-    case.status, case.closed_at = "closed", at
-    _step(session, actor, case, "closed", at, {"reason": reason}, old={"status": "open"},
+    outcome = _closing_outcome(case, at)
+    old = {"status": "open", "outcome": case.outcome}
+    case.status, case.closed_at, case.outcome = "closed", at, outcome
+    _step(session, actor, case, "closed", at, {"reason": reason, "outcome": outcome}, old=old,
           reason=reason)
+    return case
+
+
+def close_for_voided_result(*, session: Session, actor: Actor, result_id: int, reason: str,
+                            at: datetime | None = None) -> EnforcementCase | None:
+    """The result of an open case was voided: close the case (outcome ``voided``) with the
+    reason, as a recorded and audited step. Called by the void of a result, whose permission
+    (``results.review``) covers it. Returns the case closed, or None when none was open."""
+    case = session.exec(select(EnforcementCase)
+                        .where(EnforcementCase.result_id == result_id)).first()
+    if case is None or case.status != "open":
+        return None
+    at = _aware(at, "at", case.id)
+    old = {"status": "open", "outcome": case.outcome}
+    case.status, case.closed_at, case.outcome = "closed", at, "voided"
+    why = f"result {result_id} voided: {reason}"
+    _step(session, actor, case, "closed", at,
+          {"reason": why, "outcome": "voided", "voided_result_id": result_id}, old=old,
+          reason=why)
     return case
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from lims.enforcement.cases import PERMISSION, _fmt, _open, _refuse, _step, get_case
+from lims.enforcement.grades import regrade_vendor
 from lims.intake.pipeline import ReadingIn, accept_readings
 from lims.models import EnforcementCase, Method, Sample, TestResult
 from lims.reference.lookup import RefCache
@@ -26,7 +27,6 @@ class ConfirmatoryOutcome:
     standard: str | None
     reasons: tuple[str, ...]
     case_outcome: str  # confirmed, overturned or "" (undecided)
-
 
 
 def record_confirmatory(*, session: Session, actor: Actor, case_id: int, method: str,
@@ -62,6 +62,12 @@ def record_confirmatory(*, session: Session, actor: Actor, case_id: int, method:
     stored = report.stored[0]
     old_outcome = case.outcome
     refresh_outcome(session=session, case=case)
+    if case.outcome != old_outcome:
+        # the pipeline graded the vendor before the lab decided the case: grade again, so a
+        # positive overturned on objection no longer counts against the vendor (and a confirmed
+        # one does)
+        session.flush()
+        regrade_vendor(session=session, actor=actor, vendor_id=case.vendor_id)
     if stored.verdict.outcome is Outcome.NONCOMPLIANT or case.confirmatory_result_id is None:
         case.confirmatory_result_id = stored.result_id
     v = stored.verdict

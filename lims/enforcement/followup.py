@@ -1,5 +1,10 @@
-"""What a stored result sets in motion: a case for a positive, an alert for a positive or
-suspicious result, and a new grade for its vendor.
+"""What a stored result sets in motion: a case for a final positive, an alert for a final
+positive or a suspicious result, and a new grade for its vendor.
+
+A positive is final when its method asks for no re-test, or when its re-tests confirmed it
+(``lims.intake.retests``: GB/T 5009.199 re-tests a positive at least twice); until then its
+sample is "re-test pending" and nothing opens. A held result (calibration gate) opens and raises
+nothing until a technician accepts it (``lims.intake.review.accept`` runs the follow-up then).
 
 The intake pipeline (``lims.intake.pipeline.accept_readings``) calls ``follow_up`` and
 ``regrade_vendors_of`` for every batch it stores, whatever path the readings took; nothing else
@@ -9,7 +14,7 @@ pipeline did this, and for cases voided and restored by hand."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -18,8 +23,18 @@ from lims.enforcement.alerts import raise_alert
 from lims.enforcement.cases import open_case
 from lims.enforcement.grades import recompute_grades
 from lims.enforcement.rules import EnforcementRules, load_enforcement_rules
-from lims.models import Alert, EnforcementCase, Method, Sample, TestResult
+from lims.intake import retests
+from lims.models import (
+    Alert,
+    EnforcementCase,
+    GridGroup,
+    Market,
+    Method,
+    Sample,
+    TestResult,
+)
 from lims.security.auth import Actor
+from lims.timeutil import week_start
 
 
 @dataclass
@@ -32,32 +47,85 @@ def follow_up(*, session: Session, actor: Actor, result_ids: list[int],
               rules: EnforcementRules | None = None) -> FollowUp:
     """Open cases and raise alerts for the given results (idempotent).
 
-    Only first tests of a sample with a rapid method count: re-tests and lab confirmations
-    belong to the case already open. Voided results are skipped.
+    First screens of a sample with a rapid method count: a suspicious one raises its alert, a
+    positive one opens its case and raises its alert once it is final (``retests.decide``). A
+    rapid re-test brings its screen's re-tests up to date; the re-test that confirms opens the
+    screen's case (both ids map to it; later readings of the sample map to nothing). Lab confirmations belong to the case already open.
+    Held and voided results are skipped.
     """
     rules = rules or load_enforcement_rules()
     out = FollowUp()
     if not result_ids:
         return out
     rapid = {m.id for m in session.exec(select(Method).where(Method.is_rapid))}
-    results = [r for i in range(0, len(result_ids), 500) for r in session.exec(
-        select(TestResult).where(TestResult.id.in_(result_ids[i:i + 500])))]
+    wanted = set(rules.alert_verdicts) | set(rules.case_verdicts)
+    t = TestResult.__table__.c
+    todo = [rid for i in range(0, len(result_ids), 500) for rid in session.execute(
+        sa.select(t.id).where(t.id.in_(result_ids[i:i + 500]), t.method_id.in_(rapid),
+                              t.status.in_(retests.COUNTED),
+                              sa.or_(t.verdict.in_(wanted), t.retest_of_id.is_not(None))))
+        .scalars()]
+    results = [r for i in range(0, len(todo), 500) for r in session.exec(
+        select(TestResult).where(TestResult.id.in_(todo[i:i + 500])).order_by(TestResult.id))]
+    _places = _load_places(session, results)   # held: what raising alerts looks up
+    screens: dict[int, list[int]] = {}   # positive screen id -> the results that touch it
     for r in results:
-        if r.method_id not in rapid or r.retest_of_id is not None or r.status == "voided":
-            continue
-        if r.verdict in rules.alert_verdicts:
+        if r.retest_of_id is not None:
+            screens.setdefault(r.retest_of_id, []).append(r.id)
+        elif r.verdict in rules.case_verdicts:
+            screens.setdefault(r.id, []).append(r.id)
+        elif r.verdict in rules.alert_verdicts:
             alert = raise_alert(session=session, actor=actor, result_id=r.id, rules=rules)
             if alert is not None:
                 out.alert_ids[r.id] = alert.id
-        if r.verdict in rules.case_verdicts:
-            case = open_case(session=session, actor=actor, result_id=r.id, rules=rules)
-            out.case_ids[r.id] = case.id
+    # the screens and what deciding them reads, loaded for the batch (not per screen)
+    have = {r.id: r for r in results}
+    missing = sorted(set(screens) - set(have))
+    for i in range(0, len(missing), 500):
+        have.update((r.id, r) for r in session.exec(
+            select(TestResult).where(TestResult.id.in_(missing[i:i + 500]))))
+    candidates = {sid: have[sid] for sid in screens if sid in have and (
+        have[sid].verdict in rules.case_verdicts and have[sid].method_id in rapid
+        and have[sid].retest_of_id is None and have[sid].status in retests.COUNTED)}
+    preloaded = retests.preload(session, list(candidates.values())) if candidates else {}
+    for screen_id, touched in screens.items():
+        screen = candidates.get(screen_id)
+        if screen is None:
+            continue   # a held screen waits for review; a re-test's own screen decides
+        d = retests.decide(session=session, actor=actor, screen=screen, preloaded=preloaded,
+                           flush=False)
+        if d is not None and not d.final:
+            continue
+        # confirmed by re-tests: opened when confirmed; else (no re-test asked) at the screen
+        at = d.at if d is not None and d.state is not None else None
+        alert = raise_alert(session=session, actor=actor, result_id=screen_id, at=at,
+                            rules=rules) if screen.verdict in rules.alert_verdicts else None
+        case = open_case(session=session, actor=actor, result_id=screen_id, at=at, rules=rules)
+        # the screen, and the re-test that confirmed it just now (not later readings)
+        deciding = d.deciding_result_id if d is not None and d.changed else None
+        for rid in touched:
+            if rid in (screen_id, deciding):
+                out.case_ids[rid] = case.id
+                if alert is not None:
+                    out.alert_ids[rid] = alert.id
+    session.flush()   # samples whose re-test state changed (read with SQL after this)
     return out
+
+
+def _load_places(session: Session, results: list[TestResult]) -> list:
+    """The markets of ``results`` and their grid groups, loaded into the session in two queries
+    (the session keeps loaded rows only while they are referenced: the caller holds the list)."""
+    ids = sorted({r.market_id for r in results if r.market_id is not None})
+    markets = list(session.exec(select(Market).where(Market.id.in_(ids)))) if ids else []
+    groups = sorted({m.grid_group_id for m in markets if m.grid_group_id is not None})
+    return markets + (list(session.exec(select(GridGroup).where(GridGroup.id.in_(groups))))
+                      if groups else [])
 
 
 def follow_up_pending(*, session: Session, actor: Actor, since: datetime | None = None,
                       rules: EnforcementRules | None = None) -> FollowUp:
-    """Follow up every stored first screen that still lacks its case or alert.
+    """Follow up every stored first screen that still lacks its case or alert (a positive
+    still waiting for its re-tests stays waiting; one they did not confirm is left alone).
 
     For results that entered through a path that did not call ``follow_up`` (a file import, the
     instrument listener): run after them, or periodically (``lims case sweep``).
@@ -68,8 +136,11 @@ def follow_up_pending(*, session: Session, actor: Actor, since: datetime | None 
     q = (select(TestResult.id, TestResult.verdict, Alert.id, EnforcementCase.id)
          .outerjoin(Alert, Alert.result_id == TestResult.id)
          .outerjoin(EnforcementCase, EnforcementCase.result_id == TestResult.id)
+         .join(Sample, Sample.id == TestResult.sample_id)
          .where(TestResult.method_id.in_(rapid), TestResult.retest_of_id.is_(None),
-                TestResult.status != "voided", TestResult.verdict.in_(wanted)))
+                TestResult.status.in_(retests.COUNTED), TestResult.verdict.in_(wanted),
+                sa.or_(Sample.retest_state.is_(None),   # not confirmed: nothing ever opens
+                       Sample.retest_state != retests.RetestState.NOT_CONFIRMED.value)))
     if since is not None:
         q = q.where(TestResult.tested_at >= since)
     todo = [rid for rid, verdict, alert_id, case_id in session.exec(q)
@@ -100,15 +171,22 @@ def regrade_vendors_of(*, session: Session, actor: Actor, result_ids: list[int])
             newest[vid] = max(at, newest.get(vid, at))
     if not newest:
         return []
-    latest: dict[int, datetime] = {}
+    # each vendor's newest result overall: its newest in the batch unless a later one exists;
+    # only results after the batch's earliest newest can be later (the week bound, with a
+    # margin for any time zone, lets the database read just those weeks)
+    latest: dict[int, datetime] = dict(newest)
     vids = sorted(newest)
+    floor = min(newest.values())
+    weeks_from = week_start(floor.date() - timedelta(days=8))
     for i in range(0, len(vids), 500):
         q = (select(Sample.vendor_id, sa.func.max(TestResult.tested_at))
              .join(TestResult, TestResult.sample_id == Sample.id)
-             .where(Sample.vendor_id.in_(vids[i:i + 500])).group_by(Sample.vendor_id))
-        latest.update(session.exec(q).all())
+             .where(Sample.vendor_id.in_(vids[i:i + 500]), TestResult.week_start >= weeks_from,
+                    TestResult.tested_at > floor).group_by(Sample.vendor_id))
+        for vid, at in session.exec(q):
+            latest[vid] = max(at, latest[vid])
     due = [v for v in vids if newest[v] >= latest.get(v, newest[v])]
     if due:
         recompute_grades(session=session, actor=actor, vendor_ids=due,
-                         at=max(newest[v] for v in due))
+                         at=max(newest[v] for v in due), newest_results=latest)
     return due

@@ -2,7 +2,13 @@
 
 Rules are reference data (``refdata/credit_grades.toml``): the first rule whose conditions all
 hold gives the grade, else the default. ``recompute_grades`` updates ``Vendor.credit_grade`` and
-appends a ``VendorGradeHistory`` row for each change (and for a vendor's first grading).
+appends a ``VendorGradeHistory`` row for each change (and for a vendor's first grading), with the
+reason in English and Chinese and the time it was decided (history is ordered by that).
+
+The current grade never moves back in time: a vendor is graded as of the later of the time asked
+for and the time its current grade is "as of", so a batch of older results is judged together
+with everything known, and ``grades_as_of`` (``lims grades recompute --at PAST``) only reports
+what the grades were then, changing nothing.
 """
 
 from __future__ import annotations
@@ -53,6 +59,9 @@ class GradeChange:
     reason: str
     changed: bool
     metrics: dict[str, Any]
+    reason_zh: str = ""
+    as_of: datetime | None = None
+    applied: bool = True    # False: a report of the grade as of a past time, nothing changed
 
 
 @dataclass(frozen=True)
@@ -72,16 +81,23 @@ def decide_grade(metrics: dict[str, Any], rules: GradeRules) -> GradeDecision:
     for i, rule in enumerate(rules.rules, start=1):
         if all(c.holds(metrics) for c in rule.conditions):
             why = "; ".join(c.describe(metrics) for c in rule.conditions)
+            why_zh = ";".join(c.describe_zh(metrics) for c in rule.conditions)
             return GradeDecision(rule.grade, f"{rule.grade}: {rule.reason_en}: {why} "
                                  f"[rule {i}, {rules.edition}]",
-                                 f"{rule.grade}:{rule.reason_zh}:{why}", i)
+                                 f"{rule.grade}:{rule.reason_zh}:{why_zh} "
+                                 f"[规则 {i},{rules.edition}]", i)
     return GradeDecision(rules.default, f"{rules.default}: {rules.default_reason_en} "
-                         f"[{rules.edition}]", f"{rules.default}:{rules.default_reason_zh}", None)
+                         f"[{rules.edition}]",
+                         f"{rules.default}:{rules.default_reason_zh} [{rules.edition}]", None)
+
+
+UNDECIDED_OR_CLEARED = ("pending", "not_confirmed")   # Sample.retest_state (lims.intake.retests)
 
 
 def vendor_metrics(*, session: Session, at: datetime, window_days: int,
                    vendor_ids: list[int] | None = None) -> dict[int, dict[str, Any]]:
-    """Per vendor: positives, refused_tests, objections_upheld, days_since_last_positive, tests.
+    """Per vendor: positives, refused_tests, objections_upheld, days_since_last_positive,
+    days_between_positives (the shortest gap between two successive positives), tests.
 
     Counted over ``window_days`` before ``at``; a positive overturned by a compliant
     confirmatory result is not a positive (it counts as an upheld objection when one was made).
@@ -90,26 +106,38 @@ def vendor_metrics(*, session: Session, at: datetime, window_days: int,
     ids = vendor_ids if vendor_ids is not None else list(session.exec(select(Vendor.id)))
     metrics: dict[int, dict[str, Any]] = {
         v: {"positives": 0, "refused_tests": 0, "objections_upheld": 0,
-            "days_since_last_positive": None, "tests": 0} for v in ids}
+            "days_since_last_positive": None, "days_between_positives": None, "tests": 0}
+        for v in ids}
     if not ids:
         return metrics
     overturned = set(session.exec(select(EnforcementCase.result_id)
                                   .where(EnforcementCase.outcome == "overturned")))
     t, s = TestResult.__table__.c, Sample.__table__.c
-    q = (sa.select(s.vendor_id, t.id, t.verdict, t.tested_at)
-         .join(Sample.__table__, s.id == t.sample_id)
-         .where(s.vendor_id.in_(ids), t.retest_of_id.is_(None), t.status.in_(COUNTED_STATUSES),
-                t.tested_at > since, t.tested_at <= at))
-    last: dict[int, datetime] = {}
-    for vid, rid, verdict, tested_at in session.connection().execute(q):
-        m = metrics[vid]
-        m["tests"] += 1
-        if verdict in POSITIVE_VERDICTS and rid not in overturned:
-            m["positives"] += 1
-            if vid not in last or tested_at > last[vid]:
-                last[vid] = tested_at
-    for vid, ts in last.items():
-        metrics[vid]["days_since_last_positive"] = (at - ts).days
+    where = (s.vendor_id.in_(ids), t.retest_of_id.is_(None), t.status.in_(COUNTED_STATUSES),
+             t.tested_at > since, t.tested_at <= at)
+    conn = session.connection()
+    # counted in SQL; only the positives come back as rows
+    for vid, n in conn.execute(sa.select(s.vendor_id, sa.func.count())
+                               .join(Sample.__table__, s.id == t.sample_id)
+                               .where(*where).group_by(s.vendor_id)):
+        metrics[vid]["tests"] += n
+    times: dict[int, list[datetime]] = defaultdict(list)
+    # a positive screen waiting for its re-tests, or one they did not confirm, is not (yet)
+    # a positive of the vendor (GB/T 5009.199 re-tests a positive before it is final)
+    for vid, rid, tested_at in conn.execute(
+            sa.select(s.vendor_id, t.id, t.tested_at).join(Sample.__table__, s.id == t.sample_id)
+            .where(*where, t.verdict.in_(POSITIVE_VERDICTS),
+                   sa.or_(s.retest_state.is_(None),
+                          s.retest_state.not_in(UNDECIDED_OR_CLEARED)))):
+        if rid not in overturned:
+            metrics[vid]["positives"] += 1
+            times[vid].append(tested_at)
+    for vid, ts in times.items():
+        ts.sort()
+        metrics[vid]["days_since_last_positive"] = (at - ts[-1]).days
+        if len(ts) > 1:
+            metrics[vid]["days_between_positives"] = min((b - a).days
+                                                         for a, b in zip(ts[:-1], ts[1:], strict=True))
     for r in session.exec(select(VendorRefusal).where(VendorRefusal.vendor_id.in_(ids),
                                                       VendorRefusal.at > since,
                                                       VendorRefusal.at <= at)):
@@ -122,39 +150,123 @@ def vendor_metrics(*, session: Session, at: datetime, window_days: int,
     return metrics
 
 
+def _latest_as_of(session: Session, vendor_ids: list[int],
+                  newest_results: dict[int, datetime] | None = None) -> dict[int, datetime]:
+    """Per graded vendor: the latest of the as-of time of its latest grade decision and the
+    time of its newest record (result or refusal) — the current grade is never older.
+    ``newest_results``: the newest result time of each vendor, when the caller has it."""
+    h = VendorGradeHistory
+    t, s = TestResult.__table__.c, Sample.__table__.c
+    out: dict[int, datetime] = {}
+    for k in range(0, len(vendor_ids), 500):
+        part = vendor_ids[k:k + 500]
+        out.update(session.exec(select(h.vendor_id, sa.func.max(h.computed_at))
+                                .where(h.vendor_id.in_(part)).group_by(h.vendor_id)).all())
+        newest = [
+            *([(v, newest_results[v]) for v in part if v in newest_results]
+              if newest_results is not None else session.connection().execute(
+                sa.select(s.vendor_id, sa.func.max(t.tested_at))
+                .join(Sample.__table__, s.id == t.sample_id)
+                .where(s.vendor_id.in_(part)).group_by(s.vendor_id))),
+            *session.exec(select(VendorRefusal.vendor_id, sa.func.max(VendorRefusal.at))
+                          .where(VendorRefusal.vendor_id.in_(part))
+                          .group_by(VendorRefusal.vendor_id))]
+        for vid, ts in newest:
+            if vid in out and ts is not None:
+                out[vid] = max(out[vid], ts)
+    return out
+
+
+def _grade(session: Session, rules: GradeRules, when: dict[int, datetime]
+           ) -> dict[int, tuple[datetime, dict[str, Any], GradeDecision]]:
+    """Grade each vendor as of its own time (one metrics query per distinct time)."""
+    by_time: dict[datetime, list[int]] = defaultdict(list)
+    for vid, ts in when.items():
+        by_time[ts].append(vid)
+    out = {}
+    for ts, vids in by_time.items():
+        for vid, m in vendor_metrics(session=session, at=ts, window_days=rules.window_days,
+                                     vendor_ids=vids).items():
+            out[vid] = (ts, m, decide_grade(m, rules))
+    return out
+
+
+def _vendors(session: Session, vendor_ids: list[int] | None) -> list[Vendor]:
+    q = select(Vendor).order_by(Vendor.id)
+    if vendor_ids is not None:
+        q = q.where(Vendor.id.in_(vendor_ids))
+    return list(session.exec(q).all())
+
+
 def recompute_grades(*, session: Session, actor: Actor, at: datetime | None = None,
                      vendor_ids: list[int] | None = None,
-                     rules: GradeRules | None = None) -> list[GradeChange]:
-    """Grade every vendor (or ``vendor_ids``) from its record; keep changes in history."""
+                     rules: GradeRules | None = None,
+                     newest_results: dict[int, datetime] | None = None) -> list[GradeChange]:
+    """Grade every vendor (or ``vendor_ids``) from its record; keep changes in history.
+
+    Each vendor is graded as of the later of ``at`` (default now) and the as-of time of its
+    current grade: the current grade never goes back in time (grading as of a past time is
+    ``grades_as_of``, which changes nothing); older results that arrive late are judged with
+    everything known. ``newest_results``: each vendor's newest result time, when the caller
+    read it already (saves that query).
+    """
     require(actor, PERMISSION)
     rules = rules or load_grade_rules()
     at = at or now().replace(microsecond=0)
-    metrics = vendor_metrics(session=session, at=at, window_days=rules.window_days,
-                             vendor_ids=vendor_ids)
-    graded_before = set(session.exec(select(VendorGradeHistory.vendor_id).distinct()))
+    decided = now()
+    vendors = _vendors(session, vendor_ids)
+    latest = _latest_as_of(session, [v.id for v in vendors], newest_results)
+    graded = _grade(session, rules, {v.id: max(at, latest.get(v.id, at)) for v in vendors})
     out = []
-    vendors = session.exec(select(Vendor).where(Vendor.id.in_(list(metrics)))
-                           .order_by(Vendor.id)).all()
     for v in vendors:
-        m = metrics[v.id]
-        d = decide_grade(m, rules)
+        as_of, m, d = graded[v.id]
         previous = v.credit_grade
-        changed = d.grade != previous or v.id not in graded_before
-        if changed:
+        if d.grade != previous or v.id not in latest:
             session.add(VendorGradeHistory(vendor_id=v.id, grade=d.grade, previous=previous,
-                                           reason=d.reason[:1000], metrics=m,
-                                           rules_edition=rules.edition, computed_at=at,
-                                           computed_by=actor.username))
+                                           reason=d.reason[:1000], reason_zh=d.reason_zh[:1000],
+                                           metrics=m, rules_edition=rules.edition,
+                                           computed_at=as_of, computed_by=actor.username,
+                                           decided_at=decided))
             if d.grade != previous:
                 v.credit_grade = d.grade
                 session.add(v)
                 audit.record(session=session, actor=actor, action="vendor.grade",
                              entity="vendor", entity_id=v.id, old={"grade": previous},
-                             new={"grade": d.grade, "metrics": m}, reason=d.reason)
+                             new={"grade": d.grade, "metrics": m, "as_of": as_of},
+                             reason=d.reason)
         out.append(GradeChange(v.id, v.stall, previous, d.grade, d.reason, d.grade != previous,
-                               m))
+                               m, d.reason_zh, as_of, True))
     session.flush()
     return out
+
+
+def grades_as_of(*, session: Session, at: datetime, vendor_ids: list[int] | None = None,
+                 rules: GradeRules | None = None) -> list[GradeChange]:
+    """The grade each vendor had by its record as of ``at``: a report; nothing is written and
+    the current grades stay (``previous`` is the current grade, ``changed`` whether they differ).
+    """
+    rules = rules or load_grade_rules()
+    vendors = _vendors(session, vendor_ids)
+    graded = _grade(session, rules, {v.id: at for v in vendors})
+    out = []
+    for v in vendors:
+        as_of, m, d = graded[v.id]
+        out.append(GradeChange(v.id, v.stall, v.credit_grade, d.grade, d.reason,
+                               d.grade != v.credit_grade, m, d.reason_zh, as_of, False))
+    return out
+
+
+def regrade_vendor(*, session: Session, actor: Actor, vendor_id: int | None) -> GradeChange | None:
+    """Grade one vendor again after its record changed outside the intake pipeline (a case
+    outcome decided by the lab), as of its newest result."""
+    if vendor_id is None:
+        return None
+    newest = session.exec(select(sa.func.max(TestResult.tested_at)).select_from(TestResult)
+                          .join(Sample, Sample.id == TestResult.sample_id)
+                          .where(Sample.vendor_id == vendor_id)).one()
+    (change,) = recompute_grades(session=session, actor=actor, vendor_ids=[vendor_id],
+                                 at=newest)
+    return change
 
 
 def record_refusal(*, session: Session, actor: Actor, vendor_id: int, at: datetime | None = None,
@@ -173,19 +285,35 @@ def record_refusal(*, session: Session, actor: Actor, vendor_id: int, at: dateti
 
 
 def grade_history(*, session: Session, vendor_id: int) -> list[VendorGradeHistory]:
+    """A vendor's grade decisions, newest decision first."""
     return list(session.exec(select(VendorGradeHistory)
                              .where(VendorGradeHistory.vendor_id == vendor_id)
-                             .order_by(VendorGradeHistory.computed_at.desc(),
+                             .order_by(VendorGradeHistory.decided_at.desc(),
                                        VendorGradeHistory.id.desc())))
 
 
-def current_grade(*, session: Session, vendor_id: int) -> tuple[str, str]:
-    """(grade, reason) for the field view when a vendor is picked."""
+def reason_text(row: VendorGradeHistory | GradeChange | GradeDecision, lang: str) -> str:
+    """The reason in ``lang`` (zh or en); English when there is no Chinese text."""
+    zh = getattr(row, "reason_zh", "")
+    return zh if lang == "zh" and zh else row.reason
+
+
+NOT_GRADED = {"en": "not graded yet (default grade)", "zh": "尚未评级(默认等级)"}
+NO_REASON = {"en": "grade set without a recorded grading", "zh": "等级未经评级记录设定"}
+
+
+def current_grade(*, session: Session, vendor_id: int, lang: str = "en") -> tuple[str, str]:
+    """(grade, reason) for the field view when a vendor is picked: the reason of the latest
+    decision that gave the current grade, in ``lang`` (zh or en)."""
     v = session.get(Vendor, vendor_id)
     if v is None:
         raise NotFound(f"no vendor with id {vendor_id}")
     hist = grade_history(session=session, vendor_id=vendor_id)
-    return v.credit_grade, (hist[0].reason if hist else "not graded yet (default grade)")
+    if not hist:
+        return v.credit_grade, NOT_GRADED.get(lang, NOT_GRADED["en"])
+    if hist[0].grade != v.credit_grade:
+        return v.credit_grade, NO_REASON.get(lang, NO_REASON["en"])
+    return v.credit_grade, reason_text(hist[0], lang)
 
 
 def sampling_plan(*, session: Session, market_id: int | None = None, on: date | None = None,

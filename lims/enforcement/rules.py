@@ -25,7 +25,11 @@ GRADES_FILE = REFDATA / "credit_grades.toml"
 OPERATORS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
              "==": operator.eq}
 GRADE_METRICS = ("positives", "refused_tests", "objections_upheld", "days_since_last_positive",
-                 "tests")
+                 "days_between_positives", "tests")
+#: the metrics' names in the Chinese reason of a grade
+METRIC_ZH = {"positives": "阳性次数", "refused_tests": "拒检次数", "objections_upheld": "异议成立次数",
+             "days_since_last_positive": "距最近阳性天数",
+             "days_between_positives": "两次阳性最短间隔天数", "tests": "检测次数"}
 GRADES = ("A", "B", "C", "D")
 
 
@@ -54,6 +58,10 @@ class Condition:
 
     def describe(self, metrics: dict[str, Any]) -> str:
         return f"{self.metric} = {metrics.get(self.metric)} (rule {self.op} {self.value:g})"
+
+    def describe_zh(self, metrics: dict[str, Any]) -> str:
+        return (f"{METRIC_ZH.get(self.metric, self.metric)} = {metrics.get(self.metric)}"
+                f"(规则 {self.op} {self.value:g})")
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ code points at.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -20,21 +21,24 @@ from sqlmodel import Session, select
 from lims.enforcement.grades import current_grade
 from lims.enforcement.rules import load_enforcement_rules
 from lims.errors import NotFound, RowError, ValidationFailed
+from lims.field.samples import FUTURE_TOLERANCE
 from lims.intake.pipeline import ReadingIn, accept_readings
 from lims.models import (
     Commodity,
     EnforcementCase,
+    Instrument,
     Market,
     Method,
     OutreachEvent,
     Sample,
     TestResult,
+    UnboundReading,
     Vendor,
 )
 from lims.reference.lookup import RefCache
 from lims.security.auth import Actor, require
 from lims.settings import load_settings
-from lims.timeutil import local_tz, now
+from lims.timeutil import local_tz, now, refuse_future
 
 #: Path of the public result page in the app (the dashboard registers a page at this path).
 PUBLIC_PAGE_PATH = "/public"
@@ -82,8 +86,13 @@ def record_field_test(*, session: Session, actor: Actor, commodity: str,
                       card_colour: str | None = None, instrument_serial: str | None = None,
                       instrument_verdict: str | None = None, channel: str | None = None,
                       analyte: str | None = None, tested_at: datetime | None = None,
-                      base_url: str | None = None) -> FieldTestOutcome:
-    """Store one test at the stand and return what the tester and the slip show."""
+                      base_url: str | None = None, sample_code: str | None = None,
+                      source: str = "field") -> FieldTestOutcome:
+    """Store one test at the stand and return what the tester and the slip show.
+
+    With ``sample_code`` (a sample registered at the stall) the reading lands on that sample:
+    its market, stall and commodity come from the registration, not from the other arguments.
+    """
     require(actor, "results.create")
     where = "field test"
     errors: list[RowError] = []
@@ -95,10 +104,16 @@ def record_field_test(*, session: Session, actor: Actor, commodity: str,
         reading = {"colour": card_colour}
     elif not method:
         errors.append(RowError(where, "method", "missing (the method of the instrument reading)"))
-    if vendor_stall and resident_purchase:
+    if sample_code:   # a registered sample: where and what come from its registration
+        vendor_stall, resident_purchase, market, event_id = None, False, None, None
+        if session.exec(select(Sample.id).where(
+                Sample.code == sample_code.strip().upper())).first() is None:
+            errors.append(RowError(where, "sample_code", f"unknown sample code {sample_code!r} "
+                                                         "(register the sample first)"))
+    elif vendor_stall and resident_purchase:
         errors.append(RowError(where, "vendor_stall", "a resident's purchase has no vendor "
                                                       "stall: give one or the other"))
-    if not vendor_stall and not resident_purchase:
+    elif not vendor_stall and not resident_purchase:
         errors.append(RowError(where, "vendor_stall", "missing (pick a vendor or mark the "
                                                       "sample as a resident's purchase)"))
     event = None
@@ -109,20 +124,23 @@ def record_field_test(*, session: Session, actor: Actor, commodity: str,
     if market is None and event is not None and event.market_id is not None:
         m = session.get(Market, event.market_id)
         market = m.code if m else None
-    if market is None and event_id is None:
+    if market is None and event_id is None and not sample_code:
         errors.append(RowError(where, "market", "missing (pick an event or a market)"))
     if market is None and vendor_stall:
         errors.append(RowError(where, "market", f"vendor stall {vendor_stall!r} needs a market"))
     if errors:
         raise ValidationFailed(errors, where)
     cache = RefCache.load(session)
-    tested_at = tested_at or now().replace(microsecond=0)
+    tested_at = refuse_future(tested_at or now().replace(microsecond=0), "tested_at",
+                              "field test")
     report = accept_readings(session=session, actor=actor, cache=cache, readings=[ReadingIn(
         method=method, raw=dict(reading or {}), tested_at=tested_at, market=market,
-        vendor_stall=vendor_stall, resident_purchase=resident_purchase, commodity=commodity,
+        vendor_stall=vendor_stall, resident_purchase=resident_purchase,
+        commodity=None if sample_code else commodity,
+        sample_code=sample_code.strip().upper() if sample_code else None,
         analyte=analyte, instrument_serial=instrument_serial, channel=channel,
         instrument_verdict=instrument_verdict, tested_by=actor.username, event_id=event_id,
-        source="field", row=where)])
+        source=source, row=where)])
     stored = report.stored[0]
     tr = session.get(TestResult, stored.result_id)
     sample = session.get(Sample, tr.sample_id)
@@ -228,3 +246,117 @@ def handling_lines(case: EnforcementCase, disposals: dict[str, dict[str, str]],
     elif not lines:
         lines.append("处置中 / being handled")
     return lines
+
+
+# --------------------------------------------------------------------------- typed values
+
+#: The values a tester types in per method kind (the raw keys of the verdict engine).
+TYPED_KINDS = {"enzyme_inhibition": ("control_delta", "sample_delta"),
+               "colloidal_gold": ("t", "c")}
+
+
+def _typed_number(text: str | float | None) -> float | None:
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        return float(text)
+    s = str(text or "").strip().replace("，", ".").replace(",", ".")
+    try:
+        value = float(s)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def typed_reading(method: Method, values: dict[str, str | float | None]) -> dict[str, float]:
+    """The raw reading of typed-in values (strings as typed, or numbers) for ``method``;
+    ``ValidationFailed`` with one ``RowError`` per bad field (field = the raw key)."""
+    keys = TYPED_KINDS.get(method.kind)
+    where = "typed values"
+    if keys is None:
+        raise ValidationFailed([RowError(where, "method", f"method {method.code} "
+                                         f"({method.kind}) takes no typed values")], where)
+    errors: list[RowError] = []
+    raw: dict[str, float] = {}
+    limit = float((method.params or {}).get("max_abs_delta", 4.0))
+    for k in keys:
+        typed = values.get(k)
+        v = _typed_number(typed)
+        if typed is None or str(typed).strip() == "":
+            errors.append(RowError(where, k, "missing"))
+        elif v is None:
+            errors.append(RowError(where, k, f"{typed!r} is not a number"))
+        elif method.kind == "enzyme_inhibition" and abs(v) > limit:
+            errors.append(RowError(where, k, f"{v:g} is beyond the reader's range ±{limit:g}"))
+        elif k == "control_delta" and v <= 0:
+            errors.append(RowError(where, k, f"ΔA0 must be positive, got {v:g}"))
+        elif method.kind == "colloidal_gold" and v < 0:
+            errors.append(RowError(where, k, f"a line intensity is never negative, got {v:g}"))
+        else:
+            raw[k] = v
+    if errors:
+        raise ValidationFailed(errors, where)
+    return raw
+
+
+def record_typed_values(*, session: Session, actor: Actor, method: str,
+                        values: dict[str, str | float | None], sample_code: str | None = None,
+                        commodity: str = "", **where: Any) -> FieldTestOutcome:
+    """Values typed in at the stand (enzyme ΔA0/ΔAt, gold T/C) as a manual reading, through the
+    intake pipeline like every reading: on the registered sample ``sample_code``, else on a new
+    sample of the stall or event in ``where`` (``record_field_test``'s arguments)."""
+    require(actor, "results.create")
+    m = RefCache.load(session).method(method)
+    raw = typed_reading(m, values)
+    return record_field_test(session=session, actor=actor, commodity=commodity, method=m.code,
+                             reading=raw, sample_code=sample_code, source="manual", **where)
+
+
+# --------------------------------------------------------------------------- instruments
+
+READER_KINDS = ("pesticide_analyzer", "card_reader")
+SENDING_WITHIN = timedelta(hours=1)
+
+
+def default_instrument(*, session: Session, market_id: int | None = None,
+                       at: datetime | None = None) -> int | None:
+    """The instrument the field page opens on: the reader whose latest reading (stored or
+    unbound) is the newest in the hour up to ``at`` — the market's own or one of no market
+    before another market's; with none sending, the market's first reader by serial; None
+    when there is no active reader."""
+    at = at or now()
+    readers = session.exec(select(Instrument).where(Instrument.active,
+                                                    Instrument.kind.in_(READER_KINDS))
+                           .order_by(Instrument.serial_no)).all()
+    if not readers:
+        return None
+    ids = [i.id for i in readers]
+    lo, hi = at - SENDING_WITHIN, at + FUTURE_TOLERANCE
+    latest: dict[int, datetime] = {}
+    for table in (TestResult, UnboundReading):
+        for iid, ts in session.exec(select(table.instrument_id, table.tested_at).where(
+                table.instrument_id.in_(ids), table.tested_at >= lo, table.tested_at <= hi)):
+            if iid not in latest or ts > latest[iid]:
+                latest[iid] = ts
+    sending = [i for i in readers if i.id in latest]
+    if sending:
+        best = max(sending, key=lambda i: (i.market_id in (market_id, None), latest[i.id]))
+        return best.id
+    return next((i.id for i in readers if i.market_id == market_id), readers[0].id)
+
+
+def instrument_channels(*, session: Session, instrument_id: int) -> int:
+    """How many channels the instrument has: its profile's (``[simulator] channels``), else 12
+    for an analyzer and 1 for a card reader."""
+    inst = session.get(Instrument, instrument_id)
+    if inst is None:
+        raise NotFound(f"no instrument with id {instrument_id}")
+    if inst.profile:
+        from instruments.profiles import load_profile
+
+        try:
+            prof = load_profile(inst.profile, (load_settings().var_dir / "profiles",))
+            n = int(prof.simulator.get("channels", 0))
+        except (ValueError, OSError):
+            n = 0
+        if n > 0:
+            return n
+    return 12 if inst.kind == "pesticide_analyzer" else 1

@@ -39,8 +39,11 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "control_delta", "sample_delta", "colour", "blank_ok", "t", "c", "value", "unit",
     "instrument_verdict", "computed_value", "computed_unit", "verdict", "verdict_zh",
     "verdict_mismatch", "status", "calibration_state", "retest_of", "standard", "reasons",
-    "source", "resident_purchase",
+    "source", "resident_purchase", "counts", "count_date", "ingest_key",
 )
+#: ``counts`` is true on the one result per sample that carries its final verdict in the pass
+#: rates and ``count_date`` is the day it counts under (the sample's; issue 16): a pass rate
+#: computed from the rows with counts = true equals the app's
 #: columns of the export that an import of it skips (verdicts, names … are recomputed)
 IGNORED_ON_IMPORT = frozenset(EXPORT_COLUMNS) - frozenset(column_help())
 VERDICT_ZH = {"negative": "阴性", "suspicious": "可疑", "positive": "阳性", "invalid": "无效",
@@ -58,7 +61,7 @@ def _export_query(session: Session, market: str | None, start: date | None, end:
     q = (sa.select(tr.id, tr.tested_at, tr.tested_by, tr.channel, tr.raw, tr.computed_value,
                    tr.computed_unit, tr.verdict, tr.instrument_verdict, tr.verdict_mismatch,
                    tr.status, tr.calibration_state, tr.retest_of_id, tr.verdict_reasons,
-                   tr.source, sa_.code, sa_.resident_purchase, mk.code.label("market_code"),
+                   tr.source, tr.counts, tr.count_date, tr.ingest_key, sa_.code, sa_.resident_purchase, mk.code.label("market_code"),
                    mk.name.label("market_name"), mk.county, mk.kind, vd.stall,
                    vd.name.label("vendor_name"), co.name_zh.label("commodity_zh"),
                    co.name_en.label("commodity_en"), me.code.label("method_code"),
@@ -104,6 +107,8 @@ def export_rows(*, session: Session, market: str | None = None, start: date | No
             r.calibration_state, r.retest_of_id,
             f"{r.standard}-{r.edition}" if r.standard else None,
             "; ".join(r.verdict_reasons or []), r.source, bool(r.resident_purchase),
+            bool(r.counts), r.count_date.isoformat() if r.count_date else None,
+            r.ingest_key,
         ]
 
 

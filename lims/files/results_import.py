@@ -45,7 +45,7 @@ HEADER_ALIASES = {
     "样品编号": "sample_code", "市场": "market", "摊位": "vendor_stall", "样品名称": "commodity",
     "商品": "commodity", "检测方法": "method", "检测项目": "analyte", "仪器编号": "instrument",
     "检测时间": "tested_at", "检测人": "tested_by", "通道": "channel", "检测值": "value",
-    "单位": "unit", "仪器结论": "instrument_verdict",
+    "单位": "unit", "仪器结论": "instrument_verdict", "试剂批号": "kit_lot", "批号": "kit_lot",
 }
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{3,19}$")
 TIME_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d %H:%M")
@@ -207,7 +207,7 @@ def parse_rows(table: Table, *, name: str, tz: ZoneInfo | None = None,
         assert ts is not None
         values = {c: _text(cell(cells, c)) or None for c in (
             "market", "vendor_stall", "commodity", "analyte", "instrument", "channel",
-            "instrument_verdict", "standard")}
+            "instrument_verdict", "standard", "kit_lot")}
         try:
             wire = ReadingCreate(method=method, tested_at=ts, sample_code=code,
                                  resident_purchase=bool(resident),
@@ -227,10 +227,11 @@ def parse_rows(table: Table, *, name: str, tz: ZoneInfo | None = None,
 # --------------------------------------------------------------------------- import
 
 def import_results(*, session: Session, actor: Actor, path: Path,
-                   tz: ZoneInfo | None = None) -> ImportReport:
-    """Import a .csv/.xlsx file of readings; any bad row → ValidationFailed, nothing written."""
+                   tz: ZoneInfo | None = None, encoding: str | None = None) -> ImportReport:
+    """Import a .csv/.xlsx file of readings; any bad row → ValidationFailed, nothing written.
+    ``encoding`` (CSV only) overrides the detection (``lims.files.tabular.decode_csv``)."""
     require(actor, "results.import")
-    table = read_table(path)
+    table = read_table(path, encoding)
     readings = parse_rows(table, name=path.name, tz=tz)
     report = accept_readings(session=session, actor=actor, readings=readings, tz=tz)
     new = [st for st in report.stored if not st.duplicate and st.unbound_id is None]

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from lims.errors import Conflict, NotFound, RowError, ValidationFailed
-from lims.models import Batch, BatchSlot, Instrument, Sample
+from lims.models import Batch, BatchSlot, Commodity, Instrument, Sample, TestResult, Vendor
 from lims.security import audit
 from lims.security.auth import Actor, require
 from lims.timeutil import now
@@ -113,6 +113,55 @@ def batch_view(*, session: Session, batch_id: int) -> BatchView:
     slots = sorted(({"channel": s.channel, "sample_code": code, "control": s.control}
                     for s, code in rows), key=lambda r: (len(r["channel"]), r["channel"]))
     return BatchView(b.id, inst.serial_no if inst else "?", b.opened_at, b.closed_at, slots)
+
+
+def open_batch_of(*, session: Session, instrument_id: int) -> BatchView | None:
+    """The instrument's open batch (the newest, should there be several), or None."""
+    b = session.exec(select(Batch).where(Batch.instrument_id == instrument_id,
+                                         Batch.closed_at.is_(None))
+                     .order_by(Batch.opened_at.desc(), Batch.id.desc())).first()
+    return batch_view(session=session, batch_id=b.id) if b is not None else None
+
+
+def channel_results(*, session: Session, batch_id: int) -> list[dict]:
+    """Each channel of the batch with its sample (code, commodity, stall) and the sample's
+    newest result timed inside the batch's window (None while the instrument has not sent it):
+    ``verdict``, ``value``, ``unit``, ``status``, ``tested_at``, ``result_id``, ``retest``
+    (a re-test of an earlier screen) and ``results`` (how many it has in the window)."""
+    view = batch_view(session=session, batch_id=batch_id)
+    codes = [s["sample_code"] for s in view.slots if s["sample_code"]]
+    samples = {s.code: s for s in session.exec(select(Sample).where(Sample.code.in_(codes)))
+               } if codes else {}
+    ids = [s.id for s in samples.values()]
+    found: dict[int, list[TestResult]] = {}
+    if ids:   # the window is checked here, not in SQL: on SQLite the bulk insert and the ORM
+        # write an instant with zero microseconds as different text, so text comparison of
+        # equal instants fails
+        q = select(TestResult).where(TestResult.sample_id.in_(ids))
+        for tr in session.exec(q.order_by(TestResult.tested_at, TestResult.id)):
+            if view.opened_at <= tr.tested_at and (view.closed_at is None
+                                                   or tr.tested_at <= view.closed_at):
+                found.setdefault(tr.sample_id, []).append(tr)
+    out = []
+    for slot in view.slots:
+        s = samples.get(slot["sample_code"] or "")
+        c = session.get(Commodity, s.commodity_id) if s else None
+        v = session.get(Vendor, s.vendor_id) if s and s.vendor_id else None
+        rs = found.get(s.id, []) if s else []
+        last = rs[-1] if rs else None
+        out.append({
+            "channel": slot["channel"], "control": slot["control"],
+            "sample_code": slot["sample_code"],
+            "commodity_zh": c.name_zh if c else None, "commodity_en": c.name_en if c else None,
+            "stall": v.stall if v else None, "results": len(rs),
+            "verdict": last.verdict if last else None,
+            "value": last.computed_value if last else None,
+            "unit": last.computed_unit if last else None,
+            "status": last.status if last else None,
+            "tested_at": last.tested_at if last else None,
+            "result_id": last.id if last else None,
+            "retest": bool(last and last.retest_of_id is not None)})
+    return out
 
 
 class BatchBook:

@@ -5,7 +5,8 @@
   audit event (``result.correct``: old and new raw, verdict, value) with the reason.
 * ``void_result`` — the result must not count (wrong sample, spoiled kit …): status ``voided``,
   kept in the table with the reason (``result.void``). A held result is voided through
-  ``lims.intake.review.void`` (the review of held results), so both write the same event.
+  ``lims.intake.review.void`` (the review of held results), so both write the same event. The
+  result's open case, if any, closes with the reason (outcome ``voided``).
 
 Both refresh the pass-rate rollups of the result's (market, week) in the same transaction.
 Permissions: ``results.correct`` (lab technicians, admins) and ``results.review`` (the same roles
@@ -20,6 +21,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from lims.enforcement.cases import close_for_voided_result
 from lims.errors import Conflict, InvalidInput, NotFound
 from lims.intake import review, rollups
 from lims.intake.judging import judge, raw_keys_of
@@ -169,7 +171,9 @@ def void_result(*, session: Session, actor: Actor, result_id: int, reason: str) 
     if tr.status == ResultStatus.VOIDED.value:
         raise Conflict(f"test result {result_id} is voided already")
     if tr.status == ResultStatus.HELD.value:  # the review service owns held results
-        return review.void(session=session, actor=actor, result_id=result_id, reason=why)
+        tr = review.void(session=session, actor=actor, result_id=result_id, reason=why)
+        close_for_voided_result(session=session, actor=actor, result_id=result_id, reason=why)
+        return tr
     old = _state(tr)
     tr.status = ResultStatus.VOIDED.value
     tr.verdict_reasons = [*tr.verdict_reasons, f"voided by {actor.username}: {why}"]
@@ -178,5 +182,6 @@ def void_result(*, session: Session, actor: Actor, result_id: int, reason: str) 
     audit.record(session=session, actor=actor, action="result.void", entity="test_result",
                  entity_id=tr.id, old={"status": old["status"]}, new={"status": tr.status},
                  reason=why)
+    close_for_voided_result(session=session, actor=actor, result_id=result_id, reason=why)
     rollups.refresh(session=session, keys={(tr.market_id, tr.week_start)})
     return tr

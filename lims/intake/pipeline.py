@@ -14,9 +14,11 @@ it
 4. stores each reading once (idempotent by ``ingest_key``; a reading identical to a result its
    sample already has is a duplicate too), with bulk writes (``lims.intake.storing``);
 5. keeps the pass-rate rollups exact (``lims.intake.rollups``);
-6. runs the follow-up: a positive first screen opens its case, a positive or suspicious one
-   raises an alert to its market's grid group (``lims.enforcement.followup``), and the vendors
-   whose record changed are graded again (``lims.enforcement.grades``).
+6. runs the follow-up: a positive first screen opens its case once it is final (its method's
+   re-tests confirmed it, ``lims.intake.retests``; until then its sample is "re-test pending"),
+   a final positive or a suspicious one raises an alert to its market's grid group
+   (``lims.enforcement.followup``); a held result waits for review; and the vendors whose
+   record changed are graded again (``lims.enforcement.grades``).
 
 A reading that names neither a sample nor a channel holding one (``lims.intake.batches``) and
 carries nothing to make a sample from is kept whole as an ``UnboundReading`` — counted nowhere,
@@ -44,7 +46,8 @@ from lims.storage.engine import begin_write
 from lims.timeutil import local_date, local_tz, now, week_start
 from lims.verdicts import Outcome, Verdict, same_meaning
 
-__all__ = ["IngestReport", "ReadingIn", "Stored", "accept_readings", "new_sample_code"]
+__all__ = ["IngestReport", "ReadingIn", "Stored", "accept_readings", "follow_up_results",
+           "new_sample_code"]
 
 
 def accept_readings(*, session: Session, actor: Actor, readings: list[ReadingIn],
@@ -57,11 +60,13 @@ def accept_readings(*, session: Session, actor: Actor, readings: list[ReadingIn]
     cache = cache or RefCache.load(session)
     errors: list[RowError] = []
     bound = bind(readings, session, cache, errors)
+    gate.check_kit_lots(session, readings, errors)   # an unknown kit lot refuses the batch
     if errors:
         raise ValidationFailed(errors, "readings")
     begin_write(session)  # SQLite: checks and inserts below see no other writer (no races)
-    report = _store(session, [b for b in bound if b is not None], cache, tz)
-    _follow_up(session, actor, report)
+    retest_ids: set[int] = set()
+    report = _store(session, [b for b in bound if b is not None], cache, tz, retest_ids)
+    _follow_up(session, actor, report, retest_ids)
     return report
 
 
@@ -82,12 +87,24 @@ def _prior(r: ReadingIn, row: Any, code: str = "") -> Stored:
                   row.verdict_mismatch, row.status, row.calibration_state, duplicate=True)
 
 
-def _judged_row(x: Bound, cache: RefCache, records: dict, tz: ZoneInfo, stamp) -> tuple:
+def _limits(cache: RefCache):
+    """``cache.limit`` remembered for the batch (a pure function of the reference data)."""
+    memo: dict[tuple, Any] = {}
+
+    def limit_for(a, c, on, std):
+        key = (a.id, c.id, on, std)
+        if key not in memo:
+            memo[key] = cache.limit(a, c, on, std)
+        return memo[key]
+    return limit_for
+
+
+def _judged_row(x: Bound, cache: RefCache, records: dict, tz: ZoneInfo, stamp,
+                limit_for=None) -> tuple:
     r = x.reading
     day = local_date(r.tested_at, tz)
     verdict = judging.judge(x.method, r.raw, commodity=x.commodity, analyte=x.analyte, on=day,
-                            limit_for=lambda a, c, on, std: cache.limit(a, c, on, std),
-                            standard=r.standard)
+                            limit_for=limit_for or _limits(cache), standard=r.standard)
     mismatch = x.instrument_outcome is not None and not same_meaning(verdict.outcome,
                                                                     x.instrument_outcome)
     if x.instrument is not None:
@@ -117,7 +134,9 @@ def _judged_row(x: Bound, cache: RefCache, records: dict, tz: ZoneInfo, stamp) -
     return row, verdict, mismatch
 
 
-def _store(session: Session, bound: list[Bound], cache: RefCache, tz: ZoneInfo) -> IngestReport:
+def _store(session: Session, bound: list[Bound], cache: RefCache, tz: ZoneInfo,
+           retest_ids: set[int]) -> IngestReport:
+    """Store the batch; the ids of new results that re-test a screen go into ``retest_ids``."""
     existing = _existing(session, [x.key for x in bound])
     inst_ids = {x.instrument.id for x in bound if x.instrument is not None}
     records = gate.latest_records(session, inst_ids) if inst_ids else {}
@@ -129,6 +148,7 @@ def _store(session: Session, bound: list[Bound], cache: RefCache, tz: ZoneInfo) 
     slot_of_group: dict[str, int] = {}
     old_samples: list = []
     stamp = now()
+    limit_for = _limits(cache)
     for x in bound:
         r = x.reading
         prior = existing.get(x.key)
@@ -163,15 +183,18 @@ def _store(session: Session, bound: list[Bound], cache: RefCache, tz: ZoneInfo) 
                 fixed.add(s_slot)
                 slot_of_group[x.group] = s_slot
             market_id, commodity_id = sample_rows[-1]["market_id"], x.commodity.id
-        row, verdict, mismatch = _judged_row(x, cache, records, tz, stamp)
+        row, verdict, mismatch = _judged_row(x, cache, records, tz, stamp, limit_for)
+        gate.apply_kit_lot(session, row, x.reading)   # records the lot; an expired one holds
+        gate.apply_daily_qc(session, row, x.instrument, x.reading.tested_at)   # QC rejected
         row["market_id"], row["commodity_id"] = market_id, commodity_id
         first_of[x.key] = len(pending)
         slots.append(len(pending))
         pending.append((x, row, s_slot, verdict, mismatch))
 
     session.flush()  # what the caller added before, so the bulk inserts can refer to it
-    for i, s in enumerate(sample_rows):   # a sample is taken when its first reading was
-        s["taken_at"] = min([s["taken_at"]] + [p[1]["tested_at"] for p in pending if p[2] == i])
+    for _x, row, s_slot, _v, _m in pending:   # a sample is taken when its first reading was
+        if s_slot >= 0 and row["tested_at"] < sample_rows[s_slot]["taken_at"]:
+            sample_rows[s_slot]["taken_at"] = row["tested_at"]
     sample_ids = storing.insert_samples(session, sample_rows, fixed)
 
     def sample_of(s_slot: int) -> tuple[int, str]:
@@ -185,6 +208,8 @@ def _store(session: Session, bound: list[Bound], cache: RefCache, tz: ZoneInfo) 
     result_ids = storing.insert_ids(session, TestResult.__table__, [p[1] for p in pending],
                                     "ingest_key")
     _link_new_samples(session, pending, result_ids)
+    retest_ids.update(rid for p, rid in zip(pending, result_ids, strict=True)
+                      if p[1]["retest_of_id"] is not None)
     rollups.add_results(session=session, results=[p[1] for p in pending])
     new: list[Stored] = []
     for (x, row, s_slot, verdict, mismatch), rid in zip(pending, result_ids, strict=True):
@@ -243,7 +268,8 @@ def _link_new_samples(session: Session, pending: list, result_ids: list[int]) ->
                         .values(retest_of_id=head))
 
 
-def _follow_up(session: Session, actor: Actor, report: IngestReport) -> None:
+def _follow_up(session: Session, actor: Actor, report: IngestReport,
+               retest_ids: set[int]) -> None:
     """Cases, alerts and grades for what this batch stored (see the module docstring)."""
     # enforcement builds on stored results, and its lab confirmations come back through this
     # pipeline: imported here, not at the top, so the two packages can import each other
@@ -253,8 +279,10 @@ def _follow_up(session: Session, actor: Actor, report: IngestReport) -> None:
     ids = report.new_result_ids
     rules = load_enforcement_rules()   # parsed once per file version
     wanted = set(rules.alert_verdicts) | set(rules.case_verdicts)
+    # a flagged screen can open or raise something, and so can any re-test (it may confirm its
+    # screen's positive or not); follow_up narrows these down to rapid, counted results
     flagged = [s.result_id for s in report.stored if not s.duplicate and s.unbound_id is None
-               and s.verdict.outcome.value in wanted]   # the rest cannot open or raise anything
+               and s.result_id and (s.verdict.outcome.value in wanted or s.result_id in retest_ids)]
     fu = follow_up(session=session, actor=actor, result_ids=flagged, rules=rules) \
         if flagged else None
     dups = [s.result_id for s in report.stored if s.duplicate and s.result_id]
@@ -268,6 +296,17 @@ def _follow_up(session: Session, actor: Actor, report: IngestReport) -> None:
     if ids:
         report.graded_vendor_ids = regrade_vendors_of(session=session, actor=actor,
                                                       result_ids=ids)
+
+
+def follow_up_results(*, session: Session, actor: Actor, result_ids: list[int]) -> None:
+    """Run the follow-up of results stored earlier that waited for it: a held result that a
+    technician accepted (``lims.intake.review.accept``) opens its case, raises its alert,
+    confirms its screen's re-tests and regrades its vendor now, as if it had just been stored."""
+    from lims.enforcement.followup import follow_up, regrade_vendors_of
+
+    if result_ids:
+        follow_up(session=session, actor=actor, result_ids=result_ids)
+        regrade_vendors_of(session=session, actor=actor, result_ids=result_ids)
 
 
 def _cases_and_alerts(session: Session, result_ids: list[int]) -> tuple[dict, dict]:

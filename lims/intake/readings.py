@@ -31,7 +31,8 @@ class ReadingIn:
 
     ``sample_code`` binds the reading to that sample; a code the database does not know yet
     creates the sample under it (market and commodity then required); no code creates a sample
-    with a new code.
+    with a new code. ``kit_lot`` names the test kit's lot: an unknown lot is refused, an expired
+    one holds the result for review (``lims.intake.gate``).
     """
 
     method: str
@@ -53,6 +54,7 @@ class ReadingIn:
     source: str = "manual"
     ingest_key: str | None = None        # given by the listener (hash of the message)
     row: int | str | None = None         # where it came from, for error messages
+    kit_lot: str | None = None           # the kit lot tested with: LOT or KIT/LOT (issue 14)
 
     def default_key(self) -> str:
         payload = {

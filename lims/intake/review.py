@@ -1,7 +1,8 @@
 """Review of results the calibration gate held: accept with a reason, or void with a reason.
 
-A held result is stored but kept out of pass rates (``lims.reporting.stats.COUNTED_STATUSES``).
-Accepting it makes it count; voiding it keeps it out for good (results are never deleted). Each
+A held result is stored but kept out of pass rates (``lims.reporting.stats.COUNTED_STATUSES``)
+and opens no case or alert. Accepting it makes it count and runs its follow-up then; voiding it
+keeps it out for good (results are never deleted). Each
 decision is an AuditEvent and refreshes the pass-rate rollups of the result's market and week.
 """
 
@@ -14,6 +15,7 @@ from sqlmodel import Session
 
 from lims.errors import Conflict, NotFound, RowError, ValidationFailed
 from lims.intake import rollups
+from lims.intake.pipeline import follow_up_results
 from lims.models import Commodity, Instrument, Market, Method, Sample, TestResult
 from lims.models.enums import ResultStatus
 from lims.security import audit
@@ -71,8 +73,12 @@ def _decide(session: Session, actor: Actor, result_id: int, reason: str,
 
 
 def accept(*, session: Session, actor: Actor, result_id: int, reason: str) -> TestResult:
-    """Accept a held result: it counts in pass rates from now on."""
-    return _decide(session, actor, result_id, reason, ResultStatus.ACCEPTED)
+    """Accept a held result: it counts in pass rates from now on, and the follow-up it waited
+    for runs now (a final positive opens its case, a re-test may confirm its screen, alerts,
+    grades; ``lims.enforcement.followup``)."""
+    tr = _decide(session, actor, result_id, reason, ResultStatus.ACCEPTED)
+    follow_up_results(session=session, actor=actor, result_ids=[tr.id])
+    return tr
 
 
 def void(*, session: Session, actor: Actor, result_id: int, reason: str) -> TestResult:

@@ -1,16 +1,24 @@
 """Pre-aggregated pass-rate rollups, kept exact (issue 8; design in docs/performance.md).
 
-Four tables (lims/models/rollups.py) hold passed/failed/invalid counts of the results that count
-(status recorded or accepted): per market × week, per market × day, per county × week ×
-commodity × analyte, and per week × commodity × analyte for the whole province. They change in the same transaction as the results:
+Four tables (lims/models/rollups.py) hold passed/failed/invalid counts of samples, not readings
+(issue 16): each sample counts once, with the verdict of its one result flagged ``counts``
+(``lims.intake.counting``: a lab result overrules the screen, the last re-test the earlier ones;
+held and voided results never count), under the day and ISO week the sample was taken
+(``count_date``/``count_week``) — per market × week, per market × day, per county × week ×
+commodity × analyte, and per week × commodity × analyte for the whole province. They change in
+the same transaction as the results:
 
-* ``add_results`` — new results (the ingest service): counts are added with an atomic upsert
-  (``INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n``), so concurrent ingests stay exact;
+* ``add_results`` — new results (the ingest service): their samples' flags are set (a re-test or
+  lab result moves the flag from an earlier result) and the differences are added with an atomic
+  upsert (``INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n``; a sample whose counting
+  result changed is taken out, −1, and put in again, +1), so concurrent ingests stay exact;
 * ``refresh(keys=…)`` — any other change to a stored result's verdict, status, market, commodity
-  or date (corrections, accept/void, deletes): the groups of the touched (market_id, week_start)
-  keys are recomputed from the base table. Callers pass the keys of the old AND the new values;
-* ``rebuild`` recomputes everything, ``check`` lists every group that differs from a fresh
-  aggregation (``lims rollups check``). A market moved to another county needs ``rebuild``.
+  or date (corrections, accept/void, deletes): the samples with a result in the touched
+  (market_id, week) keys are counted again and the groups of their old and new count weeks are
+  recomputed from the base table. Callers pass the keys of the old AND the new values;
+* ``rebuild`` sets every flag and recomputes everything, ``check`` lists every flag and group
+  that differs from a fresh computation (``lims rollups check``). A market moved to another
+  county needs ``rebuild``.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from lims.intake import counting
 from lims.models import Market, TestResult
 from lims.models.enums import ResultStatus
 from lims.models.rollups import (
@@ -59,8 +68,9 @@ def _counts(t=_T.c):
             n(INVALID_OUTCOMES).label("invalid")]
 
 
-def _kind(verdict: str) -> int:
-    return 0 if verdict in PASS_OUTCOMES else 1 if verdict in FAIL_OUTCOMES else 2
+def _counted(t=_T.c):
+    """The results that count: one per sample (``lims.intake.counting``)."""
+    return t.counts == sa.true()
 
 
 # ------------------------------------------------------------------------------------ upserts
@@ -92,22 +102,50 @@ def _upsert_add(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
 def add_results(*, session: Session, results: Iterable[dict]) -> int:
     """Count newly stored results into the rollups (same transaction). Returns groups touched.
 
-    Each item has market_id, week_start, local_date, commodity_id, analyte_id, verdict, status.
+    Each item is a stored result row (sample_id, ingest_key, market_id, local_date, week_start,
+    commodity_id, analyte_id, verdict, status and the flags ``counting.provisional`` gave it).
+    A result that is its sample's only one counts as it is; the samples with other results are
+    counted again (``counting.recount``) and their differences applied.
     """
+    rows = list(results)
+    per_sample: Counter = Counter(r["sample_id"] for r in rows)
+    stored = _results_per_sample(session, list(per_sample))
+    others = {sid for sid, n in per_sample.items() if n > 1 or stored.get(sid, 0) > n}
+    added = [counting.counted_of(r) for r in rows
+             if r["sample_id"] not in others and r.get("counts")]
+    removed: list[counting.Counted] = []
+    if others:
+        removed, more = counting.recount(session=session, sample_ids=others,
+                                         new_keys=frozenset(r["ingest_key"] for r in rows))
+        added += more
+    return apply(session=session, added=added, removed=removed)
+
+
+def _results_per_sample(session: Session, sample_ids: list[int]) -> dict[int, int]:
+    t = _T.c
+    out: dict[int, int] = {}
+    ids = sorted(sample_ids)
+    for i in range(0, len(ids), _CHUNK):
+        out.update(session.execute(sa.select(t.sample_id, sa.func.count()).where(
+            t.sample_id.in_(ids[i:i + _CHUNK])).group_by(t.sample_id)).all())
+    return out
+
+
+def apply(*, session: Session, added: Iterable[counting.Counted],
+          removed: Iterable[counting.Counted] = ()) -> int:
+    """Add (+1 each) and take out (−1 each) counting results; groups left at zero are deleted,
+    as a fresh aggregation has no such row. Returns the market × week groups touched."""
     week: Counter = Counter()
     day: Counter = Counter()
     item: Counter = Counter()
     markets: set[int] = set()
-    for r in results:
-        if r["status"] not in COUNTED_STATUSES:
-            continue
-        mk = r["market_id"] or 0
-        k = _kind(r["verdict"])
-        week[(mk, r["week_start"], k)] += 1
-        day[(mk, r["local_date"], r["week_start"], k)] += 1
-        item[(mk, r["week_start"], r["commodity_id"], r["analyte_id"] or 0, k)] += 1
-        markets.add(mk)
-    if not week:
+    for sign, items in ((1, added), (-1, removed)):
+        for c in items:
+            week[(c.market_key, c.count_week, c.kind)] += sign
+            day[(c.market_key, c.count_date, c.count_week, c.kind)] += sign
+            item[(c.market_key, c.count_week, c.commodity_id, c.analyte_key, c.kind)] += sign
+            markets.add(c.market_key)
+    if not any(week.values()) and not any(day.values()) and not any(item.values()):
         return 0
     conn = session.connection()
     county = _counties(conn, markets)
@@ -116,7 +154,7 @@ def add_results(*, session: Session, results: Iterable[dict]) -> int:
         out: dict[tuple, list[int]] = {}
         for key, n in counter.items():
             out.setdefault(key[:nkey], [0, 0, 0])[key[nkey]] += n
-        return out
+        return {k: c for k, c in out.items() if any(c)}
 
     def row(names, key, c):
         return {**dict(zip(names, key, strict=True)), "passed": c[0], "failed": c[1],
@@ -131,6 +169,7 @@ def add_results(*, session: Session, results: Iterable[dict]) -> int:
         acc = items.setdefault((county[mk], ws, com, an), [0, 0, 0])
         for i in range(3):
             acc[i] += c[i]
+    items = {k: c for k, c in items.items() if any(c)}
     _upsert_add(conn, C, [row(("county", "week_start", "commodity_id", "analyte_key"), k, c)
                           for k, c in items.items()])
     province: dict[tuple, list[int]] = {}
@@ -139,7 +178,13 @@ def add_results(*, session: Session, results: Iterable[dict]) -> int:
         for i in range(3):
             acc[i] += c[i]
     _upsert_add(conn, P, [row(("week_start", "commodity_id", "analyte_key"), k, c)
-                          for k, c in province.items()])
+                          for k, c in province.items() if any(c)])
+    if removed:   # groups a sample left may be empty now
+        weeks = sorted({c.count_week for c in removed})
+        for table in (W, D, C, P):
+            conn.execute(table.delete().where(table.c.week_start.in_(weeks),
+                                              table.c.passed == 0, table.c.failed == 0,
+                                              table.c.invalid == 0))
     return len(wk)
 
 
@@ -155,12 +200,17 @@ def _counties(conn: sa.Connection, market_keys: set[int]) -> dict[int, str]:
 # ------------------------------------------------------------------------------------ refresh
 
 def refresh(*, session: Session, keys: set[RollupKey]) -> None:
-    """Recompute the rollup groups of ``keys`` ((market_id, week_start) pairs) from the base table.
+    """Count again the samples with a result in ``keys`` ((market_id, week) pairs, by test week
+    or count week) and recompute the rollup groups of their old and new count weeks (and of
+    ``keys``) from the base table.
 
     Call it in the transaction that changed results, with the keys of the old and new values.
     """
     if not keys:
         return
+    samples = counting.samples_of(session=session, keys=keys)
+    removed, added = counting.recount(session=session, sample_ids=samples)
+    keys = set(keys) | {(c.market_key, c.count_week) for c in (*removed, *added)}
     conn = session.connection()
     norm = sorted({(mk or 0, ws) for mk, ws in keys})
     county = _counties(conn, {mk for mk, _ in norm})
@@ -168,18 +218,18 @@ def refresh(*, session: Session, keys: set[RollupKey]) -> None:
     mkey = sa.func.coalesce(t.market_id, _ZERO)
     for i in range(0, len(norm), _CHUNK):
         chunk = norm[i:i + _CHUNK]
-        base_cond = sa.tuple_(mkey, t.week_start).in_(chunk)
-        counted = t.status.in_(COUNTED_STATUSES)
+        base_cond = sa.tuple_(mkey, t.count_week).in_(chunk)
+        counted = _counted()
         conn.execute(W.delete().where(sa.tuple_(W.c.market_key, W.c.week_start).in_(chunk)))
         conn.execute(W.insert().from_select(
             ["market_key", "week_start", "passed", "failed", "invalid"],
-            sa.select(mkey, t.week_start, *_counts()).where(base_cond, counted)
-            .group_by(mkey, t.week_start)))
+            sa.select(mkey, t.count_week, *_counts()).where(base_cond, counted)
+            .group_by(mkey, t.count_week)))
         conn.execute(D.delete().where(sa.tuple_(D.c.market_key, D.c.week_start).in_(chunk)))
         conn.execute(D.insert().from_select(
             ["market_key", "local_date", "week_start", "passed", "failed", "invalid"],
-            sa.select(mkey, t.local_date, sa.func.min(t.week_start), *_counts())
-            .where(base_cond, counted).group_by(mkey, t.local_date)))
+            sa.select(mkey, t.count_date, sa.func.min(t.count_week), *_counts())
+            .where(base_cond, counted).group_by(mkey, t.count_date)))
     cw = sorted({(county[mk], ws) for mk, ws in norm})
     for i in range(0, len(cw), _CHUNK):
         _refresh_items(conn, cw[i:i + _CHUNK])
@@ -202,16 +252,17 @@ def _refresh_items(conn: sa.Connection, county_weeks: list[tuple[str, date]]) ->
     conn.execute(C.delete().where(sa.tuple_(C.c.county, C.c.week_start).in_(county_weeks)))
     conn.execute(C.insert().from_select(
         ["county", "week_start", "commodity_id", "analyte_key", "passed", "failed", "invalid"],
-        sa.select(cty, t.week_start, t.commodity_id, sa.func.coalesce(t.analyte_id, _ZERO),
+        sa.select(cty, t.count_week, t.commodity_id, sa.func.coalesce(t.analyte_id, _ZERO),
                   *_counts())
         .select_from(_T.outerjoin(_M, _M.c.id == t.market_id))
-        .where(sa.tuple_(cty, t.week_start).in_(county_weeks), t.status.in_(COUNTED_STATUSES))
-        .group_by(cty, t.week_start, t.commodity_id, sa.func.coalesce(t.analyte_id, _ZERO))))
+        .where(sa.tuple_(cty, t.count_week).in_(county_weeks), _counted())
+        .group_by(cty, t.count_week, t.commodity_id, sa.func.coalesce(t.analyte_id, _ZERO))))
 
 
 def keys_of(results: Iterable[TestResult]) -> set[RollupKey]:
-    """The rollup keys of some results (take them before AND after a change)."""
-    return {(r.market_id, r.week_start) for r in results}
+    """The keys of some results for ``refresh`` (take them before AND after a change)."""
+    return ({(r.market_id, r.week_start) for r in results}
+            | {(r.market_id, r.count_week) for r in results if r.count_week is not None})
 
 
 # ------------------------------------------------------------------------- rebuild and check
@@ -220,19 +271,19 @@ def fresh_queries() -> dict[str, sa.Select]:
     """The rollups computed from scratch from the base table (what the tables must equal)."""
     t = _T.c
     mkey = sa.func.coalesce(t.market_id, _ZERO)
-    counted = t.status.in_(COUNTED_STATUSES)
+    counted = _counted()
     cty = sa.func.coalesce(_M.c.county, _EMPTY)
     akey = sa.func.coalesce(t.analyte_id, _ZERO)
     return {
-        "rollup_market_week": sa.select(mkey, t.week_start, *_counts()).where(counted)
-        .group_by(mkey, t.week_start),
-        "rollup_market_day": sa.select(mkey, t.local_date, sa.func.min(t.week_start), *_counts())
-        .where(counted).group_by(mkey, t.local_date),
-        "rollup_county_item_week": sa.select(cty, t.week_start, t.commodity_id, akey, *_counts())
+        "rollup_market_week": sa.select(mkey, t.count_week, *_counts()).where(counted)
+        .group_by(mkey, t.count_week),
+        "rollup_market_day": sa.select(mkey, t.count_date, sa.func.min(t.count_week), *_counts())
+        .where(counted).group_by(mkey, t.count_date),
+        "rollup_county_item_week": sa.select(cty, t.count_week, t.commodity_id, akey, *_counts())
         .select_from(_T.outerjoin(_M, _M.c.id == t.market_id)).where(counted)
-        .group_by(cty, t.week_start, t.commodity_id, akey),
-        "rollup_item_week": sa.select(t.week_start, t.commodity_id, akey, *_counts())
-        .where(counted).group_by(t.week_start, t.commodity_id, akey),
+        .group_by(cty, t.count_week, t.commodity_id, akey),
+        "rollup_item_week": sa.select(t.count_week, t.commodity_id, akey, *_counts())
+        .where(counted).group_by(t.count_week, t.commodity_id, akey),
     }
 
 
@@ -240,8 +291,12 @@ _TABLES = {"rollup_market_week": W, "rollup_market_day": D, "rollup_county_item_
            "rollup_item_week": P}
 
 
-def rebuild(*, session: Session) -> dict[str, int]:
-    """Recompute every rollup from the base table. Returns the row count of each table."""
+def rebuild(*, session: Session, recount: bool = True) -> dict[str, int]:
+    """Set every result's ``counts`` flags by the rule (unless the caller wrote them exactly:
+    ``recount=False``), then recompute every rollup from the base table. Returns the row count
+    of each table."""
+    if recount:
+        counting.recount_all(session=session)
     conn = session.connection()
     out = {}
     for name, q in fresh_queries().items():
@@ -258,9 +313,10 @@ def _norm(row) -> tuple:
 
 
 def check(*, session: Session) -> list[str]:
-    """Every rollup row that differs from a fresh aggregation (empty when exact)."""
+    """Every result whose ``counts`` flags break the rule and every rollup row that differs
+    from a fresh aggregation (empty when exact)."""
     conn = session.connection()
-    problems: list[str] = []
+    problems: list[str] = counting.differences(session=session)
     for name, q in fresh_queries().items():
         table = _TABLES[name]
         stored = {_norm(r) for r in conn.execute(sa.select(*table.columns)).all()}

@@ -14,8 +14,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
 from lims.errors import Conflict
+from lims.intake import counting
 from lims.intake.readings import new_sample_code
-from lims.models import Sample
+from lims.models import Sample, TestResult
 from lims.storage import bulk
 
 
@@ -69,6 +70,9 @@ def insert_ids(session: Session, table: sa.Table, rows: list[dict], key: str) ->
     """
     if not rows:
         return []
+    if table is TestResult.__table__ and "counts" not in rows[0]:
+        for r in rows:   # pass-rate flags as if each were its sample's only result; the
+            counting.provisional(r)   # rollups' add_results counts the others' samples again
     conn = session.connection()
     dialect = conn.dialect
     col = table.c[key]

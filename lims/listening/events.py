@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from instruments.base import AnalyzerReading, Decoded, DecodeError, Event, WeightReading
@@ -148,6 +149,8 @@ def store_event(*, session: Session, ctx: InstrumentContext, cache: RefCache, ev
         reading_in.row = str(span)
         report = accept_readings(session=session, actor=SYSTEM, readings=[reading_in],
                                  cache=cache, tz=tz)
+    except sa.exc.SQLAlchemyError:
+        raise          # database trouble (also a running restore): backlog, never quarantine
     except ValidationFailed as exc:
         reason = "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
         return q("store", reason, r.raw, reading_dict(r))

@@ -9,12 +9,16 @@ the line is quiet, reopens the port when it disappears and stops when ``stop`` i
 A busy or unreachable database does not end the loop: the processor keeps journalling and
 answering, and stores again with back-off (``Processor.backlog``; the quiet-line ``idle`` calls
 every 50 ms are when it retries), catching up from the journal once the database answers.
+
+While the loop turns, a heartbeat thread (``lims.listening.heartbeat``) records every few seconds
+that the listener is alive, so the app can show a listener that is down.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,6 +31,7 @@ from sqlmodel import Session
 from instruments import registry
 from instruments.base import PortSettings
 from lims.listening.events import InstrumentContext, Outcome
+from lims.listening.heartbeat import INTERVAL, HeartbeatThread
 from lims.listening.processor import Processor, Tally
 from lims.models import Instrument
 
@@ -50,8 +55,11 @@ class Listener:
     def __init__(self, *, engine: sa.Engine, serial_no: str, port: str, journal_root: Path,
                  tz: ZoneInfo, profile_dirs: tuple[Path, ...] = (),
                  stop: threading.Event | None = None, reconnect_delay: float = 1.0,
-                 on_store: Callable[[list[Outcome]], None] | None = None):
+                 on_store: Callable[[list[Outcome]], None] | None = None,
+                 heartbeat_interval: float | None = INTERVAL):
         self.engine, self.port_url, self.tz = engine, port, tz
+        self.heartbeat_interval = heartbeat_interval
+        self._tick = time.monotonic()     # the loop's last turn (the heartbeat checks it)
         self.journal_root = Path(journal_root)
         self.stop = stop or threading.Event()
         self.reconnect_delay = reconnect_delay
@@ -83,6 +91,7 @@ class Listener:
                     log.warning("%s: cannot open port %s (%s); retrying every %.1f s",
                                 self.ctx.serial, self.port_url, exc, self.reconnect_delay)
                     warned = True
+                self._tick = time.monotonic()
                 self.stop.wait(self.reconnect_delay)
         return None
 
@@ -93,6 +102,7 @@ class Listener:
 
         self.connected.set()
         while not self.stop.is_set():
+            self._tick = time.monotonic()
             data = port.read(max(1, port.in_waiting))
             if data and port.in_waiting:   # the rest of the message: one chunk, one commit
                 data += port.read(port.in_waiting)
@@ -103,6 +113,7 @@ class Listener:
 
     def run(self) -> Tally:
         self.proc.open()                  # journal lock, catch-up, START marker
+        beats = self._start_heartbeat()
         try:
             log.info("%s: listening on %s (driver %s%s); journal %s", self.ctx.serial,
                      self.port_url, self.ctx.driver,
@@ -126,5 +137,19 @@ class Listener:
                 if not self.stop.is_set():
                     self.stop.wait(self.reconnect_delay)
         finally:
+            if beats is not None:
+                beats.stop_event.set()
+                beats.join(5)
             self.proc.close()
         return self.proc.tally
+
+    def _start_heartbeat(self) -> HeartbeatThread | None:
+        if not self.heartbeat_interval:
+            return None
+        limit = max(2 * self.heartbeat_interval, 5.0)
+        beats = HeartbeatThread(self.engine, self.ctx.serial, threading.Event(),
+                                alive=lambda: time.monotonic() - self._tick < limit,
+                                interval=self.heartbeat_interval)
+        beats.start()
+        self.heartbeat = beats
+        return beats

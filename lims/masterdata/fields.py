@@ -67,7 +67,7 @@ def _optional(row: dict[str, str], col: str, errors: Errors, max_len: int) -> st
     return value
 
 
-def _active(row: dict[str, str], values: dict[str, Any], errors: Errors) -> None:
+def active_flag(row: dict[str, str], values: dict[str, Any], errors: Errors) -> None:
     """An optional ``active`` column: set only when given (a blank keeps the stored flag)."""
     word = row.get("active", "").lower()
     if not word:
@@ -100,7 +100,7 @@ def check_grid_group(session: Session, row: dict[str, str], errors: Errors) -> d
          "county": _required(row, "county", errors, 100),
          "officer": _optional(row, "officer", errors, 100),
          "phone": _optional(row, "phone", errors, 40)}
-    _active(row, v, errors)
+    active_flag(row, v, errors)
     if v["name"] and v["code"]:
         other = session.exec(select(GridGroup).where(GridGroup.name == v["name"])).first()
         if other is not None and other.code not in (None, v["code"]):
@@ -127,7 +127,7 @@ def check_market(session: Session, row: dict[str, str], errors: Errors,
             and find_grid_group(session, group) is None:
         errors.append(("grid_group", f"unknown grid group {group!r}"))
     v["grid_group"] = group or None
-    _active(row, v, errors)
+    active_flag(row, v, errors)
     return v if len(errors) == n else None
 
 
@@ -141,7 +141,7 @@ def check_vendor(session: Session, row: dict[str, str], errors: Errors,
     if v["market"] and not (known and v["market"] in known.markets) \
             and find_market(session, v["market"]) is None:
         errors.append(("market", f"unknown market {v['market']!r}"))
-    _active(row, v, errors)
+    active_flag(row, v, errors)
     return v if len(errors) == n else None
 
 
@@ -182,7 +182,7 @@ def check_instrument(session: Session, row: dict[str, str], errors: Errors,
             errors.append(("calibration_interval_days", f"{interval!r}: expected 1 to 3650 days"))
         else:
             v["calibration_interval_days"] = int(interval)
-    _active(row, v, errors)
+    active_flag(row, v, errors)
     return v if len(errors) == n else None
 
 
@@ -191,6 +191,7 @@ def check_team(session: Session, row: dict[str, str], errors: Errors) -> dict | 
     v = {"name": _required(row, "name", errors, 100),
          "county": _optional(row, "county", errors, 100),
          "leader": _optional(row, "leader", errors, 100)}
+    active_flag(row, v, errors)
     return v if len(errors) == n else None
 
 
@@ -202,5 +203,5 @@ def check_volunteer(session: Session, row: dict[str, str], errors: Errors,
     if v["team"] and not (known and v["team"] in known.teams) and session.exec(
             select(VolunteerTeam).where(VolunteerTeam.name == v["team"])).first() is None:
         errors.append(("team", f"unknown team {v['team']!r}"))
-    _active(row, v, errors)
+    active_flag(row, v, errors)
     return v if len(errors) == n else None

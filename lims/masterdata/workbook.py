@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from lims.errors import RowError, ValidationFailed
 from lims.files import tabular
-from lims.masterdata import fields, records
+from lims.masterdata import fields, kits, records
 from lims.security.auth import Actor, require
 
 
@@ -51,11 +51,18 @@ SHEETS: tuple[Sheet, ...] = (
           "仪器:driver 填驱动名(astm、ad、mtsics、sbi、ohaus …)或 profile:型号文件名;market 留空表示实验室",
           "instruments: driver is a driver name (astm, ad, mtsics, sbi, ohaus …) or "
           "profile:NAME; an empty market means the lab"),
-    Sheet("teams", ("name", "county", "leader"), ("name",), "name",
+    Sheet("teams", ("name", "county", "leader", "active"), ("name",), "name",
           "志愿服务队(可选):名称、县区、队长", "volunteer teams (optional): name, county, leader"),
     Sheet("volunteers", ("team", "name", "phone", "active"), ("team", "name"), "name",
           "志愿者(可选):所属服务队名称、姓名、电话",
           "volunteers (optional): the team's name, name, phone"),
+    Sheet("kits", ("kit", "method", "maker", "name", "lot", "expires_on", "active"),
+          ("kit", "method", "lot", "expires_on"), "lot",
+          "试剂盒批号(可选):kit 为试剂盒编号,method 为检测方法代码,lot 为批号,expires_on 为有效期至"
+          "(YYYY-MM-DD);过期批号检测的结果将暂扣复核",
+          "test kit lots (optional): kit is the kit's code, method a method code, lot the lot "
+          "number, expires_on its expiry date (YYYY-MM-DD); results tested with an expired lot "
+          "are held for review"),
 )
 BY_NAME = {s.name: s for s in SHEETS}
 NOTES = ("notes", "说明")
@@ -65,7 +72,9 @@ HEADER_ALIASES = {"编号": "code", "代码": "code", "名称": "name", "姓名"
                   "网格": "grid_group", "网格员": "officer", "负责人": "officer", "电话": "phone",
                   "市场": "market", "摊位": "stall", "摊位号": "stall", "许可证号": "licence_no",
                   "序列号": "serial", "型号": "model", "驱动": "driver", "服务队": "team",
-                  "队长": "leader", "启用": "active", "校准周期": "calibration_interval_days"}
+                  "队长": "leader", "启用": "active", "校准周期": "calibration_interval_days",
+                  "试剂盒": "kit", "检测方法": "method", "生产厂家": "maker", "厂家": "maker",
+                  "批号": "lot", "有效期至": "expires_on", "有效期": "expires_on"}
 
 
 @dataclass(frozen=True)
@@ -110,10 +119,12 @@ def read_upload(name: str, data: bytes) -> dict[str, tabular.Table]:
 
 CHECKS = {"grid_groups": fields.check_grid_group, "markets": fields.check_market,
           "vendors": fields.check_vendor, "instruments": fields.check_instrument,
-          "teams": fields.check_team, "volunteers": fields.check_volunteer}
+          "teams": fields.check_team, "volunteers": fields.check_volunteer,
+          "kits": kits.check_kit_row}
 UPSERTS = {"grid_groups": records.upsert_grid_group, "markets": records.upsert_market,
            "vendors": records.upsert_vendor, "instruments": records.upsert_instrument,
-           "teams": records.upsert_team, "volunteers": records.upsert_volunteer}
+           "teams": records.upsert_team, "volunteers": records.upsert_volunteer,
+           "kits": kits.upsert_kit_row}
 REFERENCING = {"markets", "vendors", "instruments", "volunteers"}
 
 
@@ -156,7 +167,8 @@ def check_workbook(session: Session, tables: dict[str, tabular.Table],
         seen: dict[tuple, int] = {}
         for line, cells in tabular.iter_nonblank(table):
             row = {c: fields.text(v) for c, v in zip(cols, cells, strict=False) if c}
-            key = (row.get("market", ""), row.get("team", ""), row.get(sheet.key, ""))
+            key = (row.get("market", ""), row.get("team", ""), row.get("kit", ""),
+                   row.get(sheet.key, ""))
             if row.get(sheet.key) and key in seen:
                 bad.append(SheetRowError(line, sheet.key, f"{row[sheet.key]!r} also on line "
                                          f"{seen[key]}", sheet=sheet.name))

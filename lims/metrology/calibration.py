@@ -23,11 +23,12 @@ from calibration.refdata import load_qc
 from calibration.report import Check, Report
 from lims.errors import InvalidInput, NotFound, RowError, ValidationFailed
 from lims.intake import gate
+from lims.metrology import attachments
 from lims.models import CalibrationRecord, Instrument, QcControlValue
 from lims.models.enums import CalibrationKind, CalibrationState, InstrumentKind
 from lims.security import audit
 from lims.security.auth import Actor, require
-from lims.timeutil import local_date, local_tz, now
+from lims.timeutil import local_date, local_tz, now, refuse_future
 
 SCALE_KINDS = (InstrumentKind.BALANCE.value, InstrumentKind.PLATFORM_SCALE.value)
 DEFAULT_CONTROL = "control ΔA0"
@@ -125,8 +126,11 @@ def record(*, session: Session, actor: Actor, serial_no: str, kind: str,
            readings: dict[str, Any], performed_at: datetime | None = None,
            performed_by: str | None = None, standard: str = "", reference_equipment: str = "",
            notes: str = "", outcome: str | None = None, control: str = DEFAULT_CONTROL,
+           certificate: bytes | None = None, certificate_name: str = "",
            ) -> CalibrationRecord:
-    """Store a calibration record with its computed outcome and report (see module docstring)."""
+    """Store a calibration record with its computed outcome and report (see module docstring);
+    ``certificate`` is the uploaded certificate file (PDF, PNG or JPEG, see
+    ``lims.metrology.attachments``), stored under the data directory."""
     require(actor, "calibration.record")
     inst = instrument_by_serial(session, serial_no)
     try:
@@ -136,9 +140,13 @@ def record(*, session: Session, actor: Actor, serial_no: str, kind: str,
                                          f"{', '.join(k.value for k in CalibrationKind)}")],
                                "calibration record") from None
     at = performed_at or now()
+    if at.tzinfo is not None:
+        refuse_future(at, "performed_at", "record")
     if at.tzinfo is None:
         raise ValidationFailed([RowError("record", "performed_at", "timestamp without time zone")],
                                "calibration record")
+    if certificate is not None:
+        attachments.check_file(certificate, certificate_name)
     procedure = procedure_for(ck.value, inst.kind)
     series, base = _qc_inputs(session, inst.id, control) if procedure == "daily_qc" else ([], None)
     try:
@@ -149,6 +157,7 @@ def record(*, session: Session, actor: Actor, serial_no: str, kind: str,
     except ValueError as exc:
         raise ValidationFailed([RowError("readings", procedure or "outcome", str(exc))],
                                f"calibration record for {inst.serial_no}") from None
+    stored = attachments.store_file(certificate, certificate_name) if certificate else None
     due = None
     if ck.value in gate.GATING_KINDS:
         due = local_date(at) + timedelta(days=inst.calibration_interval_days)
@@ -157,9 +166,14 @@ def record(*, session: Session, actor: Actor, serial_no: str, kind: str,
         performed_by=performed_by or actor.username,
         standard=standard or rep.reference.get("edition", ""),
         reference_equipment=reference_equipment, readings=readings, outcome=rep.outcome,
-        report=rep.to_dict(), due_date=due, notes=notes)
+        report=rep.to_dict(), due_date=due, notes=notes,
+        certificate_file=stored.path if stored else "",
+        certificate_sha256=stored.sha256 if stored else "",
+        certificate_type=stored.mime if stored else "")
     session.add(rec)
     session.flush()
+    if procedure == "daily_qc" and rec.outcome != "pass":   # Westgard rejected the run:
+        gate.hold_day_after_qc(session, inst, local_date(at))  # the day's results wait
     if procedure == "daily_qc":
         session.add(QcControlValue(instrument_id=inst.id, control=control, measured_at=at,
                                    value=rep.instrument["run_value"],
@@ -167,7 +181,8 @@ def record(*, session: Session, actor: Actor, serial_no: str, kind: str,
     audit.record(session=session, actor=actor, action="calibration.record",
                  entity="calibration_record", entity_id=rec.id,
                  new={"instrument": inst.serial_no, "kind": rec.kind, "outcome": rec.outcome,
-                      "performed_at": at, "due_date": due})
+                      "performed_at": at, "due_date": due,
+                      "certificate_sha256": rec.certificate_sha256 or None})
     session.flush()
     return rec
 
@@ -237,6 +252,10 @@ def qc_check(*, session: Session, serial_no: str, control: str | None = None,
         raise NotFound(f"instrument {inst.serial_no} has no QC control values")
     base_rows, rest = _split(rows)
     rules = load_qc()
+    if len(base_rows) < rules.baseline_min_values:
+        raise InvalidInput(f"instrument {inst.serial_no}: {len(base_rows)} control value(s) so "
+                           f"far; the Westgard rules need a baseline of "
+                           f"{rules.baseline_min_values}")
     base = cal_qc.baseline([r.value for r in base_rows], rules)
     labels = [local_date(r.measured_at).isoformat() + f" (#{r.id})" for r in rest]
     values = [r.value for r in rest]

@@ -1,7 +1,9 @@
 """Registering an instrument for the listener: serial number, driver, profile, market, method.
 
 Checked before anything is written: the driver exists, a profile driver names a profile that
-loads, the port settings are valid for the driver, the market and method exist.
+loads, the port settings are valid for the driver, the market and method exist. Audited
+(``instrument.create``). Editing and deactivating: ``lims.masterdata.records`` (the set-up
+forms, ``lims setup import``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from sqlmodel import Session, select
 from instruments import registry
 from lims.errors import Conflict, InvalidInput, NotFound
 from lims.models import Instrument, Market, Method
+from lims.security import audit
 from lims.security.auth import Actor, require
+from lims.sync.pull import refuse_on_station
 
 
 def add_instrument(*, session: Session, actor: Actor, serial_no: str, model: str, kind: str,
@@ -22,6 +26,7 @@ def add_instrument(*, session: Session, actor: Actor, serial_no: str, model: str
                    method: str | None = None, port_settings: dict[str, Any] | None = None,
                    location: str = "", profile_dirs: tuple[Path, ...] = ()) -> Instrument:
     require(actor, "reference.edit")
+    refuse_on_station(session, f"instrument {serial_no}")
     serial_no = serial_no.strip()
     if not serial_no:
         raise InvalidInput("serial number: empty")
@@ -44,6 +49,11 @@ def add_instrument(*, session: Session, actor: Actor, serial_no: str, model: str
                       market_id=m.id if m else None, method_id=me.id if me else None)
     session.add(inst)
     session.flush()
+    audit.record(session=session, actor=actor, action="instrument.create", entity="instrument",
+                 entity_id=serial_no, new={"serial_no": serial_no, "model": model, "kind": kind,
+                                           "driver": driver, "profile": profile,
+                                           "market": m.code if m else None,
+                                           "method": me.code if me else None})
     return inst
 
 

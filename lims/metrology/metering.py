@@ -8,7 +8,10 @@ scales class IIII, kitchen scales class III: both unconfirmed, editable there).
 Readings:
 * body_scale / kitchen_scale: ``{"instrument": {"max", "e"[, "class"]}, "weighing": [{"load",
   "indication"}, …]}`` (a quick check at a few loads, not a full verification);
-* bp_meter: ``{"unit": "mmHg", "points": [{"reference", "indicated"}, …]}``.
+* bp_meter: ``{"unit": "mmHg", "kind": "automated", "points": [{"reference", "indicated"}, …]}``
+  — ``kind`` automated (JJG 692-2010), mercury or aneroid (JJG 270-2008; mercury also needs the
+  ``zero`` reading): each kind is judged with its own regulation's in-service limit, converted
+  exactly to the unit of the readings.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from lims.errors import NotFound, RowError, ValidationFailed
 from lims.models import MeterCheck, OutreachEvent
 from lims.security import audit
 from lims.security.auth import Actor, require
-from lims.timeutil import now
+from lims.timeutil import now, refuse_future
 
 KINDS = ("body_scale", "bp_meter", "kitchen_scale")
 
@@ -63,6 +66,8 @@ def record_check(*, session: Session, actor: Actor, event_id: int, kind: str,
     if kind not in KINDS:
         errors.append(RowError("check", "kind", f"{kind!r} is not one of {', '.join(KINDS)}"))
     at = checked_at or now()
+    if at.tzinfo is not None:
+        refuse_future(at, "checked_at", "meter check")
     if at.tzinfo is None:
         errors.append(RowError("check", "checked_at", "timestamp without time zone"))
     if errors:
@@ -103,3 +108,9 @@ def counts_per_event(*, session: Session, event_id: int | None = None) -> list[d
                     "by_kind": {k: {"checked": c[k], "passed": c[f"{k}_pass"],
                                     "failed": c[f"{k}_fail"]} for k in KINDS if c[k]}})
     return out
+
+
+def checks_of_event(*, session: Session, event_id: int) -> list[MeterCheck]:
+    """The event's checks, newest first."""
+    return list(session.exec(select(MeterCheck).where(MeterCheck.event_id == event_id)
+                             .order_by(MeterCheck.checked_at.desc(), MeterCheck.id.desc())))

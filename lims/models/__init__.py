@@ -11,7 +11,13 @@ from lims.models.enforcement import (
     VendorRefusal,
 )
 from lims.models.instruments import CalibrationRecord, Instrument
-from lims.models.listener import ListenerOffset, MeteringReading, QuarantineItem
+from lims.models.kits import Kit, KitLot
+from lims.models.listener import (
+    ListenerHeartbeat,
+    ListenerOffset,
+    MeteringReading,
+    QuarantineItem,
+)
 from lims.models.notices import Notice
 from lims.models.outreach import (
     EventService,
@@ -48,6 +54,9 @@ __all__ = [
     "EventTeam",
     "GridGroup",
     "Instrument",
+    "Kit",
+    "KitLot",
+    "ListenerHeartbeat",
     "ListenerOffset",
     "Market",
     "MeterCheck",

@@ -93,5 +93,9 @@ class VendorGradeHistory(SQLModel, table=True):
     reason: str = Field(max_length=1000)
     metrics: dict[str, Any] = json_field()
     rules_edition: str = Field(max_length=60)
-    computed_at: datetime = ts_field()
+    computed_at: datetime = ts_field()   # the time the grade is "as of" (the record up to it)
     computed_by: str = Field(max_length=60)
+    # issue 16: when the decision was taken (history is ordered by it, not by the as-of time),
+    # and the reason in Chinese too (``reason`` is the English text)
+    decided_at: datetime = ts_field(default_now=True)
+    reason_zh: str = Field(default="", max_length=1000)

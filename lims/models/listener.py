@@ -5,6 +5,8 @@ another instrument, an unknown sample or commodity …), with the raw bytes and 
 lab to review. Never deleted; ``resolved_at`` is set when a replay stored it after a profile fix.
 ``MeteringReading``: one weight from a balance or scale. ``ListenerOffset``: how far each
 instrument's raw journal has been processed (a restart resumes exactly there).
+``ListenerHeartbeat``: when each instrument's listener last showed it was alive (the app shows a
+listener that is down).
 """
 
 from __future__ import annotations
@@ -59,3 +61,12 @@ class ListenerOffset(SQLModel, table=True):
     skip: int = 0                               # bytes of that chunk already processed
     stream_pos: int = 0                         # RX bytes of journal_file before the resume point
     updated_at: datetime = ts_field(default_now=True)
+
+
+class ListenerHeartbeat(SQLModel, table=True):
+    __tablename__ = "listener_heartbeat"
+    instrument_serial: str = Field(primary_key=True, max_length=60)
+    started_at: datetime = ts_field()            # when this listener process started
+    beat_at: datetime = ts_field()               # its last heartbeat
+    pid: int = 0
+    host: str = Field(default="", max_length=200)

@@ -7,11 +7,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from lims.models._types import ts_field
+from lims.models._types import json_field, ts_field
 
 
 class VolunteerTeam(SQLModel, table=True):
@@ -23,6 +24,7 @@ class VolunteerTeam(SQLModel, table=True):
     county: str = Field(default="", max_length=100)
     leader: str = Field(default="", max_length=100)
     created_at: datetime = ts_field(default_now=True)
+    active: bool = True   # false once disbanded: kept, since events and hours point to it
 
 
 class Volunteer(SQLModel, table=True):
@@ -71,3 +73,5 @@ class PatrolLog(SQLModel, table=True):
     issues_found: int = 0
     issues: str = Field(default="", max_length=2000)
     recorded_by: str = Field(default="", max_length=60)
+    # photos taken on the patrol: [{"path", "sha256", "mime"}] (lims.metrology.attachments)
+    photos: list[dict[str, Any]] = json_field(default_factory=list)

@@ -28,6 +28,11 @@ class Sample(SQLModel, table=True):
     taken_at: datetime = ts_field()
     taken_by: str = Field(default="", max_length=100)
     event_id: int | None = Field(default=None, foreign_key="outreach_event.id", index=True)
+    # re-test before a positive is final (issue 14, lims.intake.retests): None (nothing to
+    # re-test), "pending", "confirmed" or "not_confirmed"; the number of re-tests its method asked
+    # for is copied when the re-tests begin, so a later edit of the method applies to later ones
+    retest_state: str | None = Field(default=None, max_length=20, index=True)
+    retests_required: int | None = None
 
 
 class TestResult(SQLModel, table=True):
@@ -44,6 +49,7 @@ class TestResult(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_test_result_market_week", "market_id", "week_start"),
         sa.Index("ix_test_result_week_market", "week_start", "market_id"),
+        sa.Index("ix_test_result_market_count_week", "market_id", "count_week"),
     )
     id: int | None = Field(default=None, primary_key=True)
     sample_id: int = Field(foreign_key="sample.id", index=True)
@@ -64,6 +70,7 @@ class TestResult(SQLModel, table=True):
     status: str = Field(default="recorded", max_length=20)  # ResultStatus
     calibration_state: str = Field(default="unknown", max_length=20)  # CalibrationState
     retest_of_id: int | None = Field(default=None, foreign_key="test_result.id")
+    kit_lot_id: int | None = Field(default=None, foreign_key="kit_lot.id")  # issue 14
     source: str = Field(default="manual", max_length=20)  # manual, import, listener, demo
     ingest_key: str = Field(unique=True, max_length=64)  # idempotency: same reading stored once
     # denormalised from the sample for aggregation
@@ -72,3 +79,9 @@ class TestResult(SQLModel, table=True):
     local_date: date
     week_start: date
     created_at: datetime = ts_field(default_now=True)
+    # pass rates count samples, not readings (issue 16, lims.intake.counting): ``counts`` is true
+    # on the one result that carries its sample's final verdict; ``count_date``/``count_week``
+    # are the sample's day and ISO week (its first result's), set only where ``counts`` is true
+    counts: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    count_date: date | None = None
+    count_week: date | None = None

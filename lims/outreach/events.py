@@ -26,7 +26,6 @@ from lims.models import (
     GridGroup,
     Market,
     OutreachEvent,
-    PatrolLog,
     Sample,
     User,
     Volunteer,
@@ -178,39 +177,6 @@ def update_event_counts(*, session: Session, actor: Actor, event_id: int,
     session.add(ev)
     session.flush()
     return ev
-
-
-def record_patrol(*, session: Session, actor: Actor, route: str, started_at: datetime,
-                  ended_at: datetime | None = None, market_id: int | None = None,
-                  staff: str = "", stalls_checked: int = 0, samples_tested: int = 0,
-                  issues_found: int = 0, issues: str = "") -> PatrolLog:
-    """One night-market patrol."""
-    require(actor, PERMISSION)
-    errors = []
-    if not route.strip():
-        errors.append(RowError("patrol", "route", "empty route"))
-    if started_at.tzinfo is None:
-        errors.append(RowError("patrol", "started_at", "timestamp without time zone"))
-    for name, v in (("stalls_checked", stalls_checked), ("samples_tested", samples_tested),
-                    ("issues_found", issues_found)):
-        if v < 0:
-            errors.append(RowError("patrol", name, "must not be negative"))
-    if errors:
-        raise ValidationFailed(errors, "patrol")
-    p = PatrolLog(market_id=market_id, route=route.strip(), started_at=started_at,
-                  ended_at=ended_at, staff=staff, stalls_checked=stalls_checked,
-                  samples_tested=samples_tested, issues_found=issues_found, issues=issues,
-                  recorded_by=actor.username)
-    session.add(p)
-    session.flush()
-    return p
-
-
-def list_patrols(*, session: Session, market_id: int | None = None) -> list[PatrolLog]:
-    q = select(PatrolLog)
-    if market_id is not None:
-        q = q.where(PatrolLog.market_id == market_id)
-    return list(session.exec(q.order_by(PatrolLog.started_at.desc())))
 
 
 def _meter_counts(session: Session, event_ids: list[int]) -> dict[int, int]:

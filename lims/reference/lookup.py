@@ -268,6 +268,19 @@ def commodity_scope(commodity: Commodity, groups: dict[str, CommodityGroup]) -> 
                           g.group_zh, g.category_zh)
 
 
+def _newest_editions(candidates: list[tuple[int, Threshold]]) -> list[tuple[int, Threshold]]:
+    """Of each standard, only the rows of its newest edition among ``candidates`` (the rows that
+    apply to this analyte in this commodity and are in force): a new edition replaces the old one
+    (GB 2763-2021 replaced GB 2763-2019), so a 2019 row for 韭菜 does not outrank the 2021 row
+    of its group. A supplement with its own number (GB 2763.1-2022) is another standard and
+    stays beside it."""
+    newest: dict[str, tuple[date, str]] = {}
+    for _lv, t in candidates:
+        k = (t.effective_from or date.min, t.edition)
+        newest[_key(t.standard)] = max(newest.get(_key(t.standard), k), k)
+    return [(lv, t) for lv, t in candidates if t.edition == newest[_key(t.standard)][1]]
+
+
 def find_limit(thresholds: list[Threshold], analyte: Analyte, commodity: Commodity, *,
                on: date | None = None, standard: str | None = None,
                groups: dict[str, CommodityGroup] | None = None,
@@ -276,9 +289,10 @@ def find_limit(thresholds: list[Threshold], analyte: Analyte, commodity: Commodi
 
     With ``standard`` ("GB 2763-2021" or "GB 2763.1-2022"): that edition. Otherwise the edition in
     force on ``on`` (the latest ``effective_from`` not after it; every edition when ``on`` is
-    None). The commodity's own row wins over its group's row, which wins over its category's
-    (GB 2763 Annex A: 菠菜 → 叶菜类蔬菜 → 蔬菜); the limit says which was used, whether the row is
-    confirmed, and whether the pesticide is banned on vegetables (for a vegetable).
+    None), and of each standard only its newest edition that has a row for this analyte and
+    commodity (its own, its group's or its category's). Then the commodity's own row wins over
+    its group's row, which wins over its category's (GB 2763 Annex A: 菠菜 → 叶菜类蔬菜 → 蔬菜);
+    the limit says which was used, whether the row is confirmed, and whether the pesticide is banned on vegetables (for a vegetable).
     """
     groups = read_commodity_groups() if groups is None else groups
     banned = read_banned() if banned is None else banned
@@ -298,6 +312,8 @@ def find_limit(thresholds: list[Threshold], analyte: Analyte, commodity: Commodi
     elif on is not None:
         candidates = [(lv, t) for lv, t in candidates
                       if t.effective_from is None or t.effective_from <= on]
+    if not standard:
+        candidates = _newest_editions(candidates)
     if not candidates:
         return None
     lv, best = max(candidates, key=lambda c: (c[0], c[1].effective_from or date.min,

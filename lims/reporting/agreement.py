@@ -14,19 +14,30 @@ undecided lab results (no MRL) are left out.
 sensitivity = N11/N1., specificity = N22/N2., false-negative rate = N12/N1.,
 false-positive rate = N21/N2., relative accuracy = (N11+N22)/(N1.+N2.),
 McNemar χ² = (|N12−N21|−1)²/(N12+N21) with df = 1 (p from scipy).
+
+Sensitivity and specificity come with 95 % Wilson score intervals (``lims.reporting.stats``; the
+same as scipy's ``binomtest(k, n).proportion_ci(method="wilson")``). A kit is flagged when its
+false-negative or false-positive rate (the point estimate) exceeds the evaluation limits of
+``lims/refdata/rapid_evaluation.toml`` (read on each report; shipped unconfirmed, and the flag
+says so).
 """
 
 from __future__ import annotations
 
+import tomllib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 from scipy.stats import chi2
 from sqlmodel import Session, select
 
-from lims.errors import InvalidInput
+from lims.errors import ConfigError, InvalidInput
 from lims.models import Method, TestResult
+from lims.reporting.stats import wilson_interval
+
+EVALUATION_FILE = Path(__file__).resolve().parent.parent / "refdata" / "rapid_evaluation.toml"
 
 RAPID_POSITIVE = ("positive", "suspicious")
 RAPID_NEGATIVE = ("negative",)
@@ -45,6 +56,8 @@ class AgreementStats:
     relative_accuracy: float | None
     mcnemar_chi2: float | None
     mcnemar_p: float | None
+    sensitivity_ci: tuple[float, float] | None = None   # 95 % Wilson
+    specificity_ci: tuple[float, float] | None = None
 
     @property
     def n(self) -> int:
@@ -58,10 +71,61 @@ class AgreementRow:
     kind: str
     pairs: int
     stats: AgreementStats
+    flags: tuple[str, ...] = ()   # evaluation limits exceeded (with "unconfirmed" if so)
+
+
+@dataclass(frozen=True)
+class EvaluationLimits:
+    """The acceptance limits a rapid method is held to (rapid_evaluation.toml)."""
+
+    max_false_negative_rate: float
+    max_false_positive_rate: float
+    confirmed: bool
+    standard: str
+    source: str
+
+
+def read_evaluation_limits(path: Path = EVALUATION_FILE) -> EvaluationLimits:
+    """The limits from ``path``; a missing, malformed or out-of-range value raises ConfigError."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8")).get("limits", {})
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{Path(path).name}: {exc}") from None
+    values = {}
+    for key in ("max_false_negative_rate", "max_false_positive_rate"):
+        v = data.get(key)
+        if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 1:
+            raise ConfigError(f"{Path(path).name} [limits] {key}: expected a rate between 0 "
+                              f"and 1, got {v!r}")
+        values[key] = float(v)
+    return EvaluationLimits(**values, confirmed=data.get("confirmed") is True,
+                            standard=str(data.get("standard", "")),
+                            source=str(data.get("source", "")))
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.1f} %".replace(".0 %", " %")
+
+
+def evaluation_flags(s: AgreementStats, limits: EvaluationLimits) -> tuple[str, ...]:
+    """One message per rate above its limit, e.g. "false-negative rate 10 % > 5 % …"."""
+    note = "" if limits.confirmed else " (limit unconfirmed: check the KJ method)"
+    out = []
+    for name, rate, limit in (("false-negative", s.false_negative_rate,
+                               limits.max_false_negative_rate),
+                              ("false-positive", s.false_positive_rate,
+                               limits.max_false_positive_rate)):
+        if rate is not None and rate > limit:
+            out.append(f"{name} rate {_pct(rate)} > {_pct(limit)} ({limits.standard}){note}")
+    return tuple(out)
 
 
 def _ratio(a: int, b: int) -> float | None:
     return a / b if b else None
+
+
+def _wilson(k: int, n: int) -> tuple[float, float] | None:
+    return wilson_interval(k, n) if n else None
 
 
 def table_stats(n11: int, n12: int, n21: int, n22: int) -> AgreementStats:
@@ -76,7 +140,8 @@ def table_stats(n11: int, n12: int, n21: int, n22: int) -> AgreementStats:
         x2 = (abs(n12 - n21) - 1) ** 2 / discordant
         p = float(chi2.sf(x2, df=1))
     return AgreementStats(n11, n12, n21, n22, _ratio(n11, r1), _ratio(n22, r2), _ratio(n12, r1),
-                          _ratio(n21, r2), _ratio(n11 + n22, r1 + r2), x2, p)
+                          _ratio(n21, r2), _ratio(n11 + n22, r1 + r2), x2, p,
+                          _wilson(n11, r1), _wilson(n22, r2))
 
 
 def pairs(*, session: Session, method: str | None = None, start: date | None = None,
@@ -116,8 +181,11 @@ def pairs(*, session: Session, method: str | None = None, start: date | None = N
 
 
 def agreement_report(*, session: Session, method: str | None = None, start: date | None = None,
-                     end: date | None = None) -> list[AgreementRow]:
-    """One 2×2 table with its statistics per rapid method (a kit is a method code)."""
+                     end: date | None = None,
+                     limits: EvaluationLimits | None = None) -> list[AgreementRow]:
+    """One 2×2 table with its statistics per rapid method (a kit is a method code), flagged
+    against ``limits`` (default: rapid_evaluation.toml)."""
+    limits = read_evaluation_limits() if limits is None else limits
     methods = {m.id: m for m in session.exec(select(Method))}
     if method and not any(m.code.lower() == method.strip().lower() for m in methods.values()):
         from lims.errors import NotFound
@@ -130,6 +198,7 @@ def agreement_report(*, session: Session, method: str | None = None, start: date
     rows = []
     for mid, (n11, n12, n21, n22) in sorted(cells.items(), key=lambda kv: methods[kv[0]].code):
         m = methods[mid]
-        rows.append(AgreementRow(m.code, m.name_en, m.kind, n11 + n12 + n21 + n22,
-                                 table_stats(n11, n12, n21, n22)))
+        stats = table_stats(n11, n12, n21, n22)
+        rows.append(AgreementRow(m.code, m.name_en, m.kind, n11 + n12 + n21 + n22, stats,
+                                 evaluation_flags(stats, limits)))
     return rows

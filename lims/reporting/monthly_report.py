@@ -63,6 +63,7 @@ class MonthlyData:
     passed: int
     grades: dict[str, int]
     alerts: dict[str, float | int | None]
+    handling: dict[str, int] | None = None   # case handling scores of the month
 
 
 def gather(*, session: Session, month: date, county: str | None = None) -> MonthlyData:
@@ -95,7 +96,7 @@ def gather(*, session: Session, month: date, county: str | None = None) -> Month
         out_of_control=ooc, instruments=reports.instrument_status(session=session, on=end),
         tested=sum(p["tested"] for p in pooled), passed=sum(p["passed"] for p in pooled),
         grades=reports.grade_distribution(session=session, county=county),
-        alerts=_alerts(session, start))
+        alerts=_alerts(session, start), handling=_handling(session, start))
 
 
 def _alerts(session: Session, month: date) -> dict[str, float | int | None]:
@@ -109,6 +110,16 @@ def _alerts(session: Session, month: date) -> dict[str, float | int | None]:
             "share": sum(r.within_target for r in rows) / n if n else None,
             "worst": max(worst) if worst else None,
             "target": max((r.target_minutes for r in rows), default=None)}
+
+
+def _handling(session: Session, month: date) -> dict[str, int]:
+    """The month's cases scored on their handling, summed over grid groups (issue 15)."""
+    from lims.enforcement import scoring
+
+    rows = [r for r in scoring.handling_report(session=session, year=month.year)
+            if r.month == f"{month:%Y-%m}"]
+    return {k: sum(getattr(r, k) for r in rows)
+            for k in ("cases", "on_time", "late", "lacking_evidence", "open")}
 
 
 def _figure_png(draw, width_in: float = 7.0, height_in: float = 3.0) -> bytes:
@@ -234,6 +245,9 @@ def render_pdf(d: MonthlyData, labels: dict[str, str], lang: str = "zh") -> byte
         worst="—" if a["worst"] is None else f"{a['worst']:.0f}",
         target="—" if a["target"] is None else f"{a['target']:g}"),
         new_x="LMARGIN", new_y="NEXT")
+    if d.handling and "handling_line" in labels:
+        pdf.multi_cell(0, 7, labels["handling_line"].format(**d.handling),
+                       new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     pdf.set_font("cjk", size=13)
     pdf.cell(0, 8, labels["instruments"], new_x="LMARGIN", new_y="NEXT")

@@ -8,6 +8,7 @@ out; suspicious counts as a fail; invalid counts neither way).
 from __future__ import annotations
 
 import math
+from collections import Counter
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
@@ -250,18 +251,22 @@ def latest_reading(*, session: Session, instrument_id: int, since: datetime | No
 
 def running_figures(*, session: Session, on: date, market_id: int | None = None,
                     event_id: int | None = None) -> dict[str, int]:
-    """Counts per verdict for one event (all days) or one market on day ``on``."""
+    """Counts per verdict of the samples of one event (all days) or one market on day ``on``,
+    each once with its final verdict as in ``lims.intake.counting`` (held ones shown too)."""
     if market_id is None and event_id is None:
         raise InvalidInput("running_figures: give market_id or event_id")
-    q = sa.select(_T.verdict, sa.func.count()).where(_T.status != ResultStatus.VOIDED.value)
+    q = (sa.select(_T.sample_id, _T.verdict, Method.is_rapid, _T.tested_at, _T.id)
+         .join_from(TestResult, Method).where(_T.status != ResultStatus.VOIDED.value))
     if event_id is not None:
         s = Sample.__table__.c
-        q = q.join_from(TestResult, Sample, _T.sample_id == s.id).where(s.event_id == event_id)
+        q = q.join(Sample, _T.sample_id == s.id).where(s.event_id == event_id)
     else:
         q = q.where(_T.market_id == market_id, _T.local_date == on)
-    counts = dict(session.connection().execute(q.group_by(_T.verdict)).all())
-    out = {k: int(v) for k, v in counts.items()}
-    out["total"] = sum(out.values())
+    final: dict[int, tuple] = {}
+    for sid, verdict, rapid, at, rid in session.connection().execute(q):
+        final[sid] = max(final.get(sid, ()), ((not rapid, at, rid), verdict))
+    out = dict(Counter(verdict for _rank, verdict in final.values()))
+    out["total"] = len(final)
     return out
 
 
@@ -270,7 +275,7 @@ def vendors_of(*, session: Session, market_id: int) -> list[dict]:
     if session.get(Market, market_id) is None:
         raise NotFound(f"unknown market id {market_id}")
     return [dict(r._mapping) for r in session.connection().execute(
-        sa.select(v.id, v.stall, v.name, v.credit_grade).where(v.market_id == market_id)
+        sa.select(v.id, v.stall, v.name, v.credit_grade, v.active).where(v.market_id == market_id)
         .order_by(v.stall))]
 
 
@@ -338,10 +343,10 @@ def grade_moves(*, session: Session, start: date | None = None, end: date | None
     matrix = {(p, g): int(n) for p, g, n in session.connection().execute(
         base.add_columns(h.previous, h.grade, sa.func.count()).group_by(h.previous, h.grade))}
     latest = [dict(r._mapping) for r in session.connection().execute(
-        base.add_columns(h.computed_at, h.previous, h.grade, h.reason, v.stall, v.name,
-                         _M.name.label("market"))
+        base.add_columns(h.computed_at, h.decided_at, h.previous, h.grade, h.reason,
+                         h.reason_zh, v.stall, v.name, _M.name.label("market"))
         .join(Market.__table__, v.market_id == _M.id)
-        .order_by(h.computed_at.desc(), h.id.desc()).limit(limit))]
+        .order_by(h.decided_at.desc(), h.id.desc()).limit(limit))]
     return {"matrix": matrix, "latest": latest}
 
 

@@ -1,8 +1,12 @@
 """Aggregations for management: pass rates, grouped in the database.
 
-What counts: results whose status is recorded or accepted (held and voided results are out);
-passes are negative/compliant, fails are positive/noncompliant/suspicious (a suspicious screen is
-not a pass until a re-test clears it); invalid results count neither way.
+What counts: samples, not readings (issue 16). Each sample counts once, with the verdict of its
+one result flagged ``counts`` — the lab result if there is one, else its last re-test, among its
+recorded or accepted results (held and voided results are out; ``lims.intake.counting``) — in
+the day and ISO week the sample was taken (``count_date``/``count_week``), however late its
+re-tests or lab result came. Passes are negative/compliant, fails are positive/noncompliant/
+suspicious (a suspicious screen is not a pass until a re-test clears it); invalid results count
+neither way.
 """
 
 from __future__ import annotations
@@ -57,17 +61,22 @@ class TrendFilter:
     end: date | None = None  # inclusive
 
 
+def counted(t=TestResult.__table__.c) -> list:
+    """The conditions of a result that counts: its sample's one counting result."""
+    return [t.counts == sa.true(), t.status.in_(COUNTED_STATUSES)]
+
+
 def _where(f: TrendFilter):
     t = TestResult.__table__.c
-    conds = [t.status.in_(COUNTED_STATUSES)]
+    conds = counted(t)
     if f.market_ids:
         conds.append(t.market_id.in_(f.market_ids))
     if f.commodity_ids:
         conds.append(t.commodity_id.in_(f.commodity_ids))
     if f.start:
-        conds.append(t.local_date >= f.start)
+        conds.append(t.count_date >= f.start)
     if f.end:
-        conds.append(t.local_date <= f.end)
+        conds.append(t.count_date <= f.end)
     if f.county:
         m = Market.__table__.c
         conds.append(t.market_id.in_(sa.select(m.id).where(m.county == f.county)))
@@ -150,10 +159,10 @@ def _rows_from_base(conn, f: TrendFilter) -> list[tuple]:
     t = TestResult.__table__.c
     passed = sa.func.coalesce(sa.func.sum(sa.case((t.verdict.in_(PASS_OUTCOMES), 1), else_=0)), 0)
     failed = sa.func.coalesce(sa.func.sum(sa.case((t.verdict.in_(FAIL_OUTCOMES), 1), else_=0)), 0)
-    q = (sa.select(t.market_id, sa.type_coerce(t.week_start, sa.String), passed.label("passed"),
+    q = (sa.select(t.market_id, sa.type_coerce(t.count_week, sa.String), passed.label("passed"),
                    failed.label("failed"))
-         .where(*_where(f)).group_by(t.market_id, t.week_start)
-         .order_by(t.market_id, t.week_start))
+         .where(*_where(f)).group_by(t.market_id, t.count_week)
+         .order_by(t.market_id, t.count_week))
     return _raw_rows(conn, q)
 
 
@@ -249,8 +258,8 @@ def commodity_analyte_breakdown(*, session: Session, filters: TrendFilter) -> li
     hi = None if filters.end is None else week_start(filters.end)
     if filters.market_ids:
         t = TestResult.__table__.c
-        conds = [t.status.in_(COUNTED_STATUSES), *_market_conds(t.market_id, filters)]
-        wk, com, an = t.week_start, t.commodity_id, sa.func.coalesce(t.analyte_id, 0)
+        conds = [*counted(t), *_market_conds(t.market_id, filters)]
+        wk, com, an = t.count_week, t.commodity_id, sa.func.coalesce(t.analyte_id, 0)
         counts = [sa.func.sum(sa.case((t.verdict.in_(v), 1), else_=0))
                   for v in (PASS_OUTCOMES, FAIL_OUTCOMES, INVALID_OUTCOMES)]
         src = TestResult.__table__
@@ -293,7 +302,7 @@ def filter_options(*, session: Session) -> dict[str, list]:
     return {
         "counties": [r[0] for r in conn.execute(sa.select(m.county).distinct().order_by(m.county))],
         "markets": [dict(r._mapping) for r in conn.execute(
-            sa.select(m.id, m.code, m.name, m.county).order_by(m.county, m.name))],
+            sa.select(m.id, m.code, m.name, m.county, m.active).order_by(m.county, m.name))],
         "commodities": [dict(r._mapping) for r in conn.execute(
             sa.select(c.id, c.name_zh, c.name_en).order_by(c.name_en))],
     }

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from lims.errors import InvalidInput
@@ -32,23 +33,45 @@ def _digest(prev_hash: str, ev: AuditEvent) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+_INSERT = AuditEvent.__table__.insert()   # one statement object: compiled once, then cached
+_COLUMNS = [c.name for c in AuditEvent.__table__.columns if c.name != "id"]
+_HEAD = "lims.audit.head"   # session.info: (transaction, chain head hash) of the last append
+
+
+def _innermost(session: Session):
+    return session.get_nested_transaction() or session.get_transaction()
+
+
 def _last_hash(session: Session) -> str:
-    last = session.exec(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).first()
-    return last.hash if last else GENESIS
+    """The hash of the chain's newest event (read once per transaction: the chain lock is held
+    to its end, so only this transaction appends meanwhile; a savepoint gives a fresh read)."""
+    cached = session.info.get(_HEAD)
+    if cached is not None and cached[0] is _innermost(session):
+        return cached[1]
+    t = AuditEvent.__table__
+    last = session.connection().execute(
+        sa.select(t.c.hash).order_by(t.c.id.desc()).limit(1)).scalar()
+    return last if last else GENESIS
 
 
 def record(*, session: Session, actor: Actor, action: str, entity: str, entity_id: Any,
            old: dict | None = None, new: dict | None = None, reason: str = "") -> AuditEvent:
     """Append one event to the chain (in the caller's transaction)."""
     # serialise writers of the chain so two transactions cannot fork it (held to commit)
-    begin_write(session, lock_key=CHAIN_LOCK)
+    session.connection()   # begins the transaction the cache is keyed on
+    cached = session.info.get(_HEAD)
+    if cached is None or cached[0] is not _innermost(session):
+        begin_write(session, lock_key=CHAIN_LOCK)
+    session.flush()   # what the caller changed before, as the head query's autoflush did
     prev = _last_hash(session)
     ev = AuditEvent(at=now().replace(microsecond=0), actor=actor.username, action=action,
                     entity=entity, entity_id=str(entity_id),
                     old=_jsonable(old), new=_jsonable(new), reason=reason, prev_hash=prev, hash="")
     ev.hash = _digest(prev, ev)
-    session.add(ev)
-    session.flush()
+    # one INSERT (the event refers to nothing the session holds)
+    ev.id = session.connection().execute(_INSERT, {c: getattr(ev, c) for c in _COLUMNS}
+                                         ).inserted_primary_key[0]
+    session.info[_HEAD] = (_innermost(session), ev.hash)
     return ev
 
 

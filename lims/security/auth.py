@@ -33,6 +33,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "sync.push": frozenset({Role.FIELD_TESTER, Role.LAB_TECHNICIAN, Role.ADMIN}),  # station
     "sync.pull": frozenset({Role.LAB_TECHNICIAN, Role.ADMIN}),  # replaces a station's places
     "masterdata.edit": frozenset({Role.ADMIN}),  # grid groups, markets, vendors, instruments …
+    # the same, limited to the records of the manager's own county (lims.masterdata.scope)
+    "masterdata.county": frozenset({Role.MANAGER, Role.ADMIN}),
 }
 
 

@@ -4,9 +4,19 @@ SQLite: the online backup API (``sqlite3.Connection.backup``) copies a consisten
 other processes keep writing; the copy is checked (``PRAGMA integrity_check``) and switched to
 rollback-journal mode so it is one self-contained file. A restore first checks the file, saves the
 current database beside the backups (``pre-restore-…``), then copies the file in with the same API.
+The whole restore — safety copy, copy-in, audit event, journal replay — runs under the exclusive
+maintenance lock (``lims.storage.maintenance``): every other process's writes wait (and are
+refused with "maintenance: a restore is running, try again in a moment" after a while), so no
+row can be committed between the safety copy and the copy-in. Afterwards the raw instrument
+journal is replayed (``lims.listening.processor.replay``, idempotent by ingest key) from where
+each instrument's restored listener offset points, so readings received after the backup was
+taken are stored again.
 
 PostgreSQL: runs ``pg_dump --format=custom`` / ``pg_restore --clean --single-transaction`` when they
-are on the PATH, otherwise raises an error that prints the commands to run.
+are on the PATH, otherwise raises an error that prints the commands to run. There is no file lock:
+``pg_restore --single-transaction --clean`` drops and recreates every table in one transaction,
+so concurrent writers block on its table locks and then fail (listeners retry with back-off);
+no safety copy is taken (run ``lims backup`` first). The journal replay runs as on SQLite.
 """
 
 from __future__ import annotations
@@ -17,13 +27,15 @@ import shutil
 import sqlite3
 import subprocess
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from lims.errors import LimsError
+from lims.errors import LimsError, NotFound
 from lims.security.auth import Actor, require
+from lims.storage import maintenance
 from lims.timeutil import now
 
 REQUIRED_TABLES = ("alembic_version", "audit_event", "test_result", "app_user")
@@ -36,10 +48,17 @@ class BackupReport:
     size: int
     sha256: str
     at: datetime
+    safety: Path | None = None          # restore: the pre-restore copy of the replaced content
+    replayed: dict | None = None        # restore: journal replay counts per instrument
 
     def to_dict(self) -> dict:
-        return {"path": str(self.path), "backend": self.backend, "size": self.size,
-                "sha256": self.sha256, "at": self.at.isoformat()}
+        out = {"path": str(self.path), "backend": self.backend, "size": self.size,
+               "sha256": self.sha256, "at": self.at.isoformat()}
+        if self.safety is not None:
+            out["safety"] = str(self.safety)
+        if self.replayed is not None:
+            out["replayed"] = self.replayed
+        return out
 
 
 def sha256_file(path: Path) -> str:
@@ -128,26 +147,45 @@ def backup_database(*, engine: sa.Engine, actor: Actor, out: Path) -> BackupRepo
     return BackupReport(out, engine.dialect.name, out.stat().st_size, sha256_file(out), now())
 
 
-def restore_database(*, engine: sa.Engine, actor: Actor, source: Path,
-                     backup_dir: Path) -> BackupReport:
-    """Replace the database's content with the backup ``source``. The current content is saved
-    first as ``pre-restore-…`` in ``backup_dir`` (SQLite). Records a ``database.restore`` audit
-    event in the restored database."""
+def restore_database(*, engine: sa.Engine, actor: Actor, source: Path, backup_dir: Path,
+                     journal_root: Path | None = None, tz: ZoneInfo | None = None,
+                     profile_dirs: tuple[Path, ...] = ()) -> BackupReport:
+    """Replace the database's content with the backup ``source``, under the maintenance lock.
+
+    SQLite: the current content is saved first as ``pre-restore-…`` in ``backup_dir``. Records a
+    ``database.restore`` audit event in the restored database, then (with ``journal_root``)
+    replays the instrument journal so readings received after the backup are stored again."""
     require(actor, "data.restore")
     source = Path(source)
     if not source.is_file():
         raise LimsError(f"restore: {source}: no such file")
     digest = sha256_file(source)
+    safety = None
     if engine.dialect.name == "sqlite":
         check_sqlite_file(source)
-        db = _sqlite_path(engine)
-        if db.exists():
-            safety = backup_dir / f"pre-restore-{_stamp()}.sqlite3"
-            backup_database(engine=engine, actor=actor, out=safety)
-        engine.dispose()
-        _sqlite_copy(source, db)
+        db = _sqlite_path(engine).resolve()
+        with maintenance.exclusive(db):
+            if db.exists():
+                safety = backup_dir / f"pre-restore-{_stamp()}.sqlite3"
+                n = 1
+                while safety.exists():      # two restores in the same second
+                    safety = backup_dir / f"pre-restore-{_stamp()}-{n}.sqlite3"
+                    n += 1
+                backup_database(engine=engine, actor=actor, out=safety)
+            engine.dispose()
+            _sqlite_copy(source, db)
+            replayed = _after_copy_in(engine, actor, source, digest, journal_root, tz,
+                                      profile_dirs)
     else:
         _pg_restore(engine, source)
+        replayed = _after_copy_in(engine, actor, source, digest, journal_root, tz, profile_dirs)
+    return BackupReport(source, engine.dialect.name, source.stat().st_size, digest, now(),
+                        safety=safety, replayed=replayed)
+
+
+def _after_copy_in(engine: sa.Engine, actor: Actor, source: Path, digest: str,
+                   journal_root: Path | None, tz: ZoneInfo | None,
+                   profile_dirs: tuple[Path, ...]) -> dict | None:
     engine.dispose()
     from sqlmodel import Session
 
@@ -157,7 +195,40 @@ def restore_database(*, engine: sa.Engine, actor: Actor, source: Path,
         audit.record(session=s, actor=actor, action="database.restore", entity="database",
                      entity_id=engine.dialect.name, new={"file": source.name, "sha256": digest})
         s.commit()
-    return BackupReport(source, engine.dialect.name, source.stat().st_size, digest, now())
+    if journal_root is None or tz is None:
+        return None
+    return replay_journal(engine=engine, journal_root=journal_root, tz=tz,
+                          profile_dirs=profile_dirs)
+
+
+def replay_journal(*, engine: sa.Engine, journal_root: Path, tz: ZoneInfo,
+                   profile_dirs: tuple[Path, ...] = ()) -> dict:
+    """Replay every instrument's journal from the day of its (restored) listener offset: the
+    readings journalled after the backup was taken are stored again; the ones already in the
+    database are recognised by their ingest keys. Counts per instrument serial."""
+    from sqlmodel import Session
+
+    from lims.listening import journal as jr
+    from lims.listening.events import InstrumentContext
+    from lims.listening.processor import replay
+    from lims.models import ListenerOffset
+
+    out: dict = {}
+    for serial in jr.serials(journal_root):
+        with Session(engine) as s:
+            try:
+                ctx = InstrumentContext.load(s, serial, profile_dirs)
+            except NotFound:
+                out[serial] = {"skipped": "not an instrument of the restored database"}
+                continue
+            off = s.get(ListenerOffset, serial)
+        since = None
+        if off is not None and len(off.journal_file) >= 8 and off.journal_file[:8].isdigit():
+            name = off.journal_file[:8]
+            since = date(int(name[:4]), int(name[4:6]), int(name[6:8]))
+        out[serial] = replay(engine=engine, ctx=ctx, journal_root=journal_root, tz=tz,
+                             since=since).__dict__
+    return out
 
 
 # ---- PostgreSQL ----------------------------------------------------------------------------

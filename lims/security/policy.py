@@ -28,6 +28,8 @@ class SecurityPolicy:
     password_min_classes: int
     source: str
     edition: str
+    #: the list of common passwords a new password may not be, nor be built on (one a line)
+    common_passwords: Path | None = None
 
 
 def _int(data: dict, section: str, key: str, where: str, minimum: int = 1) -> int:
@@ -41,8 +43,10 @@ def _int(data: dict, section: str, key: str, where: str, minimum: int = 1) -> in
     return value
 
 
-def parse_policy(text: str, where: str = "security.toml") -> SecurityPolicy:
-    """Parse a policy file; bad values raise ConfigError naming the file, section and key."""
+def parse_policy(text: str, where: str = "security.toml",
+                 base: Path = POLICY_FILE.parent) -> SecurityPolicy:
+    """Parse a policy file; bad values raise ConfigError naming the file, section and key.
+    ``[password] common_list`` is a file name relative to ``base`` (the policy file's folder)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -57,6 +61,7 @@ def parse_policy(text: str, where: str = "security.toml") -> SecurityPolicy:
         password_min_classes=_int(data, "password", "min_classes", where),
         source=str(data.get("source", "")),
         edition=str(data.get("edition", "")),
+        common_passwords=_common_list(data, where, base),
     )
     if p.password_max_length < p.password_min_length:
         raise ConfigError(f"{where}: [password] max_length is below min_length")
@@ -67,6 +72,30 @@ def parse_policy(text: str, where: str = "security.toml") -> SecurityPolicy:
     return p
 
 
+def _common_list(data: dict, where: str, base: Path) -> Path | None:
+    name = data.get("password", {}).get("common_list")
+    if name is None:
+        return None
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{where}: [password] common_list must be a file name, got {name!r}")
+    path = base / name
+    if not path.is_file():
+        raise ConfigError(f"{where}: [password] common_list: no file {path}")
+    return path
+
+
 @lru_cache(maxsize=4)
 def load_policy(path: Path = POLICY_FILE) -> SecurityPolicy:
-    return parse_policy(path.read_text(encoding="utf-8"), where=str(path.name))
+    return parse_policy(path.read_text(encoding="utf-8"), where=str(path.name), base=path.parent)
+
+
+@lru_cache(maxsize=4)
+def common_passwords(path: Path) -> frozenset[str]:
+    """The common-password list, lower case (comment lines starting with "#" skipped)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path.name}: cannot read the common-password list "
+                          f"({exc.strerror})") from None
+    return frozenset(line.strip().lower() for line in text.splitlines()
+                     if line.strip() and not line.startswith("#"))

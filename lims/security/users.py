@@ -18,7 +18,6 @@ from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from lims.errors import (
-    AccountLocked,
     AuthenticationFailed,
     Conflict,
     InvalidInput,
@@ -30,8 +29,8 @@ from lims.models import User
 from lims.models.enums import Role
 from lims.security import audit
 from lims.security.auth import SYSTEM, Actor, require
-from lims.security.policy import SecurityPolicy, load_policy
-from lims.timeutil import local_tz, now
+from lims.security.policy import SecurityPolicy, common_passwords, load_policy
+from lims.timeutil import now
 
 _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
 #: verified against when the user is unknown, so both answers take the same time
@@ -84,6 +83,32 @@ def check_password_policy(password: str, *, username: str = "",
                            "upper case, digits and other characters")
     if username and username.lower() in password.lower():
         raise WeakPassword("password: must not contain the username")
+    if p.common_passwords is not None:
+        word = common_base(password, common_passwords(p.common_passwords))
+        if word is not None:
+            raise WeakPassword(f"password: too common — it is built on {word!r}, one of the "
+                               f"{len(common_passwords(p.common_passwords)):,} most common "
+                               "passwords; choose several unrelated words instead")
+
+
+#: look-alike characters people swap into a common word (P@ssw0rd)
+_LOOKALIKES = str.maketrans({"0": "o", "1": "i", "!": "i", "3": "e", "4": "a", "@": "a",
+                             "5": "s", "$": "s", "7": "t", "+": "t", "8": "b", "9": "g"})
+_EDGE = "".join(chr(c) for c in range(0x21, 0x7F) if not chr(c).isalpha())
+
+
+def common_base(password: str, common: frozenset[str]) -> str | None:
+    """The common password ``password`` is or is built on, else None: the list word itself in
+    any case, or with digits and symbols before or after it (Password123, 2024password!), or
+    with look-alike characters (P@ssw0rd1)."""
+    low = password.lower()
+    candidates = [low, low.rstrip(_EDGE), low.lstrip(_EDGE), low.strip(_EDGE)]
+    core = low.strip(_EDGE)
+    candidates += [core.translate(_LOOKALIKES), low.translate(_LOOKALIKES)]
+    for c in candidates:
+        if c and c in common:
+            return c
+    return None
 
 
 def _check_username(username: str) -> str:
@@ -231,33 +256,42 @@ def _verify(hashed: str, password: str) -> bool:
         return False
 
 
+def login_failed_message(p: SecurityPolicy) -> str:
+    """The one answer to every failed login: it never says whether the user exists, is
+    disabled, has no password or is locked (issue 18)."""
+    minutes = int(p.lockout.total_seconds() // 60)
+    return (f"wrong username or password, or the account is disabled or locked (after "
+            f"{p.max_failed} failed logins in a row an account is locked for {minutes} minutes); "
+            "an admin can check and unlock it")
+
+
 def authenticate(*, session: Session, username: str, password: str,
                  policy: SecurityPolicy | None = None) -> Actor:
-    """Check a username and password and return the Actor, or raise AuthenticationFailed /
-    AccountLocked with a message saying what to do.
+    """Check a username and password and return the Actor, or raise AuthenticationFailed.
+
+    Every refusal — unknown user, wrong or empty password, disabled account, account without a
+    password, locked account — has the same message (``login_failed_message``) and costs one
+    password hash check, so neither the answer nor its time tells whether a user exists.
 
     A failed attempt is counted and committed at once (the error that follows must not roll the
     count back), so call it in a fresh session. ``policy.max_failed`` failures in a row lock the
-    account for ``policy.lockout``; a success resets the count.
+    account for ``policy.lockout`` (audited as ``user.lock``); a success resets the count.
     """
     p = policy or load_policy()
+    refused = AuthenticationFailed(login_failed_message(p))
     user = session.exec(select(User).where(User.username == username)).first()
+    usable = (user is not None and bool(password) and user.active
+              and user.password_hash is not None)
+    ok = _verify(user.password_hash if usable else _DUMMY_HASH, password or "x") and usable
     if user is None or not password:
-        _verify(_DUMMY_HASH, password or "x")
-        raise AuthenticationFailed("wrong username or password")
-    t = now()
-    if user.locked_until is not None and user.locked_until > t:
-        tz = local_tz()
-        until = user.locked_until.astimezone(tz).strftime("%H:%M")
-        raise AccountLocked(f"user {username!r} is locked after {p.max_failed} failed logins "
-                            f"until {until} ({tz.key}); wait or ask an admin to unlock it")
-    if not user.active:
-        raise AuthenticationFailed(f"user {username!r} is disabled; ask an admin")
-    if user.password_hash is None:
-        raise AuthenticationFailed(f"user {username!r} has no password yet; an admin sets one "
-                                   "with `lims user passwd`")
-    if not _verify(user.password_hash, password):
+        raise refused
+    if user.locked_until is not None and user.locked_until > now():
+        raise refused
+    if not user.active or user.password_hash is None:
+        raise refused
+    if not ok:
         _count_failure(session, user, p)
+        raise refused
     if user.failed_logins or user.locked_until is not None:
         user.failed_logins = 0
         user.locked_until = None
@@ -269,6 +303,7 @@ def authenticate(*, session: Session, username: str, password: str,
 
 
 def _count_failure(session: Session, user: User, p: SecurityPolicy) -> None:
+    """Count one failed login (committed at once); the policy's limit locks the account."""
     session.execute(update(User).where(User.id == user.id)
                     .values(failed_logins=User.failed_logins + 1))
     session.refresh(user)
@@ -280,15 +315,7 @@ def _count_failure(session: Session, user: User, p: SecurityPolicy) -> None:
         audit.record(session=session, actor=SYSTEM, action="user.lock", entity="user",
                      entity_id=user.username, new={"locked_until": user.locked_until.isoformat()},
                      reason=f"{p.max_failed} failed logins in a row")
-        session.commit()
-        minutes = int(p.lockout.total_seconds() // 60)
-        raise AccountLocked(f"wrong username or password; user {user.username!r} is now locked "
-                            f"for {minutes} minutes after {p.max_failed} failed logins")
-    left = p.max_failed - user.failed_logins
     session.commit()
-    minutes = int(p.lockout.total_seconds() // 60)
-    raise AuthenticationFailed(f"wrong username or password ({left} attempt(s) left before a "
-                               f"{minutes}-minute lock-out)")
 
 
 def actor_for(*, session: Session, username: str, password: str | None = None) -> Actor:

@@ -20,7 +20,13 @@ def make_engine(url: str) -> sa.Engine:
             from pathlib import Path
 
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 30})
+        connect_args: dict = {"timeout": 30}
+        if path and path != ":memory:" and not path.startswith("file:"):
+            from lims.storage.maintenance import connection_class
+
+            # writes wait while `lims restore` holds the maintenance lock (storage.maintenance)
+            connect_args["factory"] = connection_class(Path(path).resolve())
+        engine = sa.create_engine(url, connect_args=connect_args)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial

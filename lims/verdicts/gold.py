@@ -25,6 +25,9 @@ from lims.verdicts.core import (
 from lims.verdicts.spec import JudgeContext, MethodKindSpec
 
 RAW_KEYS = ("t", "c")  # T and C line intensities
+# a kit whose params say ``confirmed = false`` (cut-off/direction not from its instructions)
+KIT_UNCONFIRMED = ("kit cut-off and direction unconfirmed (placeholder, not from the kit's "
+                   "instructions): check them")
 
 
 def judge_gold(t: float | None, c: float | None, params: dict[str, Any], *,
@@ -41,18 +44,21 @@ def judge_gold(t: float | None, c: float | None, params: dict[str, Any], *,
     if direction not in ("competitive", "sandwich"):
         raise ParameterError(f"method {method}: direction must be competitive or sandwich, "
                              f"got {direction!r}")
-    threshold = {"cutoff": cutoff, "direction": direction, "min_c": min_c, "unit": "T/C"}
+    confirmed = params.get("confirmed", True) is not False
+    threshold = {"cutoff": cutoff, "direction": direction, "min_c": min_c, "unit": "T/C",
+                 "confirmed": confirmed}
+    notes = () if confirmed else (KIT_UNCONFIRMED,)
     if not finite(c) or not finite(t):
         return Verdict(Outcome.INVALID, rule="gold.values",
-                       reasons=(f"missing or non-numeric T={t!r} C={c!r}",), threshold=threshold)
+                       reasons=(f"missing or non-numeric T={t!r} C={c!r}", *notes), threshold=threshold)
     assert t is not None and c is not None
     if t < 0 or c < 0:
         return Verdict(Outcome.INVALID, rule="gold.impossible",
-                       reasons=(f"negative line intensity T={t} C={c}",), threshold=threshold)
+                       reasons=(f"negative line intensity T={t} C={c}", *notes), threshold=threshold)
     if exact(c) < exact(min_c) or c == 0:
         below = f"below {min_c:g}" if exact(c) < exact(min_c) else "is zero"
         return Verdict(Outcome.INVALID, rule="gold.no_control_line",
-                       reasons=(f"C line {c:g} {below}: no control line, strip invalid",),
+                       reasons=(f"C line {c:g} {below}: no control line, strip invalid", *notes),
                        threshold=threshold)
     ratio = divide(exact(t), exact(c))
     cut = exact(cutoff)
@@ -66,7 +72,7 @@ def judge_gold(t: float | None, c: float | None, params: dict[str, Any], *,
     outcome = Outcome.POSITIVE if positive else Outcome.NEGATIVE
     return Verdict(outcome, value=value, unit="T/C", rule=f"gold.{direction}.{outcome.value}",
                    reasons=(f"T/C = {t:g}/{c:g} = {shown(ratio, 4, against=(cut,))} {cmp} "
-                            f"cut-off {cutoff:g} ({direction} kit) → {outcome.value}",),
+                            f"cut-off {cutoff:g} ({direction} kit) → {outcome.value}", *notes),
                    threshold=threshold)
 
 

@@ -63,6 +63,9 @@ class ReadingCreate(BaseModel):
     standard: str | None = Field(
         None, description="lab: pin the MRL edition, e.g. 'GB 2763-2021' (default: in force on "
                           "the day)")
+    kit_lot: str | None = Field(
+        None, description="test kit lot (批号) tested with, LOT or KIT/LOT; an unknown lot is "
+                          "refused, an expired one holds the result for review (optional)")
     ingest_key: str | None = Field(
         None, pattern=r"^[0-9A-Za-z:._-]{16,64}$",
         description="the sender's idempotency key (a station's push sends its own): a reading "
@@ -80,7 +83,8 @@ class ReadingCreate(BaseModel):
             analyte=self.analyte or None, instrument_serial=self.instrument or None,
             channel=self.channel or None, instrument_verdict=self.instrument_verdict or None,
             tested_by=self.tested_by, standard=self.standard or None, event_id=event_id,
-            ingest_key=self.ingest_key or None, source=source, row=row)
+            ingest_key=self.ingest_key or None, source=source, row=row,
+            kit_lot=self.kit_lot or None)
 
 
 def column_help() -> dict[str, str]:

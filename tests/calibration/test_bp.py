@@ -2,7 +2,7 @@
 
 import pytest
 
-from calibration.bp import bp_mpe, kpa_to_mmhg, mmhg_to_kpa, verify_bp
+from calibration.bp import bp_kind, bp_mpe, kpa_to_mmhg, mmhg_to_kpa, verify_bp
 from calibration.refdata import load_bp
 
 LIM = load_bp()
@@ -89,7 +89,8 @@ def test_kpa_limit_is_the_exact_conversion():
     assert bp_mpe("kPa", in_service=True) == pytest.approx(4 / 7.500615758)  # 0.5333, not 0.5
     rep = verify_bp(_points_with_error(3.9, "kPa"), unit="kPa", in_service=True)
     msg = rep.checks[2].message
-    assert "within MPE ±0.5333 kPa (= ±4 mmHg), in service; limit unconfirmed" in msg, msg
+    assert "within MPE ±0.5333 kPa (= ±4 mmHg), in service (JJG 692-2010); limit unconfirmed" \
+        in msg, msg
     assert rep.reference["mpe_stated"] == 4 and rep.reference["mpe_stated_unit"] == "mmHg"
 
 
@@ -109,5 +110,34 @@ def test_subsequent_verification_mode():
 
 
 def test_every_mode_has_a_sourced_limit_in_the_reference_data():
-    assert {m.mode for m in LIM.mpe} == {"initial", "subsequent", "in_service"}
-    assert all(m.source for m in LIM.mpe)
+    assert set(LIM.kinds) == {"automated", "mercury", "aneroid"}
+    for k in LIM.kinds.values():
+        assert {m.mode for m in k.mpe} == {"initial", "subsequent", "in_service"}
+        assert all(m.source for m in k.mpe) and k.code and k.regulation
+
+
+# issue 16: mercury and aneroid meters were judged with the automated meters' limits
+@pytest.mark.parametrize("kind", ["mercury", "aneroid", "水银血压计", "血压表"])
+def test_mercury_and_aneroid_meters_get_jjg_270_limits(kind):
+    reg = LIM.kind(cal_kind := bp_kind(kind))
+    assert reg.code == "JJG 270-2008" and reg.limit_unit == "kPa"
+    stated = reg.mpe_for("initial")
+    assert stated.unit == "kPa" and stated.confirmed is False  # not read in the official text
+    # the JJG 270 limit (0.5 kPa = 3.750 mmHg), not the automated initial ±3 mmHg
+    assert bp_mpe("mmHg", mode="initial", kind=kind) == pytest.approx(0.5 * 7.500615758)
+    assert bp_mpe("kPa", mode="initial", kind=kind) == pytest.approx(0.5)
+    zero = {"zero": 0.0} if cal_kind == "mercury" else {}
+    rep = verify_bp(_points_with_error(3.5, "mmHg"), mode="initial", kind=kind, **zero)
+    assert rep.passed, [c.message for c in rep.failures()]
+    assert "JJG 270-2008" in rep.checks[2].message and rep.instrument["kind"] == cal_kind
+    assert rep.reference["regulation_code"] == "JJG 270-2008"
+    assert not verify_bp(_points_with_error(3.5, "mmHg"), mode="initial").passed  # automated
+    # in kPa the same physical error gets the same verdict
+    assert verify_bp(_points_with_error(3.7, "kPa"), unit="kPa", kind=kind, **zero).passed
+    assert not verify_bp(_points_with_error(3.8, "kPa"), unit="kPa", kind=kind, **zero).passed
+    assert not verify_bp(_points_with_error(3.8, "mmHg"), kind=kind, **zero).passed
+
+
+def test_unknown_kind_is_refused():
+    with pytest.raises(ValueError, match="kind 'digital-ish' must be one of automated"):
+        verify_bp(_points_with_error(0, "mmHg"), kind="digital-ish")

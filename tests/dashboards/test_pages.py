@@ -16,7 +16,13 @@ PAGES = {
     "alerts": "page.alerts", "agreement": "page.agreement", "outreach": "page.outreach",
     "report": "page.report", "field_test": "page.field_test", "calibration": "page.calibration",
     "qc": "page.qc", "queue": "page.queue", "cases": "page.cases", "reference": "page.reference",
-    "users": "page.users", "setup": "page.setup", "board": None, "public": None,
+    "users": "page.users", "setup": "page.setup",
+    "setup_people": "page.setup_people", "setup_instruments": "page.setup_instruments",
+    "board": None, "public": None,
+    "calibration_record": "page.calibration_record", "meter_check": "page.meter_check",
+    "outreach_events": "page.outreach_events",
+    "stall": "page.stall",
+    "inbox": "page.inbox", "patrols": "page.patrols",
 }
 
 

@@ -105,8 +105,8 @@ def test_form_rejects_bad_input_without_writing(use_db):
     assert _rows(Market) == []
 
 
-def test_managers_do_not_reach_the_page(use_db):
+def test_testers_do_not_reach_the_page(use_db):
     use_db("empty")
-    at = run_page("setup", role=Role.MANAGER)
+    at = run_page("setup", role=Role.FIELD_TESTER)
     no_exception(at)
     assert strings()["page.setup"]["zh"] not in [x.value for x in at.title]

@@ -7,9 +7,9 @@ Create Date: 2026-12-01 12:00:00
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa  # noqa: F401
-import sqlmodel  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
 
 revision: str = '0014_retest'
 down_revision: str | Sequence[str] | None = '0013_masterdata'
@@ -18,8 +18,16 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table('sample', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('retest_state',
+                                      sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True))
+        batch_op.add_column(sa.Column('retests_required', sa.Integer(), nullable=True))
+        batch_op.create_index(batch_op.f('ix_sample_retest_state'), ['retest_state'],
+                              unique=False)
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('sample', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sample_retest_state'))
+        batch_op.drop_column('retests_required')
+        batch_op.drop_column('retest_state')

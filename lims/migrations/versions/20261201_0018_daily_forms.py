@@ -17,9 +17,19 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+S = sqlmodel.sql.sqltypes.AutoString
+COLUMNS = (("certificate_file", 300), ("certificate_sha256", 64), ("certificate_type", 50))
+
+
 def upgrade() -> None:
-    pass
+    # the certificate file uploaded with a calibration record (lims.metrology.attachments)
+    with op.batch_alter_table('calibration_record', schema=None) as batch_op:
+        for name, length in COLUMNS:
+            batch_op.add_column(sa.Column(name, S(length=length), nullable=False,
+                                          server_default=''))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('calibration_record', schema=None) as batch_op:
+        for name, _ in reversed(COLUMNS):
+            batch_op.drop_column(name)

@@ -22,14 +22,19 @@ def test_a_positive_is_stored_with_its_case_and_alert(engine, serve):
     """On SQLite and on PostgreSQL."""
     seed(engine)
     api = Api(serve(engine), token_for(engine, "market-east"))
-    r = api.post("/api/v1/readings", {"readings": [positive(sample_code="KJ-API-0001")]})
+    # the screen and its two confirming re-tests (GB/T 5009.199): the case opens with them
+    r = api.post("/api/v1/readings", {"readings": [positive(sample_code="KJ-API-0001")] + [
+        positive(sample_code="KJ-API-0001", tested_at=(T0 + timedelta(minutes=m)).isoformat())
+        for m in (20, 40)]})
     assert r.status == 200, r.body
     body = r.json
-    assert (body["stored"], body["duplicates"]) == (1, 0)
+    assert (body["stored"], body["duplicates"]) == (3, 0)
     item = body["results"][0]
     assert item["status"] == "stored" and item["verdict"] == "positive"
     assert item["sample_code"] == "KJ-API-0001" and item["value"] == 80.0
     assert item["case_id"] and item["alert_id"]
+    assert body["results"][1]["case_id"] is None   # one re-test does not confirm it yet
+    assert body["results"][2]["case_id"] == item["case_id"]
     with Session(engine) as s:
         tr = s.get(TestResult, item["result_id"])
         assert (tr.source, tr.verdict) == ("api", "positive")
@@ -88,10 +93,11 @@ def test_the_future_tolerance_is_a_setting(station, sqlite_engine, monkeypatch):
 
 
 def test_a_duplicate_answers_duplicate_and_stores_nothing(station, sqlite_engine):
-    first = station.post("/api/v1/readings", {"readings": [positive(sample_code="KJ-DUP-1")]})
+    card = positive(sample_code="KJ-DUP-1", method="ENZ-CARD", colour="unchanged",
+                    control_delta=None, sample_delta=None)   # a card positive: no re-test
+    first = station.post("/api/v1/readings", {"readings": [card]})
     assert first.status == 200
-    again = station.post("/api/v1/readings", {"readings": [positive(sample_code="KJ-DUP-1"),
-                                                           positive(sample_code="KJ-DUP-1")]})
+    again = station.post("/api/v1/readings", {"readings": [card, dict(card)]})
     assert again.status == 200, again.body
     assert (again.json["stored"], again.json["duplicates"]) == (0, 2)
     for item in again.json["results"]:

@@ -68,6 +68,14 @@ def test_reports_from_the_command_line(places, tmp_path):
     r = lims("grades", "recompute", "--at", "2026-05-06 12:00", "--json")
     grades = {g["stall"]: g["grade"] for g in json.loads(r.output)}
     assert grades["A01"] == "C" and grades["A02"] == "A"
+    # issue 16: grading as of a past time reports; it changes no current grade
+    r = lims("grades", "recompute", "--at", "2026-04-01 12:00")
+    assert r.exit_code == 0, r.output
+    assert "C as of" not in r.output and "current grades unchanged" in r.output
+    assert "A as of 2026-04-01 12:00 (current C)" in r.output
+    r = lims("grades", "show", "--vendor", str(pos["vendor_id"]), "--json")
+    shown = json.loads(r.output)
+    assert shown["grade"] == "C" and shown["reason"].startswith("C: recent positive")
 
     r = lims("agreement", "--method", "ENZ-CARD", "--json")
     assert r.exit_code == 0 and json.loads(r.output) == []

@@ -6,10 +6,15 @@ import pytest
 from sqlmodel import func, select
 
 from lims.enforcement import cases, confirmation
-from lims.errors import ValidationFailed
+from lims.errors import InvalidInput, ValidationFailed
 from lims.field.stand import record_field_test
+from lims.intake import corrections
 from lims.models import AuditEvent, CaseStep, EnforcementCase, TestResult
+from lims.models.enums import Role
+from lims.security.auth import Actor
 from tests.lims.conftest import T0, TESTER
+
+TECH = Actor("tech", Role.LAB_TECHNICIAN)
 
 
 def positive(session, stall="A01", commodity="韭菜", at=T0):
@@ -151,3 +156,44 @@ def test_negative_opens_no_case(session, world):
     assert out.verdict == "negative" and out.case_id is None and out.alert_id is None
     with pytest.raises(ValidationFailed, match="cases open for positive"):
         cases.open_case(session=session, actor=TESTER, result_id=out.result_id)
+
+
+def test_case_closes_only_with_an_outcome(session, world):
+    out = notified(session)                     # notified at T0: objection window until T0+4 h
+    cid = out.case_id
+    cases.record_disposal(session=session, actor=TESTER, case_id=cid, disposal="destroyed",
+                          at=T0 + timedelta(hours=1))
+    with pytest.raises(InvalidInput, match=r"^outcome: case \d+ has no outcome yet.*may object"):
+        cases.close_case(session=session, actor=TESTER, case_id=cid, at=T0 + timedelta(hours=2))
+    cases.lodge_objection(session=session, actor=TESTER, case_id=cid, at=T0 + timedelta(hours=3))
+    with pytest.raises(InvalidInput, match=r"^outcome: .*objection was accepted"):
+        cases.close_case(session=session, actor=TESTER, case_id=cid, at=T0 + timedelta(hours=5))
+    assert session.get(EnforcementCase, cid).status == "open"
+
+
+def test_uncontested_case_closes_with_that_outcome(session, world):
+    out = notified(session)
+    cid = out.case_id
+    cases.record_disposal(session=session, actor=TESTER, case_id=cid, disposal="destroyed",
+                          at=T0 + timedelta(hours=1))
+    cases.close_case(session=session, actor=TESTER, case_id=cid, at=T0 + timedelta(hours=5))
+    v = cases.case_view(session=session, case_id=cid)
+    assert v.status == "closed" and v.outcome == "uncontested"
+    assert v.steps[-1].kind == "closed" and v.steps[-1].details["outcome"] == "uncontested"
+
+
+def test_voiding_a_result_closes_its_open_case(session, world):
+    out = notified(session)
+    cid = out.case_id
+    corrections.void_result(session=session, actor=TECH, result_id=out.result_id,
+                            reason="wrong sample scanned")
+    session.commit()
+    v = cases.case_view(session=session, case_id=cid)
+    assert v.status == "closed" and v.outcome == "voided"
+    assert v.steps[-1].kind == "closed"
+    assert "wrong sample scanned" in v.steps[-1].details["reason"]
+    assert v.steps[-1].details["voided_result_id"] == out.result_id
+    ev = session.exec(select(AuditEvent).where(AuditEvent.entity == "case",
+                                               AuditEvent.entity_id == str(cid),
+                                               AuditEvent.action == "case.closed")).one()
+    assert "wrong sample scanned" in ev.reason and ev.actor == "tech"

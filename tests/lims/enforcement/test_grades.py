@@ -14,22 +14,24 @@ from tests.lims.conftest import T0, TESTER
 RULES = load_grade_rules()
 
 
-def m(positives=0, refused=0, upheld=0, days=None, tests=5):
+def m(positives=0, refused=0, upheld=0, days=None, tests=5, gap=None):
     return {"positives": positives, "refused_tests": refused, "objections_upheld": upheld,
-            "days_since_last_positive": days, "tests": tests}
+            "days_since_last_positive": days, "days_between_positives": gap, "tests": tests}
 
 
 @pytest.mark.parametrize("metrics,grade,words", [
     (m(), "A", "clean record"),
     (m(positives=1, days=90), "B", "a positive in the window, not recent: positives = 1 (rule >= 1)"),
-    (m(upheld=1), "B", "overturned on objection (kept under normal watch): objections_upheld = 1"),
+    (m(upheld=1), "A", "clean record"),    # an upheld objection is no fault of the vendor
     (m(positives=1, days=10), "C", "recent positive: positives = 1 (rule >= 1); "
                                    "days_since_last_positive = 10 (rule <= 30)"),
     (m(positives=2, days=100), "C", "two positives in the window"),
     (m(refused=1), "C", "refused testing: refused_tests = 1"),
     (m(positives=3, days=200), "D", "repeated positives: positives = 3"),
     (m(refused=2), "D", "refused testing repeatedly"),
-    (m(positives=2, days=30), "D", "a second positive within 30 days"),
+    (m(positives=2, days=30, gap=30), "D", "a second positive within 30 days"),
+    # two positives 290 days apart, the latest recent: not "a second positive within 30 days"
+    (m(positives=2, days=10, gap=290), "C", "two positives in the window"),
 ])
 def test_each_grade_and_its_reason(metrics, grade, words):
     d = grades.decide_grade(metrics, RULES)
@@ -83,7 +85,75 @@ def test_overturned_positive_is_an_upheld_objection_not_a_positive(session, worl
     (c,) = grades.recompute_grades(session=session, actor=TESTER, at=T0 + timedelta(days=60),
                                    vendor_ids=[world["vendors"]["A01"].id])
     assert c.metrics["positives"] == 0 and c.metrics["objections_upheld"] == 1
-    assert c.grade == "B"
+    assert c.grade == "A"
+
+
+def test_overturned_positive_restores_the_grade_without_a_recompute(session, world):
+    vid = world["vendors"]["A01"].id
+    out = card(session, "A01", T0, colour="unchanged", commodity="芹菜")
+    assert session.get(Vendor, vid).credit_grade == "C"      # recent positive
+    cid = out.case_id
+    cases.notify_vendor(session=session, actor=TESTER, case_id=cid, at=T0)
+    cases.lodge_objection(session=session, actor=TESTER, case_id=cid, at=T0 + timedelta(hours=1))
+    confirmation.record_confirmatory(session=session, actor=TESTER, case_id=cid, method="LAB-GCMS",
+                                     analyte="毒死蜱", value=0.001,
+                                     tested_at=T0 + timedelta(days=1))
+    session.commit()
+    assert session.get(Vendor, vid).credit_grade == "A"
+    grade, reason = grades.current_grade(session=session, vendor_id=vid)
+    assert grade == "A" and reason.startswith("A:")
+
+
+def test_second_positive_window_counts_days_between_the_positives(session, world):
+    v = world["vendors"]
+    card(session, "A01", T0)
+    card(session, "A01", T0 + timedelta(days=290))
+    card(session, "A02", T0 + timedelta(days=270))
+    card(session, "A02", T0 + timedelta(days=290))
+    got = {c.stall: c for c in grades.grades_as_of(session=session, at=T0 + timedelta(days=291),
+                                                   vendor_ids=[v["A01"].id, v["A02"].id])}
+    assert got["A01"].metrics["days_between_positives"] == 290
+    assert got["A01"].grade == "C" and "two positives" in got["A01"].reason
+    assert got["A02"].metrics["days_between_positives"] == 20
+    assert got["A02"].grade == "D" and "second positive within 30 days" in got["A02"].reason
+
+
+def test_shown_reason_belongs_to_the_shown_grade_in_both_languages(session, world):
+    vid = world["vendors"]["A01"].id
+    # graded A (clean) as of a later time first, as the demo's recompute does …
+    grades.recompute_grades(session=session, actor=TESTER, at=T0 + timedelta(days=1))
+    assert grades.current_grade(session=session, vendor_id=vid)[0] == "A"
+    # … then a field test typed for an earlier time finds a positive
+    out = card(session, "A01", T0)
+    session.commit()
+    assert out.vendor_grade == "C"
+    grade, reason = grades.current_grade(session=session, vendor_id=vid)
+    assert grade == "C" and reason.startswith("C: recent positive"), reason
+    grade_zh, reason_zh = grades.current_grade(session=session, vendor_id=vid, lang="zh")
+    assert grade_zh == "C" and reason_zh.startswith("C:近期阳性") and "阳性次数 = 1" in reason_zh
+    hist = grades.grade_history(session=session, vendor_id=vid)
+    assert [h.grade for h in hist][:2] == ["C", "A"]          # newest decision first
+    assert hist[0].decided_at >= hist[1].decided_at and hist[0].reason_zh
+
+
+def test_grading_as_of_a_past_time_leaves_current_grades(session, world):
+    v = world["vendors"]
+    for d in (1, 5, 9):                       # A01: three positives early on → D
+        card(session, "A01", T0 + timedelta(days=d))
+    session.commit()
+    assert session.get(Vendor, v["A01"].id).credit_grade == "D"
+    n = len(session.exec(select(VendorGradeHistory)).all())
+    past = T0 - timedelta(days=30)            # before any result: everyone clean
+    report = {c.stall: c for c in grades.grades_as_of(session=session, at=past)}
+    assert report["A01"].grade == "A" and report["A01"].previous == "D"
+    assert report["A01"].changed and not report["A01"].applied
+    # the service that changes grades never goes back in time either
+    (c,) = grades.recompute_grades(session=session, actor=TESTER, at=past,
+                                   vendor_ids=[v["A01"].id])
+    session.commit()
+    assert c.grade == "D" and c.as_of == T0 + timedelta(days=9)
+    assert session.get(Vendor, v["A01"].id).credit_grade == "D"
+    assert len(session.exec(select(VendorGradeHistory)).all()) == n
 
 
 def test_d_vendors_are_sampled_more(session, world):
@@ -98,3 +168,31 @@ def test_d_vendors_are_sampled_more(session, world):
     assert plan[0].per_month == RULES.per_month["D"] > RULES.per_month["A"]
     assert plan[0].tested_this_month == 1 and plan[0].due == RULES.per_month["D"] - 1
     assert [p.grade for p in plan] == ["D", "C", "A", "A"]
+
+
+def _enzyme(session, stall, at, sample_delta, code=None):
+    from lims.intake.pipeline import accept_readings
+    from lims.intake.readings import ReadingIn
+
+    rep = accept_readings(session=session, actor=TESTER, readings=[ReadingIn(
+        method="ENZ-5009.199", tested_at=at, market="M1", vendor_stall=stall, commodity="菠菜",
+        sample_code=code, raw={"control_delta": 0.5, "sample_delta": sample_delta})])
+    session.commit()
+    return rep.stored[0].sample_code
+
+
+def test_a_positive_counts_against_the_vendor_only_once_the_retests_confirm_it(session, world):
+    """GB/T 5009.199: a positive screen waiting for its re-tests, or not confirmed by them, is
+    not a positive of the vendor; confirmed, it is."""
+    at = T0 + timedelta(days=3)
+    pending = _enzyme(session, "A01", at, 0.1)                       # 80 %: re-test pending
+    cleared = _enzyme(session, "A02", at, 0.1)
+    _enzyme(session, "A02", at + timedelta(minutes=10), 0.45, cleared)   # 10 %: not confirmed
+    confirmed = _enzyme(session, "A03", at, 0.1)
+    for i in (1, 2):
+        _enzyme(session, "A03", at + timedelta(minutes=10 * i), 0.1, confirmed)
+    v = world["vendors"]
+    metrics = grades.vendor_metrics(session=session, at=at + timedelta(days=1), window_days=90,
+                                    vendor_ids=[v[s].id for s in ("A01", "A02", "A03")])
+    assert [metrics[v[s].id]["positives"] for s in ("A01", "A02", "A03")] == [0, 0, 1]
+    assert pending and metrics[v["A01"].id]["tests"] == 1

@@ -32,6 +32,9 @@ def test_a_reading_naming_the_code_lands_on_the_registered_sample(session, world
     tr = session.get(TestResult, st.result_id)
     assert st.sample_code == reg.sample_code and tr.sample_id == reg.id
     assert tr.retest_of_id is None            # the first reading is the sample's screen
+    accept_readings(session=session, actor=SYSTEM, readings=[ReadingIn(   # its two re-tests
+        method="ENZ-5009.199", raw={"control_delta": 0.40, "sample_delta": 0.11},
+        tested_at=T0 + timedelta(minutes=m), sample_code=reg.sample_code) for m in (40, 60)])
     case = session.exec(select(EnforcementCase).where(EnforcementCase.result_id == tr.id)).one()
     assert case.vendor_id == world["vendors"]["A02"].id   # the case knows whose produce it was
     assert session.exec(select(Sample)).all() == [session.get(Sample, reg.id)]  # no new sample

@@ -1,11 +1,11 @@
 """Every way a reading enters goes through ``accept_readings``, and nothing else stores results
 or sets their follow-up in motion: the same positive through each path opens the same case and
-raises the same alert."""
+raises the same alert (once final), or waits for its re-tests the same way."""
 
 from __future__ import annotations
 
 import ast
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 from sqlmodel import Session, select
@@ -13,8 +13,19 @@ from sqlmodel import Session, select
 from instruments.profiles import ProfileSimulator, load_profile
 from lims.field.stand import record_field_test
 from lims.files.results_import import import_results
+from lims.intake import retests
 from lims.intake.pipeline import ReadingIn, accept_readings
-from lims.models import Alert, EnforcementCase, GridGroup, Market, TestResult, Vendor
+from lims.models import (
+    Alert,
+    CalibrationRecord,
+    EnforcementCase,
+    GridGroup,
+    Instrument,
+    Market,
+    Method,
+    TestResult,
+    Vendor,
+)
 from lims.security.auth import SYSTEM, Actor
 from lims.settings import PROJECT_ROOT
 from lims.timeutil import local_tz
@@ -30,8 +41,12 @@ SN = "KJ12-0099"
 TESTER = Actor("tester", "field_tester")
 
 
-def _world(engine) -> None:
+def _world(engine, retests: int | None = None) -> None:
     with Session(engine) as s:
+        if retests is not None:   # the enzyme method's re-tests before a positive is final
+            m = s.exec(select(Method).where(Method.code == "ENZ-5009.199")).one()
+            m.params = {**m.params, "retests_for_positive": retests}
+            s.add(m)
         g = GridGroup(name="城东网格", county="城关区", staff=["李四"])
         s.add(g)
         s.flush()
@@ -42,6 +57,17 @@ def _world(engine) -> None:
         s.add(Vendor(market_id=m.id, stall="A01", name="张记", credit_grade="A"))
         s.commit()
     add_instrument(engine, SN)   # on market M-EAST
+    calibrate(engine, SN)        # else its results are held and wait for review
+
+
+def calibrate(engine, serial: str) -> None:
+    """A passed verification, due long after the tests (so results are not held)."""
+    with Session(engine) as s:
+        inst = s.exec(select(Instrument).where(Instrument.serial_no == serial)).one()
+        s.add(CalibrationRecord(instrument_id=inst.id, kind="verification",
+                                performed_at=datetime(2020, 1, 1, tzinfo=local_tz()),
+                                performed_by="tech", outcome="pass", due_date=date(2099, 12, 31)))
+        s.commit()
 
 
 def _at() -> datetime:
@@ -116,15 +142,30 @@ def _follow_ups(engine) -> list[tuple]:
         return out
 
 
-@pytest.mark.parametrize("path", [via_direct, via_import, via_field_test, via_api,
-                                  via_listener],
-                         ids=lambda f: f.__name__)
+PATHS = [via_direct, via_import, via_field_test, via_api, via_listener]
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda f: f.__name__)
 def test_a_positive_opens_the_same_case_and_alert_on_every_path(path, sqlite_engine, tmp_path):
-    _world(sqlite_engine)
+    _world(sqlite_engine, retests=0)   # final at once (the re-tests: test_retests.py)
     path(sqlite_engine, tmp_path)
     got = _follow_ups(sqlite_engine)
     assert got, "the path must have stored a positive for this test to mean anything"
     assert set(got) == {("open", 4.0, "positive", True, 10.0, True)}
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda f: f.__name__)
+def test_a_first_positive_waits_for_its_retests_on_every_path(path, sqlite_engine, tmp_path):
+    _world(sqlite_engine)              # as shipped: GB/T 5009.199 re-tests a positive twice
+    path(sqlite_engine, tmp_path)
+    with Session(sqlite_engine) as s:
+        positives = s.exec(select(TestResult).where(TestResult.verdict == "positive")).all()
+        assert positives, "the path must have stored a positive for this test to mean anything"
+        assert s.exec(select(EnforcementCase)).all() == []
+        assert {a.level for a in s.exec(select(Alert))} <= {"suspicious"}
+        for r in positives:
+            st = retests.status(session=s, sample_id=r.sample_id)
+            assert (st.state, st.remaining) == ("pending", 2)
 
 
 def _calls(tree: ast.AST, name: str) -> list[int]:

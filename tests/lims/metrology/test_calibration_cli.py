@@ -85,6 +85,10 @@ def test_verify_bp(tmp_path):
     res = run("metrology", "verify-bp", write(tmp_path, "bad.json", bad), "--json")
     assert res.exit_code == 1 and json.loads(res.stdout)["outcome"] == "fail"
     assert run("metrology", "verify-bp", tmp_path / "bad.json", "--in-service").exit_code == 0
+    assert run("metrology", "verify-bp", tmp_path / "bad.json", "--mode", "subsequent"
+               ).exit_code == 0
+    assert run("metrology", "verify-bp", tmp_path / "bad.json", "--mode", "initial"
+               ).exit_code == 1
 
 
 def test_curve_command(tmp_path):

@@ -240,3 +240,29 @@ def test_scale_record_in_kg_issue16():
     rep = cal.compute_report("scale", readings, instrument={})
     (cls,) = [c for c in rep.checks if c.name == "accuracy class"]
     assert cls.passed and rep.instrument["class"] == "III", cls.message
+
+
+# issue 16: a household mercury or aneroid meter is judged by JJG 270-2008, not JJG 692-2010
+def test_outreach_bp_meter_kind_has_its_own_regulation(insts, event):
+    s = insts
+    mmhg = 7.500615758
+
+    def readings(kind, err_mmhg, **extra):
+        return {"unit": "kPa", "kind": kind, **extra, "points": [
+            {"reference": r / mmhg, "indicated": (r + (err_mmhg if r == 100 else 0)) / mmhg}
+            for r in (0, 100, 200)]}
+
+    for kind, extra in (("mercury", {"zero": 0.1}), ("aneroid", {})):
+        ok = metering.record_check(session=s, actor=TECH, event_id=event.id, kind="bp_meter",
+                                   readings=readings(kind, 3.7, **extra), checked_at=T0)
+        assert ok.outcome == "pass", ok.report
+        assert ok.report["reference"]["regulation_code"] == "JJG 270-2008"
+        bad = metering.record_check(session=s, actor=TECH, event_id=event.id, kind="bp_meter",
+                                    readings=readings(kind, 3.8, **extra), checked_at=T0)
+        assert bad.outcome == "fail"
+    auto = metering.record_check(session=s, actor=TECH, event_id=event.id, kind="bp_meter",
+                                 readings=readings("automated", 3.9), checked_at=T0)
+    assert auto.outcome == "pass" and auto.report["reference"]["regulation_code"] == "JJG 692-2010"
+    with pytest.raises(ValidationFailed, match="kind 'wrist' must be one of"):
+        metering.record_check(session=s, actor=TECH, event_id=event.id, kind="bp_meter",
+                              readings=readings("wrist", 0), checked_at=T0)

@@ -8,7 +8,7 @@ import pytest
 
 from lims.errors import ValidationFailed
 from lims.field.stand import record_field_test
-from lims.outreach import events
+from lims.outreach import events, patrols
 from tests.lims.conftest import T0, TESTER
 
 
@@ -79,14 +79,35 @@ def test_event_input_is_checked(session, world, teams):
 
 
 def test_patrol_log(session, world):
-    p = events.record_patrol(session=session, actor=TESTER, route="北门夜市 1–40 号摊",
+    p = patrols.record_patrol(session=session, actor=TESTER, route="北门夜市 1–40 号摊",
                              started_at=T0.replace(hour=20), market_id=world["m3"].id,
                              stalls_checked=40, samples_tested=6, issues_found=1,
                              issues="一摊未公示检测结果")
-    assert events.list_patrols(session=session, market_id=world["m3"].id) == [p]
+    assert patrols.list_patrols(session=session, market_id=world["m3"].id) == [p]
     with pytest.raises(ValidationFailed, match="stalls_checked"):
-        events.record_patrol(session=session, actor=TESTER, route="r", started_at=T0,
+        patrols.record_patrol(session=session, actor=TESTER, route="r", started_at=T0,
                              stalls_checked=-1)
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64     # the signature is what is checked
+
+
+def test_patrol_photos_are_kept_content_addressed(session, world, tmp_path, monkeypatch):
+    from lims.metrology.attachments import read_file
+
+    monkeypatch.setenv("LIMS_VAR_DIR", str(tmp_path))
+    p = patrols.record_patrol(session=session, actor=TESTER, route="北门夜市",
+                              started_at=T0.replace(hour=20), market_id=world["m3"].id,
+                              photos=[(PNG, "stall7.png"), (PNG, "same-again.png")])
+    assert len(p.photos) == 2 and p.photos[0]["path"] == p.photos[1]["path"]   # stored once
+    assert p.photos[0]["path"].startswith("photos/") and p.photos[0]["mime"] == "image/png"
+    assert read_file(p.photos[0]["path"], p.photos[0]["sha256"]) == PNG
+    with pytest.raises(ValidationFailed, match="photos: not a PNG or JPEG file"):
+        patrols.record_patrol(session=session, actor=TESTER, route="r", started_at=T0,
+                              photos=[(b"%PDF-1.4 not a photo", "x.pdf")])
+    with pytest.raises(ValidationFailed, match="at most 6"):
+        patrols.record_patrol(session=session, actor=TESTER, route="r", started_at=T0,
+                              photos=[(PNG, f"{i}.png") for i in range(7)])
 
 
 def test_grid_group_sees_its_markets_first(session, world):

@@ -123,8 +123,8 @@ def test_group_fallback_names_the_row_used(session):
     legume = _judge(cache, "isofenphos-methyl", "菜豆", 0.005, on=date(2026, 5, 1))
     assert legume.outcome == "compliant"
     assert "limit for 豆类蔬菜 (group) used for 菜豆 (kidney bean)" in legume.reasons
-    # 黄瓜 has no row for omethoate, neither its own, its group's nor its category's
-    assert _judge(cache, "omethoate", "黄瓜", 0.03).outcome == "invalid"
+    # 姜 has no row for omethoate, neither its own, its group's nor its category's
+    assert _judge(cache, "omethoate", "姜", 0.03).outcome == "invalid"
 
 
 def test_commodity_row_wins_then_group_then_category(session):
@@ -135,9 +135,9 @@ def test_commodity_row_wins_then_group_then_category(session):
                           effective_from=date(2021, 9, 3), confirmed=False, source="test"))
     session.flush()
     cache = RefCache.load(session)
-    cucumber = _judge(cache, "氧乐果", "黄瓜", 0.03, on=date(2026, 5, 1))
-    assert cucumber.outcome == "compliant" and cucumber.threshold["scope"] == "category"
-    assert "limit for 蔬菜 (category) used for 黄瓜 (cucumber)" in cucumber.reasons
+    ginger = _judge(cache, "氧乐果", "姜", 0.03, on=date(2026, 5, 1))
+    assert ginger.outcome == "compliant" and ginger.threshold["scope"] == "category"
+    assert "limit for 蔬菜 (category) used for 姜 (ginger)" in ginger.reasons
     assert _judge(cache, "氧乐果", "菠菜", 0.03).threshold["scope"] == "group"
     session.add(Threshold(analyte_id=a.id, commodity_id=spinach.id, standard="GB 2763",
                           edition="2021", value=0.04, effective_from=date(2021, 9, 3),
@@ -160,6 +160,37 @@ def test_banned_pesticides_keep_their_limit_and_say_so(session):
     assert not any("banned" in r for r in fruit.reasons)  # a vegetable ban; mango is fruit
     allowed = _judge(cache, "噻虫胺", "豇豆", 0.02, standard="GB 2763-2021")
     assert not any("banned" in r for r in allowed.reasons)
+
+
+def test_a_new_edition_replaces_the_old_one_for_the_same_commodity(session):
+    # 甲拌磷 in 韭菜: GB 2763-2019 has a 韭菜 row, GB 2763-2021 a 鳞茎类蔬菜 row; from
+    # 2021-09-03 the 2021 group row applies, not the superseded 2019 commodity row
+    cache = RefCache.load(session)
+    old = _judge(cache, "甲拌磷", "韭菜", 0.02, on=date(2021, 1, 1))
+    assert old.threshold["standard"] == "GB 2763-2019" and old.threshold["scope"] == "commodity"
+    new = _judge(cache, "甲拌磷", "韭菜", 0.02, on=date(2026, 5, 1))
+    assert new.threshold["standard"] == "GB 2763-2021" and new.threshold["scope"] == "group"
+    assert "limit for 鳞茎类蔬菜 (group) used for 韭菜 (Chinese chives)" in new.reasons
+    assert new.outcome == "noncompliant"
+    # a supplement with its own number stays beside the base standard (腐霉利: GB 2763.1-2022)
+    assert _judge(cache, "腐霉利", "韭菜", 1, on=date(2026, 5, 1)).threshold["standard"] == \
+        "GB 2763.1-2022"
+
+
+def test_screened_pesticides_cover_the_screened_vegetables(session):
+    """Issue 16: carbofuran in cowpea and the other enzyme-kit pesticides on the leafy, bulb,
+    legume and fruiting vegetables have a limit (shipped unconfirmed where no source was seen)."""
+    cache = RefCache.load(session)
+    v = _judge(cache, "克百威", "豇豆", 0.03, on=date(2026, 5, 1))
+    assert v.outcome == "noncompliant" and v.threshold["value"] == 0.02
+    assert "carbofuran is banned on vegetables (农业部公告第199号)" in v.reasons
+    assert UNCONFIRMED in v.reasons[0]
+    for analyte in ("敌敌畏", "乐果", "氧乐果", "甲胺磷", "对硫磷", "甲拌磷", "久效磷", "水胺硫磷",
+                    "倍硫磷", "克百威", "涕灭威", "灭多威", "辛硫磷", "氟虫腈", "阿维菌素"):
+        for commodity in ("豇豆", "芹菜", "韭菜", "菠菜", "小白菜", "大白菜", "黄瓜", "番茄",
+                          "辣椒", "茄子"):
+            got = _judge(cache, analyte, commodity, 0.001, on=date(2026, 5, 1))
+            assert got.outcome == "compliant", (analyte, commodity, got.reasons)
 
 
 def test_reference_files_agree():

@@ -47,7 +47,8 @@ def world(session):
     m2 = Market(code="B1", name="乙市场", county="B县", kind="supermarket")
     session.add_all([m1, m2])
     session.flush()
-    # graded again by the pipeline from their results: m1's (positives) C, m2's (suspicious) A
+    # graded again by the pipeline from their results: m1's A (its enzyme positive waits for its
+    # re-tests, the other is held: neither counts against the vendor yet), m2's (suspicious) A
     session.add_all([Vendor(market_id=m1.id, stall="01", credit_grade="A"),
                      Vendor(market_id=m2.id, stall="01", credit_grade="D")])
     inst = Instrument(serial_no="X1", model="m", kind="pesticide_analyzer", driver="profile")
@@ -127,8 +128,15 @@ def test_monthly_report_pdf(session, world):
     assert (d.start, d.end) == (date(2026, 3, 1), date(2026, 3, 31))
     assert (d.tested, d.passed) == (7, 5)          # the held result is out
     assert [w["week_start"] for w in d.weekly] == [date(2026, 3, 2)]
-    assert d.grades == {"A": 1, "C": 1}   # graded from their records as the results came in
-    labels = _Labels(alerts_line="{n} {within} {share} {worst} {target}")
+    assert d.grades == {"A": 2}   # graded from their records as the results came in
+    from lims.enforcement.scoring import handling_report
+
+    month_rows = [r for r in handling_report(session=session, year=2026) if r.month == "2026-03"]
+    assert d.handling["cases"] == sum(r.cases for r in month_rows)
+    assert d.handling["on_time"] + d.handling["late"] + d.handling["lacking_evidence"] + \
+        d.handling["open"] == d.handling["cases"]
+    labels = _Labels(alerts_line="{n} {within} {share} {worst} {target}",
+                     handling_line="{cases} {on_time} {late} {lacking_evidence} {open}")
     pdf = monthly_report.render_pdf(d, labels, lang="en")
     assert pdf[:5] == b"%PDF-" and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") >= 2
     empty = monthly_report.gather(session=session, month=date(2025, 1, 1))

@@ -73,7 +73,7 @@ def test_once_users_exist_the_cli_needs_a_login(installed, monkeypatch):
     res = run("user", "list")
     assert res.exit_code == 2 and "LIMS_PASSWORD is not set" in res.output
     res = run("user", "list", LIMS_PASSWORD="wrong")
-    assert res.exit_code == 2 and "attempt(s) left" in res.output
+    assert res.exit_code == 2 and "wrong username or password" in res.output
 
 
 def test_user_lifecycle_through_the_cli(installed):

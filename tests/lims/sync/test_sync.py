@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 from lims.errors import Conflict
 from lims.intake.pipeline import accept_readings
 from lims.intake.readings import ReadingIn
+from lims.masterdata import records
 from lims.models import Instrument, Market, SyncPeer, TestResult, Vendor
 from lims.security.auth import SYSTEM
 from lims.sync.pull import is_station, refuse_on_station
@@ -90,6 +91,12 @@ def test_pull_brings_places_and_instruments_down_and_makes_a_station(central, st
         assert is_station(s)
         with pytest.raises(Conflict, match="field station"):
             refuse_on_station(s, "market M3")
+        with pytest.raises(Conflict, match="market M3: this database is a field station"):
+            records.upsert_market(s, SYSTEM, {"code": "M3", "name": "新市场", "county": "城关区",
+                                              "kind": "farmers"})
+        with pytest.raises(Conflict, match="field station"):
+            records.set_active(session=s, actor=SYSTEM, entity="vendor", id=a02.id,
+                               active=False)
     again = json.loads(lims("pull", "--from", url, "--json", env_token=token).stdout)
     assert again["created"] == {"markets": 0, "vendors": 0, "instruments": 0}
     assert again["updated"] == {"markets": 0, "vendors": 0, "instruments": 0}
