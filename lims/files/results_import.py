@@ -167,8 +167,9 @@ def _columns(table: Table, name: str) -> dict[str, int]:
 
 
 def parse_rows(table: Table, *, name: str, tz: ZoneInfo | None = None,
-               source: str = "import") -> list[ReadingIn]:
-    """Turn a table into readings; every bad cell is reported (ValidationFailed) at once."""
+               source: str = "import", collect: list[RowError] | None = None) -> list[ReadingIn]:
+    """Turn a table into readings; every bad cell is reported (ValidationFailed) at once — or,
+    with ``collect``, appended there and the good rows returned."""
     tz = tz or local_tz()
     cols = _columns(table, name)
     latest = now() + timedelta(hours=1)
@@ -207,7 +208,7 @@ def parse_rows(table: Table, *, name: str, tz: ZoneInfo | None = None,
         assert ts is not None
         values = {c: _text(cell(cells, c)) or None for c in (
             "market", "vendor_stall", "commodity", "analyte", "instrument", "channel",
-            "instrument_verdict", "standard", "kit_lot")}
+            "instrument_verdict", "standard", "kit_lot", "ingest_key")}
         try:
             wire = ReadingCreate(method=method, tested_at=ts, sample_code=code,
                                  resident_purchase=bool(resident),
@@ -217,9 +218,11 @@ def parse_rows(table: Table, *, name: str, tz: ZoneInfo | None = None,
                 errors.append(RowError(line, ".".join(map(str, e["loc"])) or "row", e["msg"]))
             continue
         readings.append(wire.to_reading_in(source=source, row=line))
-    if errors:
+    if errors and collect is None:
         raise ValidationFailed(errors, name)
-    if not readings:
+    if collect is not None:
+        collect.extend(errors)
+    if not readings and not errors:
         raise FileFormatError(f"{name}: no data rows below the header")
     return readings
 
@@ -232,7 +235,18 @@ def import_results(*, session: Session, actor: Actor, path: Path,
     ``encoding`` (CSV only) overrides the detection (``lims.files.tabular.decode_csv``)."""
     require(actor, "results.import")
     table = read_table(path, encoding)
-    readings = parse_rows(table, name=path.name, tz=tz)
+    bad: list[RowError] = []
+    readings = parse_rows(table, name=path.name, tz=tz, collect=bad)
+    if bad:   # the good rows are checked too (names, instruments …), so every bad row is listed
+        if readings:
+            try:
+                with session.begin_nested() as trial:
+                    accept_readings(session=session, actor=actor, readings=readings, tz=tz)
+                    trial.rollback()
+            except ValidationFailed as exc:
+                bad += exc.errors
+        bad.sort(key=lambda e: (e.row if isinstance(e.row, int) else 1 << 30, e.field))
+        raise ValidationFailed(bad, path.name)
     report = accept_readings(session=session, actor=actor, readings=readings, tz=tz)
     new = [st for st in report.stored if not st.duplicate and st.unbound_id is None]
     verdicts: dict[str, int] = {}

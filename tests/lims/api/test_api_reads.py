@@ -4,7 +4,7 @@ result, the OpenAPI document and its pages."""
 from __future__ import annotations
 
 from lims.wire.readings import ReadingCreate
-from tests.lims.api.conftest import ANALYZER, positive
+from tests.lims.api.conftest import ANALYZER, T0, positive
 
 
 def test_reference_holds_places_vendors_methods_thresholds_instruments(station):
@@ -27,9 +27,13 @@ def test_reference_holds_places_vendors_methods_thresholds_instruments(station):
 
 
 def test_board_and_public_result_after_an_upload(station):
+    from datetime import timedelta
+
+    retests = [positive(sample_code="KJ-BRD-0001", tested_at=(T0 + timedelta(minutes=m))
+                        .isoformat()) for m in (10, 20)]   # GB/T 5009.199: re-tested twice
     up = station.post("/api/v1/readings", {"readings": [
         positive(sample_code="KJ-BRD-0001"),
-        positive(sample_code="KJ-BRD-0002", vendor_stall="A02", sample_delta=0.45)]})
+        positive(sample_code="KJ-BRD-0002", vendor_stall="A02", sample_delta=0.45), *retests]})
     assert up.status == 200, up.body
     r = station.get("/api/v1/board/M1?on=2026-05-06")
     assert r.status == 200, r.body
