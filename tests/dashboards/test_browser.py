@@ -8,12 +8,7 @@ tests/artifacts/ (git-ignored); docs/screenshots/ holds copies of a few for the 
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -22,7 +17,8 @@ from sqlmodel import Session
 from lims.demo.loader import run_demo
 from lims.security import users
 from lims.security.auth import SYSTEM
-from tests.conftest import PINNED_CLOCK, PINNED_DAY, _ready_engine
+from tests.conftest import PINNED_DAY, _ready_engine
+from tests.dashboards.live_app import lims_serve
 
 pytestmark = pytest.mark.browser
 
@@ -36,12 +32,6 @@ USERS = {"zhang.field": "field_tester", "li.lab": "lab_technician", "wang.boss":
          "chen.admin": "admin"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     d = tmp_path_factory.mktemp("browser")
@@ -53,38 +43,8 @@ def server(tmp_path_factory):
             users.add_user(session=s, actor=SYSTEM, username=name, role=role, password=PASSWORD)
         s.commit()
     eng.dispose()
-    port = _free_port()
-    lims = Path(sys.executable).parent / "lims"
-    cmd = ([str(lims)] if lims.exists() else [sys.executable, "-m", "lims.cli"]) + [
-        "serve", "--headless", "--port", str(port)]
-    env = os.environ | {"LIMS_DATABASE_URL": url, "LIMS_VAR_DIR": str(d / "var"),
-                        "LIMS_LANG": "zh", "LIMS_CLOCK": PINNED_CLOCK}
-    log = (d / "server.log").open("wb")
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    base = f"http://localhost:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("lims serve did not start:\n" +
-                                   (d / "server.log").read_text(errors="replace")[-3000:])
-            time.sleep(0.5)
+    with lims_serve(d, url) as base:
         yield base
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture(scope="module")

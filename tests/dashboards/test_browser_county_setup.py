@@ -8,22 +8,15 @@ Headless Debian Chromium drives a real `lims serve`; screenshots go to tests/art
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
 from sqlmodel import Session, select
 
 from lims.models import Market, TestResult, User, Vendor
 from lims.security import users
 from lims.security.auth import SYSTEM
-from tests.conftest import PINNED_CLOCK, _ready_engine
-from tests.dashboards.test_browser import PASSWORD, ROOT, App, _free_port, browser  # noqa: F401
+from tests.conftest import _ready_engine
+from tests.dashboards.live_app import lims_serve
+from tests.dashboards.test_browser import PASSWORD, ROOT, App, browser  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -37,38 +30,10 @@ def empty_server(tmp_path_factory):
         users.add_user(session=s, actor=SYSTEM, username="chen.admin", role="admin",
                        password=PASSWORD)
         s.commit()
-    port = _free_port()
-    lims = Path(sys.executable).parent / "lims"
-    cmd = ([str(lims)] if lims.exists() else [sys.executable, "-m", "lims.cli"]) + [
-        "serve", "--headless", "--port", str(port)]
-    env = os.environ | {"LIMS_DATABASE_URL": url, "LIMS_VAR_DIR": str(d / "var"),
-                        "LIMS_LANG": "zh", "LIMS_CLOCK": PINNED_CLOCK}
-    log = (d / "server.log").open("wb")
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    base = f"http://localhost:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("lims serve did not start:\n" +
-                                   (d / "server.log").read_text(errors="replace")[-3000:])
-            time.sleep(0.5)
-        yield base, eng
+        with lims_serve(d, url) as base:
+            yield base, eng
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
         eng.dispose()
 
 

@@ -5,12 +5,6 @@ Screenshots go to tests/artifacts/ (phone_inbox.png, phone_patrols.png)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from datetime import datetime, timedelta
 
 import pytest
@@ -22,7 +16,8 @@ from lims.models import Alert, GridGroup, Market, PatrolLog, User, Vendor
 from lims.security import users
 from lims.security.auth import SYSTEM
 from tests.conftest import PINNED_CLOCK, PINNED_DAY, _ready_engine
-from tests.dashboards.test_browser import ARGS, CHROMIUM, PASSWORD, ROOT, App, _free_port
+from tests.dashboards.live_app import lims_serve
+from tests.dashboards.test_browser import ARGS, CHROMIUM, PASSWORD, App
 
 pytestmark = pytest.mark.browser
 
@@ -49,38 +44,8 @@ def phone_server(tmp_path_factory):
         s.add(u)
         s.commit()
     eng.dispose()
-    port = _free_port()
-    lims = os.path.join(os.path.dirname(sys.executable), "lims")
-    cmd = ([lims] if os.path.exists(lims) else [sys.executable, "-m", "lims.cli"]) + [
-        "serve", "--headless", "--port", str(port)]
-    env = os.environ | {"LIMS_DATABASE_URL": url, "LIMS_VAR_DIR": str(d / "var"),
-                        "LIMS_LANG": "zh", "LIMS_CLOCK": PINNED_CLOCK}
-    log = (d / "server.log").open("wb")
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    base = f"http://localhost:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("lims serve did not start:\n" +
-                                   (d / "server.log").read_text(errors="replace")[-3000:])
-            time.sleep(0.5)
+    with lims_serve(d, url) as base:
         yield base, url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture(scope="module")

@@ -4,12 +4,6 @@ Streamlit's developer chrome (the "Deploy" button, the main menu)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,9 +11,10 @@ from sqlmodel import Session
 
 from lims.security import users
 from lims.security.auth import SYSTEM
-from tests.conftest import PINNED_CLOCK, PINNED_DAY, _ready_engine
+from tests.conftest import PINNED_DAY, _ready_engine
 from tests.dashboards import seed
-from tests.dashboards.test_browser import App, _free_port, browser  # noqa: F401 (fixture)
+from tests.dashboards.live_app import lims_serve
+from tests.dashboards.test_browser import App, browser  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -37,42 +32,9 @@ def server(tmp_path_factory):
                        password="Stand-Test-2026-ok")   # a live database, past its first run
         s.commit()
     eng.dispose()
-    port = _free_port()
-    lims = Path(sys.executable).parent / "lims"
-    cmd = ([str(lims)] if lims.exists() else [sys.executable, "-m", "lims.cli"]) + [
-        "serve", "--headless", "--port", str(port)]
-    env = os.environ | {"LIMS_DATABASE_URL": url, "LIMS_VAR_DIR": str(d / "var"),
-                        "LIMS_LANG": "zh", "LIMS_CLOCK": PINNED_CLOCK}
-    log = (d / "server.log").open("wb")
     # started outside the repository: the toolbar setting must not depend on .streamlit/ there
-    proc = subprocess.Popen(cmd, env=env, cwd=d, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    base = f"http://localhost:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("lims serve did not start:\n" +
-                                   (d / "server.log").read_text(errors="replace")[-3000:])
-            time.sleep(0.5)
+    with lims_serve(d, url, cwd=d) as base:
         yield base
-    finally:
-        os.kill(proc.pid, signal.SIGTERM)   # `lims serve` stops its Streamlit child itself
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)   # anything left (a failure): not left running
-        except ProcessLookupError:
-            pass
-        log.close()
 
 
 def _no_developer_chrome(app: App) -> None:
