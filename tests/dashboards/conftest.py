@@ -118,3 +118,42 @@ def run_page(page: str | None, role: Role | None = Role.ADMIN, lang: str = "zh",
 
 def no_exception(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
+
+
+# -- the browser tests' app and browser, built once for the whole run ---------------------------
+# (module-scoped, every module that used them rebuilt the demo and restarted `lims serve`)
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """`lims serve` on a demo database with one user per role (tests/dashboards/test_browser.py)."""
+    from lims.demo.loader import run_demo
+    from lims.security import users
+    from lims.security.auth import SYSTEM
+    from tests.dashboards.live_app import lims_serve
+    from tests.dashboards.test_browser import PASSWORD, USERS
+
+    d = tmp_path_factory.mktemp("browser")
+    url = f"sqlite:///{d / 'lims.sqlite3'}"
+    eng = _ready_engine(url)
+    with Session(eng) as s:
+        run_demo(session=s, actor=SYSTEM, markets_per_county=2, days=28, until=PINNED_DAY)
+        for name, role in USERS.items():
+            users.add_user(session=s, actor=SYSTEM, username=name, role=role, password=PASSWORD)
+        s.commit()
+    eng.dispose()
+    with lims_serve(d, url) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    from tests.dashboards.test_browser import ARGS, CHROMIUM
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+

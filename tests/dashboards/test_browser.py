@@ -12,13 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session
-
-from lims.demo.loader import run_demo
-from lims.security import users
-from lims.security.auth import SYSTEM
-from tests.conftest import PINNED_DAY, _ready_engine
-from tests.dashboards.live_app import lims_serve
 
 pytestmark = pytest.mark.browser
 
@@ -30,31 +23,6 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 PASSWORD = "Stand-Test-2026-ok"
 USERS = {"zhang.field": "field_tester", "li.lab": "lab_technician", "wang.boss": "manager",
          "chen.admin": "admin"}
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    d = tmp_path_factory.mktemp("browser")
-    url = f"sqlite:///{d / 'lims.sqlite3'}"
-    eng = _ready_engine(url)
-    with Session(eng) as s:
-        run_demo(session=s, actor=SYSTEM, markets_per_county=2, days=28, until=PINNED_DAY)
-        for name, role in USERS.items():
-            users.add_user(session=s, actor=SYSTEM, username=name, role=role, password=PASSWORD)
-        s.commit()
-    eng.dispose()
-    with lims_serve(d, url) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 class App:

@@ -16,7 +16,7 @@ from lims.security import users
 from lims.security.auth import SYSTEM
 from tests.conftest import _ready_engine
 from tests.dashboards.live_app import lims_serve
-from tests.dashboards.test_browser import PASSWORD, ROOT, App, browser  # noqa: F401
+from tests.dashboards.test_browser import PASSWORD, App
 
 pytestmark = pytest.mark.browser
 

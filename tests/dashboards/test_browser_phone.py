@@ -17,7 +17,7 @@ from lims.security import users
 from lims.security.auth import SYSTEM
 from tests.conftest import PINNED_CLOCK, PINNED_DAY, _ready_engine
 from tests.dashboards.live_app import lims_serve
-from tests.dashboards.test_browser import ARGS, CHROMIUM, PASSWORD, App
+from tests.dashboards.test_browser import PASSWORD, App
 
 pytestmark = pytest.mark.browser
 
@@ -46,16 +46,6 @@ def phone_server(tmp_path_factory):
     eng.dispose()
     with lims_serve(d, url) as base:
         yield base, url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def on_phone(app: App, title: str) -> None:

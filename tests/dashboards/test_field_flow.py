@@ -17,7 +17,7 @@ from lims.security.auth import SYSTEM, Actor
 from lims.storage.engine import get_engine
 from lims.timeutil import now
 from tests.dashboards.conftest import no_exception, run_page
-from tests.dashboards.test_browser import App, browser, server  # noqa: F401 (fixtures)
+from tests.dashboards.test_browser import App
 
 TESTER = Actor("test-field_tester", Role.FIELD_TESTER)
 ENZ = "ENZ-5009.199"

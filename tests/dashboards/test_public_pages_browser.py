@@ -14,7 +14,7 @@ from lims.security.auth import SYSTEM
 from tests.conftest import PINNED_DAY, _ready_engine
 from tests.dashboards import seed
 from tests.dashboards.live_app import lims_serve
-from tests.dashboards.test_browser import App, browser  # noqa: F401 (fixture)
+from tests.dashboards.test_browser import App
 
 pytestmark = pytest.mark.browser
 
