@@ -11,6 +11,7 @@ from lims.listening import heartbeat
 from lims.models import Instrument
 from lims.models.enums import Role
 from lims.storage.engine import get_engine
+from lims.timeutil import now
 from tests.conftest import PINNED_CLOCK
 from tests.dashboards.conftest import no_exception, run_page
 
@@ -24,7 +25,8 @@ def test_calibration_page_shows_listener_running_silent_never(use_db):
         s.commit()
         serials = list(s.exec(select(Instrument.serial_no).order_by(Instrument.serial_no)))
         assert len(serials) >= 3
-        heartbeat.beat(session=s, serial=serials[0], at=at_now - timedelta(seconds=5),
+        # the app clock starts at PINNED_CLOCK and runs on: "running" is 5 s before its now
+        heartbeat.beat(session=s, serial=serials[0], at=now() - timedelta(seconds=5),
                        started_at=at_now - timedelta(hours=2))
         heartbeat.beat(session=s, serial=serials[1], at=at_now - timedelta(minutes=10),
                        started_at=at_now - timedelta(hours=2))
