@@ -112,8 +112,15 @@ def test_stall_view_lists_recent_results_never_held_or_voided(session, world):
 def test_stall_grade_reason_in_both_languages(session, world):
     before = board.stall_view(session=session, market="M1", stall="A03")
     assert before.grade == "A" and before.reason_en is None and before.reason_zh is None
-    _store(session, _reading("A03", T0 - timedelta(days=3), bad=True),
-           _reading("A03", T0 - timedelta(days=1), bad=True))
+    for days in (3, 1):   # two positives, each confirmed by its two re-tests (GB/T 5009.199)
+        screen = _reading("A03", T0 - timedelta(days=days), bad=True)
+        rep = accept_readings(session=session, actor=SYSTEM, readings=[screen])
+        code = rep.stored[0].sample_code
+        retests = [_reading("A03", T0 - timedelta(days=days) + timedelta(minutes=m), bad=True)
+                   for m in (10, 20)]
+        for r in retests:
+            r.sample_code = code
+        _store(session, *retests)
     recompute_grades(session=session, actor=SYSTEM, at=T0)
     session.commit()
     v = board.stall_view(session=session, market="M1", stall="A03", at=T0)
