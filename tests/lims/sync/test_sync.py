@@ -136,8 +136,11 @@ def test_push_killed_half_way_then_pushed_again_stores_everything_once(central, 
     assert resumed.returncode == 0, resumed.stderr
     rep = json.loads(resumed.stdout)
     assert rep["pending"] == 0
-    assert rep["stored"] + at_kill == n          # nothing lost …
+    # the batch in flight at the kill may still be committed by the server after the client
+    # died: the push again finds it there ("duplicate"), so stored + already there covers it
+    assert sum(counts(engine).values()) == n      # nothing lost …
     assert rep["sent"] == rep["stored"] + rep["duplicates"]
+    assert rep["stored"] <= n - at_kill
     assert counts(engine) == counts(station)     # … nothing doubled, same verdicts
     assert counts(engine)["positive"] == len(range(0, n, 7))
 
