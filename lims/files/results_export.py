@@ -52,7 +52,7 @@ VERDICT_ZH = {"negative": "阴性", "suspicious": "可疑", "positive": "阳性"
 
 # --------------------------------------------------------------------------- export
 
-def _export_query(session: Session, market: str | None, start: date | None, end: date | None):
+def export_query(session: Session, market: str | None, start: date | None, end: date | None):
     tr = TestResult.__table__.c
     sa_, mk, vd, co, me, an, ins, th = (Sample.__table__.c, Market.__table__.c, Vendor.__table__.c,
                                         Commodity.__table__.c, Method.__table__.c,
@@ -93,7 +93,7 @@ def export_rows(*, session: Session, market: str | None = None, start: date | No
     tz = tz or local_tz()
     if start and end and start > end:
         raise InvalidInput(f"--from {start} is after --to {end}")
-    q = _export_query(session, market, start, end)
+    q = export_query(session, market, start, end)
     for r in session.execute(q.execution_options(yield_per=1000)):
         raw = r.raw or {}
         yield [

@@ -19,16 +19,10 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from lims.errors import InvalidInput, RowError, ValidationFailed
+from lims.files.results_export import export_query
 from lims.models import (
-    Analyte,
-    Commodity,
-    Instrument,
-    Market,
-    Method,
-    Sample,
     SyncPeer,
     TestResult,
-    Vendor,
 )
 from lims.models.enums import ResultStatus
 from lims.security.auth import Actor, require
@@ -69,25 +63,13 @@ def peer(session: Session, url: str) -> SyncPeer:
     return row
 
 
-def _outbox(after_id: int):
-    tr, sm, mk, vd = (TestResult.__table__.c, Sample.__table__.c, Market.__table__.c,
-                      Vendor.__table__.c)
-    co, me, an, ins = (Commodity.__table__.c, Method.__table__.c, Analyte.__table__.c,
-                       Instrument.__table__.c)
-    return (sa.select(tr.id, tr.tested_at, tr.tested_by, tr.channel, tr.raw, tr.ingest_key,
-                      tr.instrument_verdict, sm.code, sm.resident_purchase,
-                      mk.code.label("market"), vd.stall, co.name_zh.label("commodity"),
-                      me.code.label("method"), an.name_zh.label("analyte"), ins.serial_no)
-            .select_from(TestResult.__table__)
-            .join(Sample.__table__, sm.id == tr.sample_id)
-            .join(Commodity.__table__, co.id == tr.commodity_id)
-            .join(Method.__table__, me.id == tr.method_id)
-            .outerjoin(Market.__table__, mk.id == sm.market_id)
-            .outerjoin(Vendor.__table__, vd.id == sm.vendor_id)
-            .outerjoin(Analyte.__table__, an.id == tr.analyte_id)
-            .outerjoin(Instrument.__table__, ins.id == tr.instrument_id)
+def _outbox(session: Session, after_id: int):
+    """The results after the cursor, in id order: the export's query (the same names and
+    joins a file export carries), voided ones left out."""
+    tr = TestResult.__table__.c
+    return (export_query(session, None, None, None)
             .where(tr.id > after_id, tr.status != ResultStatus.VOIDED.value)
-            .order_by(tr.id))
+            .order_by(None).order_by(tr.id))
 
 
 def pending_count(session: Session, url: str | None = None) -> int:
@@ -105,11 +87,11 @@ def pending_count(session: Session, url: str | None = None) -> int:
 def _item(r, tz) -> dict[str, Any]:
     raw = r.raw or {}
     item: dict[str, Any] = {
-        "method": r.method, "tested_at": aware(r.tested_at, tz).isoformat(),
-        "sample_code": r.code, "commodity": r.commodity, "tested_by": r.tested_by or "",
+        "method": r.method_code, "tested_at": aware(r.tested_at, tz).isoformat(),
+        "sample_code": r.code, "commodity": r.commodity_zh, "tested_by": r.tested_by or "",
         "ingest_key": r.ingest_key, "resident_purchase": bool(r.resident_purchase)}
-    for key, value in (("market", r.market), ("vendor_stall", r.stall),
-                       ("analyte", r.analyte), ("instrument", r.serial_no),
+    for key, value in (("market", r.market_code), ("vendor_stall", r.stall),
+                       ("analyte", r.analyte_zh), ("instrument", r.serial_no),
                        ("channel", r.channel), ("instrument_verdict", r.instrument_verdict)):
         if value not in (None, ""):
             item[key] = value
@@ -130,7 +112,7 @@ def push(*, session: Session, actor: Actor, central: Central, batch: int = 200,
     report = PushReport(url=row.url, last_result_id=row.last_pushed_result_id)
     session.commit()
     while True:
-        rows = session.execute(_outbox(row.last_pushed_result_id).limit(batch)).all()
+        rows = session.execute(_outbox(session, row.last_pushed_result_id).limit(batch)).all()
         if not rows:
             break
         items = [_item(r, tz) for r in rows]
