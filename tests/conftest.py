@@ -7,6 +7,8 @@ unset; with LIMS_REQUIRE_POSTGRES=1 (CI) a missing server fails the run instead.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import date
@@ -106,13 +108,68 @@ def db_url(request, tmp_path) -> Iterator[str]:
         yield from _pg_database()
 
 
-def _ready_engine(url: str) -> sa.Engine:
+def _migrate_and_load(url: str) -> None:
     engine = make_engine(url)
     upgrade(engine)
     with Session(engine) as s:
         load_reference_data(session=s)
         s.commit()
-    return engine
+    engine.dispose()
+
+
+#: Migrated databases with reference data, built once per run and copied for each test (a file
+#: copy on SQLite, CREATE DATABASE … TEMPLATE on PostgreSQL): the same state as migrating each
+#: fresh database, in milliseconds instead of a second.
+_TEMPLATES: dict[str, str] = {}
+
+
+def _sqlite_template() -> str:
+    if "sqlite" not in _TEMPLATES:
+        folder = tempfile.mkdtemp(prefix="lims-template-")
+        path = os.path.join(folder, "template.sqlite3")
+        _migrate_and_load(f"sqlite:///{path}")   # WAL checkpointed when the last connection closes
+        _TEMPLATES["sqlite"] = path
+    return _TEMPLATES["sqlite"]
+
+
+def _pg_template(admin: sa.Engine) -> str:
+    if "postgres" not in _TEMPLATES:
+        name = f"lims_template_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as c:
+            c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        _migrate_and_load(sa.engine.make_url(PG_URL).set(database=name)
+                          .render_as_string(hide_password=False))
+        _TEMPLATES["postgres"] = name
+    return _TEMPLATES["postgres"]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    name = _TEMPLATES.pop("postgres", None)
+    if name and PG_URL:
+        admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _ready_engine(url: str) -> sa.Engine:
+    """An engine on ``url`` migrated to the latest revision with reference data loaded: a copy of
+    the run's template when ``url`` names a new SQLite file or a fresh test database on the
+    PostgreSQL test server, else migrated in place."""
+    u = sa.engine.make_url(url)
+    if u.get_backend_name() == "sqlite" and u.database and not os.path.exists(u.database):
+        shutil.copyfile(_sqlite_template(), u.database)
+    elif (u.get_backend_name() == "postgresql" and PG_URL and u.database
+          and u.database.startswith("lims_test_")):
+        admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        template = _pg_template(admin)
+        with admin.connect() as c:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)'))
+            c.execute(sa.text(f'CREATE DATABASE "{u.database}" TEMPLATE "{template}"'))
+        admin.dispose()
+    else:
+        _migrate_and_load(url)
+    return make_engine(url)
 
 
 @pytest.fixture
