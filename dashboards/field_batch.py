@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from dashboards import data, widgets
+from dashboards import data, next_test, widgets
 from dashboards import i18n as fmt
 from dashboards.i18n import labeller, t
 from dashboards.identity import actor
@@ -143,7 +143,11 @@ def channel_card(row: dict) -> None:
         st.info(f"{what}\n\n{t('batch.waiting')}")
         return
     value = "" if row["value"] is None else f" · {fmt.num(row['value'], 2)} {row['unit'] or ''}"
-    widgets.verdict_banner(row["verdict"], f"{head} · {what}{value}", size_rem=3.2)
+    tip = next_test.advice(data.db_key(), row["sample_code"] or "") \
+        if row["verdict"] == "negative" else None   # issue 19: what a negative cannot see
+    widgets.verdict_banner(row["verdict"], next_test.detail(tip, f"{head} · {what}{value}"),
+                           size_rem=3.2)
+    next_test.recommend(tip)
     note = pending_note(row)
     if note and data.retest_state(data.db_key(), row["sample_code"] or ""):
         st.warning(note)

@@ -10,12 +10,15 @@ from dashboards.i18n import t
 
 @st.cache_data(ttl=30, show_spinner=False)
 def _unsent(db: str) -> int | None:
-    """Results waiting to go up; None when this database is not a station."""
+    """Results and changes (corrections, voids, case steps …) waiting to go up; None when this
+    database is not a station."""
     from lims.sync.pull import is_station
-    from lims.sync.push import pending_count
+    from lims.sync.push import pending_change_count, pending_count
 
     with data.session() as s:
-        return pending_count(s) if is_station(s) else None
+        if not is_station(s):
+            return None
+        return pending_count(s) + pending_change_count(s)
 
 
 def banner() -> None:

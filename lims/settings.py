@@ -59,6 +59,15 @@ SETTINGS: tuple[Setting, ...] = (
         "HTTP API: how far (minutes) a reading's tested_at may lie ahead of the server's clock "
         "(instrument clocks drift); later times are refused.",
     ),
+    Setting("LIMS_ATTACHMENT_MAX_MB", "10",
+            "Attachments (photos, scans on samples, cases, patrols, calibration records): the "
+            "largest file accepted, in MB."),
+    Setting("LIMS_CLOCK_DRIFT_MINUTES", "5",
+            "Instrument clocks (lab page 方法监控): an instrument whose clock differs from the "
+            "listener's receive time by more than this (median, minutes) is flagged as drifting."),
+    Setting("LIMS_BACKDATE_MINUTES", "60",
+            "Instrument clocks: a port reading received more than this many minutes after the "
+            "time it claims (beyond its instrument's usual offset) is flagged as back-dated."),
     Setting("LIMS_SMTP_HOST", None,
             "Alert notices by e-mail: the SMTP server (unset: no e-mail). The grid group's "
             "e-mail address is set with the grid group."),

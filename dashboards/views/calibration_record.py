@@ -18,6 +18,14 @@ from lims.metrology import attachments
 from lims.metrology import calibration as cal
 from lims.models.enums import CalibrationKind
 
+_EXTENSIONS = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}
+
+
+def _download_name(stored: str, mime: str) -> str:
+    """The stored file's name (its content hash) with the extension of its type."""
+    name = stored.rsplit("/", 1)[-1]
+    return name if "." in name else name + _EXTENSIONS.get(mime, "")
+
 identity.guard("lab")
 st.title(t("page.calibration_record"))
 a = actor()
@@ -140,4 +148,4 @@ if saved:
         else:
             st.download_button(t("calrec.uploaded_file", sha=saved["sha256"][:12]), stored,
                                key="calrec_uploaded", mime=saved["mime"],
-                               file_name=saved["file"].rsplit("/", 1)[-1])
+                               file_name=_download_name(saved["file"], saved["mime"]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboards import case_steps, data, export, identity
+from dashboards import attachments_panel, case_steps, data, export, identity
 from dashboards import i18n as fmt
 from dashboards.i18n import labeller, lang, t
 from dashboards.identity import actor, plain
@@ -71,3 +71,8 @@ if view.objection_deadline is not None:
 a = actor()
 if view.status == "open" and a is not None and a.can(svc.PERMISSION):
     case_steps.step_forms(view, a)
+
+# photos and scans: the case's (disposal evidence) and its sample's (lims.files.attachments)
+st.subheader(t("attach.heading"))
+attachments_panel.panel("case", view.id)
+attachments_panel.panel("sample", attachments_panel.sample_of_case(view.id))

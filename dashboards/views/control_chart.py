@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboards import charts, data, export, filters, identity
+from dashboards import charts, data, drill, export, filters, identity
 from dashboards import i18n as fmt
 from dashboards.i18n import t
 from lims.reporting import reports
@@ -13,7 +13,10 @@ identity.guard("management")
 st.title(t("page.control_chart"))
 st.caption(t("pchart.caption"))
 f = filters.render()
-rows = data.market_week_rows(f)
+# cached by data version and role (issue 17): a rerun after picking a market reads nothing
+rows = drill.market_weeks(drill.cache_key(), data.trend_filter(f))
+rows = [r for r in rows if r["market_id"] is not None] + [
+    r | {"market": t("market.none")} for r in rows if r["market_id"] is None]
 points = reports.p_chart(rows)
 if not points:
     st.info(t("no_data"))

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from dashboards import data, field_batch, identity, widgets
+from dashboards import data, field_batch, identity, next_test, widgets
 from dashboards import i18n as fmt
 from dashboards.i18n import labeller, t
 from dashboards.identity import actor
@@ -119,7 +119,9 @@ mode = st.radio(t("field.mode"), modes, horizontal=True,
 
 
 def show_result(verdict: str, code: str | None, detail: str = "") -> None:
-    widgets.verdict_banner(verdict, detail)
+    tip = next_test.advice(db, code) if verdict == "negative" and code else None   # issue 19
+    widgets.verdict_banner(verdict, next_test.detail(tip, detail))
+    next_test.recommend(tip)
     if code:
         url = data.public_url(code)
         c1, c2 = st.columns([1, 2])

@@ -15,7 +15,7 @@ import re
 
 import streamlit as st
 
-from dashboards import data, widgets
+from dashboards import data, next_test, widgets
 from dashboards import i18n as fmt
 from dashboards.identity import plain
 from lims.errors import LimsError
@@ -131,6 +131,9 @@ signature_notice(r)
 report_notice(r.code)
 widgets.verdict_banner(r.verdict if r.verdict in widgets.VERDICT_STYLE else "invalid",
                        f"{r.verdict_zh} / {r.verdict_en}", size_rem=5)
+tip = next_test.advice(db, r.code) if r.verdict == "negative" else None   # issue 19
+if tip is not None:
+    st.warning(f"{tip.caveat('zh')}\n\n{tip.caveat('en')}")
 rows = [("市场 Market", r.market), ("摊位 Stall", r.stall),
         ("品种 Commodity", f"{r.commodity_zh} / {r.commodity_en}"),
         ("检测时间 Tested", fmt.moment(r.tested_at)),

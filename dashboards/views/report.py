@@ -9,6 +9,7 @@ import streamlit as st
 from dashboards import data, export, filters, identity
 from dashboards import i18n as fmt
 from dashboards.i18n import lang, t
+from lims.enforcement.rules import load_grade_rules
 from lims.errors import LimsError
 from lims.reporting import monthly_report
 
@@ -36,6 +37,16 @@ def build(db: str, month: date, county: str | None, language: str) -> tuple[byte
                                  "no_data")}
     labels |= {f"state.{s}": t(f"cal.state.{s}") for s in
                ("ok", "due_soon", "overdue", "failed", "unknown")}
+    labels |= {"coverage": t("report.coverage"), "coverage_group": t("report.coverage_group"),
+               "coverage_explain": t("coverage.explain", plan=" · ".join(
+                   f"{g} {n}" for g, n in sorted(load_grade_rules().per_month.items()))),
+               "markets_covered": t("coverage.market_share"),
+               "stalls_covered": t("coverage.stall_share"), "stalls_on_plan": t("coverage.on_plan"),
+               "plan_share": t("coverage.plan_share"), "no_grid": t("coverage.no_grid"),
+               "weighted": t("weighted.title"), "weighted_explain": t("weighted.explain"),
+               "raw_rate": t("weighted.raw"), "weighted_rate": t("weighted.rate"),
+               "note": t("weighted.note"), "weighted_partial": t("weighted.partial"),
+               "weighted_no_data": t("weighted.no_data")}
     labels["title"] = t("report.title", month=fmt.month(month))
     labels["period"] = f"{fmt.day(d.start)} – {fmt.day(d.end)}" + (
         f" · {county}" if county else "")

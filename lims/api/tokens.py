@@ -47,10 +47,11 @@ class ApiRole:
 
 #: token role → the role its requests act with and the scopes they hold
 API_ROLES: dict[str, ApiRole] = {
-    "station": ApiRole(Role.FIELD_TESTER, frozenset({"readings.write", "reference.read",
-                                                     "public.read"}),
-                       "a field station or device: uploads readings, reads reference data, "
-                       "boards and public results"),
+    "station": ApiRole(Role.FIELD_TESTER, frozenset({"readings.write", "changes.write",
+                                                     "reference.read", "public.read"}),
+                       "a field station or device: uploads readings and the changes to its own "
+                       "results (lims.sync.apply), reads reference data, boards and public "
+                       "results"),
     "reader": ApiRole(Role.FIELD_TESTER, frozenset({"reference.read", "public.read"}),
                       "read-only: reference data, boards and public results (a display, a "
                       "partner platform)"),

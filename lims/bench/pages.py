@@ -111,16 +111,22 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def _settle(page, since: float) -> float:
-    """Seconds from ``since`` to the last moment the app was running (waits for QUIET)."""
+def _settle(page, since: float, started: Callable[[], bool] = lambda: True) -> float:
+    """Seconds from ``since`` to the last moment the app was running (waits for QUIET).
+
+    The quiet time only counts once ``started()`` (the server answered the click: a websocket
+    frame arrived, or the status widget showed): on a loaded machine the rerun can begin more
+    than QUIET after the click, and the page would count as settled before it had started."""
     last_running = since
     quiet_from = None
     deadline = since + 600
+    begun = False
     while time.monotonic() < deadline:
         running = page.locator('[data-testid="stStatusWidget"]').count() > 0
         t = time.monotonic()
-        if running:
-            last_running, quiet_from = t, None
+        begun = begun or running or started()
+        if running or not begun:
+            last_running, quiet_from = (t if running else last_running), None
         elif quiet_from is None:
             quiet_from = t
         elif t - quiet_from >= QUIET:
@@ -176,7 +182,7 @@ def time_pages(*, url: str, var_dir: Path, data_end, repeat: int = 3,
                     sizes["bytes"] = 0
                     t0 = time.monotonic()
                     links.nth(i).click()
-                    seconds = _settle(page, t0)
+                    seconds = _settle(page, t0, lambda: sizes.get("bytes", 0) > 0)
                     tm = timings.setdefault(title, PageTiming(title))
                     tm.seconds.append(seconds)
                     tm.plot_bytes = max(tm.plot_bytes, sizes.get("bytes", 0))

@@ -40,6 +40,10 @@ app.add_typer(metrology_cmd.app, name="metrology")
 app.add_typer(qc_cmd.app, name="qc")
 app.add_typer(calibration_cmd.app, name="calibration")
 app.add_typer(review_cmd.app, name="review")
+
+from lims.cli import release_cmd  # noqa: E402
+
+app.add_typer(release_cmd.app, name="release")
 app.add_typer(metering_cmd.app, name="metering")
 
 from lims.cli import instruments_cmd  # noqa: E402
@@ -104,3 +108,7 @@ app.add_typer(notices_cmd.app, name="notices")
 from lims.cli import lab_cmd  # noqa: E402
 
 app.add_typer(lab_cmd.app, name="lab")
+
+from lims.cli import watch_cmd  # noqa: E402
+
+lab_cmd.app.command("watch")(watch_cmd.watch)   # issue 19: kit lots and instrument clocks

@@ -26,6 +26,36 @@ def _date(text: str | None, option: str) -> date | None:
         raise ValueError(f"{option}: expected a date YYYY-MM-DD, got {text!r}") from None
 
 
+class _Progress:
+    """Rows read, validated and stored, on standard error (never in ``--json`` output), for a
+    file bigger than one chunk; at most about once a second, on one line on a terminal."""
+
+    def __init__(self) -> None:
+        from lims.files.import_stream import CHUNK_ROWS
+
+        self.counts = {"read": 0, "validated": 0, "stored": 0}
+        self.min_rows, self.last, self.shown = CHUNK_ROWS, 0.0, False
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, stage: str, rows: int) -> None:
+        import time
+
+        self.counts[stage] = rows
+        t = time.monotonic()
+        if rows < self.min_rows or t - self.last < 1.0:
+            return
+        self.last, self.shown = t, True
+        line = ("import: " + ", ".join(f"{k} {v}" for k, v in self.counts.items()) + " rows")
+        typer.echo(("\r" + line) if self.tty else line, err=True, nl=not self.tty)
+
+    def done(self) -> None:
+        if self.shown:
+            self.last = 0.0
+            self("stored", self.counts["stored"])
+            if self.tty:
+                typer.echo("", err=True)
+
+
 @app.command("import")
 @handle_errors
 def import_(file: Path = typer.Argument(..., help="A .csv (UTF-8 or GBK) or .xlsx file with a "
@@ -37,10 +67,13 @@ def import_(file: Path = typer.Argument(..., help="A .csv (UTF-8 or GBK) or .xls
     with its line, column and reason, exit code 1."""
     settings = load_settings()
     actor = current_actor()
+    progress = _Progress()
     try:
         with session() as s:
             report = results_import.import_results(session=s, actor=actor, path=file,
-                                               tz=settings.timezone, encoding=encoding)
+                                                   tz=settings.timezone, encoding=encoding,
+                                                   progress=progress)
+        progress.done()
     except ValidationFailed as exc:
         if as_json:
             emit_json({"ok": False, "written": 0,
@@ -51,6 +84,8 @@ def import_(file: Path = typer.Argument(..., help="A .csv (UTF-8 or GBK) or .xls
         for e in exc.errors:
             typer.echo(f"  line {e.row}, column {e.field}: {e.message}", err=True)
         raise typer.Exit(1) from None
+    for note in report.notes:
+        typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=True)
     if as_json:
         emit_json({"ok": True, **report.to_dict()})
         return

@@ -1,8 +1,9 @@
 """`lims sync …`: a field station and its central server.
 
 `lims sync pull --from URL --token-env VAR` brings places, vendors (with grades) and instruments
-down; `lims sync push --to URL --token-env VAR` sends the station's results up through the
-server's API, resumable and never twice; `lims sync status` shows what waits. The token is read
+down; `lims sync push --to URL --token-env VAR` sends the station's results, then its changes
+(corrections, voids, reviews, case steps, alert responses, teams, events, patrols) up through the
+server's API, resumable and never twice; `lims sync status` shows what waits of both. The token is read
 from the named environment variable, never from the command line (it would show in `ps`).
 """
 
@@ -15,7 +16,7 @@ from lims.cli.common import current_actor, emit_json, handle_errors, session
 from lims.models import SyncPeer
 from lims.sync.http import Central, token_from_env
 from lims.sync.pull import is_station, pull
-from lims.sync.push import pending_count, push
+from lims.sync.push import pending_change_count, pending_count, push
 
 app = typer.Typer(help="Field station ↔ central server: pull reference data, push results.",
                   no_args_is_help=True)
@@ -51,40 +52,48 @@ def push_cmd(url: str = typer.Option(..., "--to", help="Central server, e.g. htt
              batch: int = typer.Option(200, help="Readings per request (1–1000)."),
              timeout: float = typer.Option(60, help="Seconds to wait for each answer."),
              as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Send the station's results up, in order; safe to interrupt and run again."""
+    """Send the station's results, then its changes, up in order; safe to interrupt and run
+    again."""
     central = Central(url, token_from_env(token_env), timeout)
     actor = current_actor()
 
     def progress(rep) -> None:
         if not as_json:
-            typer.echo(f"  … {rep.sent} sent ({rep.stored} stored, {rep.duplicates} duplicates)",
-                       err=True)
+            typer.echo(f"  … {rep.sent} sent ({rep.stored} stored, {rep.duplicates} duplicates)"
+                       f"; changes: {rep.changes['sent']} sent ({rep.changes['applied']} "
+                       f"applied, {rep.changes['duplicates']} duplicates)", err=True)
 
     with session() as s:
         rep = push(session=s, actor=actor, central=central, batch=batch, on_batch=progress)
     if as_json:
         emit_json(rep.to_dict())
     else:
-        typer.echo(f"pushed to {rep.url}: {rep.sent} sent, {rep.stored} stored, "
+        ch = rep.changes
+        typer.echo(f"pushed to {rep.url}: {rep.sent} result(s) sent, {rep.stored} stored, "
                    f"{rep.duplicates} already there; {rep.pending} waiting")
+        typer.echo(f"  changes: {ch['sent']} sent, {ch['applied']} applied, "
+                   f"{ch['duplicates']} already there; {ch['pending']} waiting")
 
 
 @app.command("status")
 @handle_errors
 def status_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """What waits to go up, per central server."""
+    """What waits to go up (results and changes), per central server."""
     with session() as s:
         peers = [{"url": p.url, "pending": pending_count(s, p.url),
+                  "pending_changes": pending_change_count(s, p.url),
                   "last_pushed_result_id": p.last_pushed_result_id,
+                  "last_pushed_event_id": p.last_pushed_event_id,
                   "pushed_at": p.pushed_at, "pulled_at": p.pulled_at}
                  for p in s.exec(select(SyncPeer).order_by(SyncPeer.url))]
         data = {"station": is_station(s), "pending": pending_count(s) if peers else None,
-                "peers": peers}
+                "pending_changes": pending_change_count(s) if peers else None, "peers": peers}
     if as_json:
         emit_json(data)
         return
     if not peers:
         typer.echo("not linked to a central server yet (`lims sync pull --from URL`)")
     for p in peers:
-        typer.echo(f"{p['url']}: {p['pending']} result(s) waiting; last push "
+        typer.echo(f"{p['url']}: {p['pending']} result(s) and {p['pending_changes']} change(s) "
+                   "waiting; last push "
                    f"{p['pushed_at'] or 'never'}, last pull {p['pulled_at'] or 'never'}")

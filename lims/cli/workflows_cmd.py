@@ -96,10 +96,11 @@ def show_grade(vendor_id: int = typer.Option(..., "--vendor", help="Vendor id.")
 @handle_errors
 def agreement(method: str | None = typer.Option(None, help="Rapid method (kit) code; "
                                                            "default: every method."),
+              by: str = typer.Option("method", help="method, lot (kit lot) or instrument."),
               as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Rapid method vs lab: 2×2 table, sensitivity, specificity, McNemar (KJ 201902 annex A)."""
     with session() as s:
-        rows = agreement_svc.agreement_report(session=s, method=method)
+        rows = agreement_svc.agreement_report(session=s, method=method, by=by)
     if as_json:
         emit_json([{**asdict(r), "stats": {**asdict(r.stats), "n": r.stats.n}} for r in rows])
         return
@@ -107,7 +108,8 @@ def agreement(method: str | None = typer.Option(None, help="Rapid method (kit) c
         typer.echo("no rapid result has a confirmatory lab result yet")
     for r in rows:
         st = r.stats
-        typer.echo(f"{r.method} ({r.method_name}): {r.pairs} pairs")
+        group = "" if by == "method" else f" · {r.group or '(none)'}"
+        typer.echo(f"{r.method}{group} ({r.method_name}): {r.pairs} pairs")
         typer.echo(f"              rapid+  rapid−\n  lab +  {st.n11:>8} {st.n12:>7}\n"
                    f"  lab −  {st.n21:>8} {st.n22:>7}")
         chi = f"{st.mcnemar_chi2:.3f} (p = {st.mcnemar_p:.4f})" if st.mcnemar_chi2 is not None \

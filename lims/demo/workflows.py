@@ -118,7 +118,11 @@ def _surveillance_labs(ctx: DemoContext) -> None:
                                   tested_at=when, sample_code=code, analyte=analyte_name,
                                   retest_of_id=r.id, source="demo", tested_by="demo lab"))
     if readings:
-        accept_readings(session=ctx.session, actor=ctx.actor, readings=readings, cache=cache, tz=ctx.tz)
+        rep = accept_readings(session=ctx.session, actor=ctx.actor, readings=readings,
+                              cache=cache, tz=ctx.tz)
+        from lims.demo.results import release_lab_results
+
+        release_lab_results(ctx, readings, rep.stored, ["demo lab 2"])   # a second person
     ctx.counts["surveillance_lab_results"] = len(readings)
 
 

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from lims.enforcement.cases import PERMISSION, _fmt, _open, _refuse, _step, get_case
 from lims.enforcement.grades import regrade_vendor
 from lims.intake.pipeline import ReadingIn, accept_readings
+from lims.intake.retests import COUNTED
 from lims.models import EnforcementCase, Method, Sample, TestResult
 from lims.reference.lookup import RefCache
 from lims.security.auth import Actor, require
@@ -85,12 +86,14 @@ def refresh_outcome(*, session: Session, case: EnforcementCase) -> str:
     """Set the case outcome from the lab (non-rapid) re-tests of its result.
 
     ``confirmed`` when any exceeds its MRL, ``overturned`` when all are within, else unchanged.
-    Also links the deciding lab result (the first noncompliant one, else the first).
+    Also links the deciding lab result (the first noncompliant one, else the first). Only lab
+    results that count decide: one held (awaiting second-person release, ``lims.lab.release``,
+    or calibration review) decides once released or accepted (``refresh_cases_of``).
     """
     lab_ids = list(session.exec(select(Method.id).where(Method.is_rapid.is_(False))))
     labs = session.exec(select(TestResult).where(
         TestResult.retest_of_id == case.result_id, TestResult.method_id.in_(lab_ids),
-        TestResult.status != "voided").order_by(TestResult.tested_at, TestResult.id)).all()
+        TestResult.status.in_(COUNTED)).order_by(TestResult.tested_at, TestResult.id)).all()
     bad = [r for r in labs if r.verdict == Outcome.NONCOMPLIANT.value]
     if bad:
         case.outcome = "confirmed"
@@ -100,3 +103,26 @@ def refresh_outcome(*, session: Session, case: EnforcementCase) -> str:
         case.confirmatory_result_id = (bad or labs)[0].id
     session.add(case)
     return case.outcome
+
+
+def refresh_cases_of(*, session: Session, actor: Actor, result_ids: list[int]) -> list[int]:
+    """Lab re-tests that count only now (released or accepted after a hold): the open cases of
+    the rapid results they re-test decide their outcome again; a vendor whose case outcome
+    changed is graded again. Returns the ids of the cases whose outcome changed."""
+    from lims.security import audit
+
+    lab_ids = list(session.exec(select(Method.id).where(Method.is_rapid.is_(False))))
+    screens = set(session.exec(select(TestResult.retest_of_id).where(
+        TestResult.id.in_(result_ids), TestResult.method_id.in_(lab_ids),
+        TestResult.retest_of_id.is_not(None)))) if result_ids and lab_ids else set()
+    changed = []
+    for case in session.exec(select(EnforcementCase).where(
+            EnforcementCase.result_id.in_(screens), EnforcementCase.status == "open")).all():
+        old = case.outcome
+        if refresh_outcome(session=session, case=case) != old:
+            session.flush()
+            audit.record(session=session, actor=actor, action="case.outcome", entity="case",
+                         entity_id=case.id, old={"outcome": old}, new={"outcome": case.outcome})
+            regrade_vendor(session=session, actor=actor, vendor_id=case.vendor_id)
+            changed.append(case.id)
+    return changed

@@ -116,10 +116,11 @@ def _load_places(session: Session, results: list[TestResult]) -> list:
     """The markets of ``results`` and their grid groups, loaded into the session in two queries
     (the session keeps loaded rows only while they are referenced: the caller holds the list)."""
     ids = sorted({r.market_id for r in results if r.market_id is not None})
-    markets = list(session.exec(select(Market).where(Market.id.in_(ids)))) if ids else []
+    markets = [m for i in range(0, len(ids), 500)
+               for m in session.exec(select(Market).where(Market.id.in_(ids[i:i + 500])))]
     groups = sorted({m.grid_group_id for m in markets if m.grid_group_id is not None})
-    return markets + (list(session.exec(select(GridGroup).where(GridGroup.id.in_(groups))))
-                      if groups else [])
+    return markets + [g for i in range(0, len(groups), 500) for g in session.exec(
+        select(GridGroup).where(GridGroup.id.in_(groups[i:i + 500])))]
 
 
 def follow_up_pending(*, session: Session, actor: Actor, since: datetime | None = None,

@@ -2,8 +2,8 @@
 
 Every case opened in a month is scored once, in this order:
 
-* **lacking evidence** — closed as a confirmed positive without a recorded disposal (what was done
-  with the produce, and when);
+* **lacking evidence** — closed as a confirmed positive with neither a recorded disposal (what was
+  done with the produce, and when) nor a photo attached to the case (``lims.files.attachments``);
 * **late** — staff arrived after the alert target, or the case was closed more than
   ``close_within_hours`` after it opened, or it is still open past that deadline;
 * **on time** — closed within the deadline, with staff on site within the alert target (a case
@@ -26,6 +26,7 @@ from sqlmodel import Session, select
 
 from lims.enforcement.rules import ENFORCEMENT_FILE
 from lims.errors import ConfigError
+from lims.files.attachments import cases_with_photos
 from lims.models import Alert, EnforcementCase, GridGroup, Market
 from lims.timeutil import local_tz, now
 
@@ -57,9 +58,11 @@ def load_handling_rule(path: Path = ENFORCEMENT_FILE) -> HandlingRule:
 
 
 def score_case(case: EnforcementCase, alert: Alert | None, rule: HandlingRule,
-               at: datetime) -> str:
+               at: datetime, has_photo: bool = False) -> str:
+    """``has_photo``: a photo is attached to the case (evidence, as a recorded disposal is)."""
     deadline = case.opened_at + rule.close_within
-    if case.status == "closed" and case.outcome == "confirmed" and not case.disposal:
+    if (case.status == "closed" and case.outcome == "confirmed" and not case.disposal
+            and not has_photo):
         return "lacking_evidence"
     if case.status != "closed":
         return "late" if at > deadline else "open"
@@ -96,10 +99,12 @@ def handling_report(*, session: Session, year: int | None = None, at: datetime |
          .join(Market, Market.id == EnforcementCase.market_id, isouter=True)
          .join(GridGroup, GridGroup.id == Market.grid_group_id, isouter=True))
     tally: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(SCORES, 0))
+    photographed = cases_with_photos(session)
     for case, alert, group in session.exec(q):
         month = case.opened_at.astimezone(tz).strftime("%Y-%m")
         if year is not None and not month.startswith(f"{year}-"):
             continue
-        tally[(group or "—", month)][score_case(case, alert, rule, at)] += 1
+        tally[(group or "—", month)][score_case(case, alert, rule, at,
+                                                 has_photo=case.id in photographed)] += 1
     return [HandlingRow(grid_group=g, month=m, cases=sum(c.values()), **c)
             for (g, m), c in sorted(tally.items(), key=lambda kv: (kv[0][1], kv[0][0]))]

@@ -11,6 +11,7 @@ base (``lims.field.signing``), so a forged slip can be told offline (``lims slip
 from __future__ import annotations
 
 import io
+import textwrap
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -88,6 +89,14 @@ def _lines(*, session: Session, code: str,
             f"{r.objection_hours:g} h of receiving this result; re-test by a",
             "non-rapid (lab) method (Food Safety Law art. 88).",
         ]
+    if r.verdict == "negative":   # issue 19: a negative that cannot show compliance says so
+        from lims.lab.advice import advice_for_sample
+
+        tip = advice_for_sample(session=session, code=r.code)
+        if tip is not None:
+            zh = tip.caveat("zh")
+            lines += [zh[i:i + 22] for i in range(0, len(zh), 22)]
+            lines += textwrap.wrap(tip.caveat("en"), 48)
     lines += r.handling
     return lines, r
 

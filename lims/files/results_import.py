@@ -12,9 +12,9 @@ any other unknown column is refused, so a typo is not silently dropped.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,14 +26,15 @@ from sqlmodel import Session
 
 from lims.errors import RowError, ValidationFailed
 from lims.files.results_export import IGNORED_ON_IMPORT
-from lims.files.tabular import FileFormatError, Table, iter_nonblank, read_table, unescape
+from lims.files.tabular import FileFormatError, Table, iter_nonblank, unescape
 from lims.intake.corrections import parse_number
-from lims.intake.pipeline import ReadingIn, accept_readings
-from lims.security import audit
-from lims.security.auth import Actor, require
+from lims.intake.readings import ReadingIn
+from lims.security.auth import Actor
 from lims.timeutil import aware, local_tz, now
 from lims.wire.readings import RAW_FIELDS, ReadingCreate, column_help
 
+#: ``progress(stage, rows)``: stage "read", "validated" or "stored", rows done so far
+Progress = Callable[[str, int], None]
 #: column → what it holds (the README lists the same; a test keeps them in step)
 IMPORT_COLUMNS: dict[str, str] = column_help()
 #: the earliest test time an import accepts (older dates are typing errors such as 0001-01-01)
@@ -66,6 +67,7 @@ class ImportReport:
     alerts: int = 0
     unbound: int = 0          # rows that found no sample: in the unbound queue
     sha256: str = ""
+    notes: list[str] = field(default_factory=list)   # e.g. an earlier import that stopped
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -166,15 +168,13 @@ def _columns(table: Table, name: str) -> dict[str, int]:
     return cols
 
 
-def parse_rows(table: Table, *, name: str, tz: ZoneInfo | None = None,
-               source: str = "import", collect: list[RowError] | None = None) -> list[ReadingIn]:
-    """Turn a table into readings; every bad cell is reported (ValidationFailed) at once — or,
-    with ``collect``, appended there and the good rows returned."""
+def iter_readings(table: Table, *, name: str, errors: list[RowError], tz: ZoneInfo | None = None,
+                  source: str = "import") -> Iterator[ReadingIn]:
+    """The table's good rows as readings, one at a time; every bad cell is appended to
+    ``errors`` (its row yields nothing)."""
     tz = tz or local_tz()
     cols = _columns(table, name)
     latest = now() + timedelta(hours=1)
-    errors: list[RowError] = []
-    readings: list[ReadingIn] = []
 
     def cell(cells: list[Any], col: str) -> Any:
         i = cols.get(col)
@@ -217,7 +217,15 @@ def parse_rows(table: Table, *, name: str, tz: ZoneInfo | None = None,
             for e in exc.errors():
                 errors.append(RowError(line, ".".join(map(str, e["loc"])) or "row", e["msg"]))
             continue
-        readings.append(wire.to_reading_in(source=source, row=line))
+        yield wire.to_reading_in(source=source, row=line)
+
+
+def parse_rows(table: Table, *, name: str, tz: ZoneInfo | None = None,
+               source: str = "import", collect: list[RowError] | None = None) -> list[ReadingIn]:
+    """Turn a table into readings; every bad cell is reported (ValidationFailed) at once — or,
+    with ``collect``, appended there and the good rows returned."""
+    errors: list[RowError] = []
+    readings = list(iter_readings(table, name=name, errors=errors, tz=tz, source=source))
     if errors and collect is None:
         raise ValidationFailed(errors, name)
     if collect is not None:
@@ -228,38 +236,16 @@ def parse_rows(table: Table, *, name: str, tz: ZoneInfo | None = None,
 
 
 # --------------------------------------------------------------------------- import
+# (the streaming import itself is ``lims.files.import_stream``; this keeps the API)
 
-def import_results(*, session: Session, actor: Actor, path: Path,
-                   tz: ZoneInfo | None = None, encoding: str | None = None) -> ImportReport:
+def import_results(*, session: Session, actor: Actor, path: Path, tz: ZoneInfo | None = None,
+                   encoding: str | None = None, chunk_rows: int | None = None,
+                   progress: Progress | None = None) -> ImportReport:
     """Import a .csv/.xlsx file of readings; any bad row → ValidationFailed, nothing written.
-    ``encoding`` (CSV only) overrides the detection (``lims.files.tabular.decode_csv``)."""
-    require(actor, "results.import")
-    table = read_table(path, encoding)
-    bad: list[RowError] = []
-    readings = parse_rows(table, name=path.name, tz=tz, collect=bad)
-    if bad:   # the good rows are checked too (names, instruments …), so every bad row is listed
-        if readings:
-            try:
-                with session.begin_nested() as trial:
-                    accept_readings(session=session, actor=actor, readings=readings, tz=tz)
-                    trial.rollback()
-            except ValidationFailed as exc:
-                bad += exc.errors
-        bad.sort(key=lambda e: (e.row if isinstance(e.row, int) else 1 << 30, e.field))
-        raise ValidationFailed(bad, path.name)
-    report = accept_readings(session=session, actor=actor, readings=readings, tz=tz)
-    new = [st for st in report.stored if not st.duplicate and st.unbound_id is None]
-    verdicts: dict[str, int] = {}
-    for st in new:
-        verdicts[st.verdict.outcome.value] = verdicts.get(st.verdict.outcome.value, 0) + 1
-    result = ImportReport(
-        file=path.name, rows=len(readings), created=len(new), duplicates=report.duplicates,
-        held=sum(1 for st in new if st.status == "held"),
-        mismatches=sum(1 for st in new if st.mismatch), verdicts=verdicts,
-        cases=sum(1 for st in new if st.case_id), alerts=sum(1 for st in new if st.alert_id),
-        unbound=report.unbound,
-        sha256=hashlib.sha256(path.read_bytes()).hexdigest())
-    if new or report.unbound:
-        audit.record(session=session, actor=actor, action="results.import", entity="test_result",
-                     entity_id=path.name, new=result.to_dict())
-    return result
+    ``encoding`` (CSV only) overrides the detection (``lims.files.tabular.decode_csv``).
+    A file of more than ``chunk_rows`` readings is stored in several short transactions
+    (``lims.files.import_stream``); ``progress(stage, rows)`` hears how far it got."""
+    from lims.files import import_stream
+
+    return import_stream.run(session=session, actor=actor, path=path, tz=tz, encoding=encoding,
+                             chunk_rows=chunk_rows, progress=progress)

@@ -182,10 +182,10 @@ def read_csv_bytes(data: bytes, name: str = "file", encoding: str | None = None)
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
 
 
-def _has_formulas(data: bytes) -> bool:
+def _has_formulas(data: bytes | BinaryIO) -> bool:
     """True when any worksheet of the workbook holds a formula (streamed, in 1 MB chunks)."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
+        with zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else data) as z:
             for n in z.namelist():
                 if not (n.startswith("xl/worksheets/") and n.endswith(".xml")):
                     continue
@@ -200,11 +200,13 @@ def _has_formulas(data: bytes) -> bool:
     return False
 
 
-def _open_workbook(data: bytes, name: str, *, formulas: bool = False):
+def _open_workbook(data: bytes | str, name: str, *, formulas: bool = False):
+    """``data``: the workbook's bytes, or its path (read from the file as needed)."""
     from openpyxl import load_workbook
 
     try:
-        return load_workbook(io.BytesIO(data), read_only=True, data_only=not formulas)
+        return load_workbook(io.BytesIO(data) if isinstance(data, bytes) else data,
+                             read_only=True, data_only=not formulas)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise FileFormatError(f"{name}: not a readable .xlsx workbook ({exc})") from None
 
@@ -325,3 +327,4 @@ def iter_nonblank(table: Table) -> Iterator[tuple[int, list[Any]]]:
     for line, cells in table.rows:
         if any(c not in (None, "") and str(c).strip() for c in cells):
             yield line, cells
+

@@ -28,7 +28,7 @@ from lims.intake.judging import judge, raw_keys_of
 from lims.models import Analyte, Commodity, Method, TestResult, Threshold
 from lims.models.enums import ResultStatus
 from lims.reference.lookup import RefCache
-from lims.security import audit
+from lims.security import audit, seals
 from lims.security.auth import Actor, require
 from lims.storage.engine import begin_write
 from lims.verdicts import parse_outcome, same_meaning
@@ -159,6 +159,7 @@ def correct_result(*, session: Session, actor: Actor, result_id: int, raw: dict[
     session.flush()
     audit.record(session=session, actor=actor, action="result.correct", entity="test_result",
                  entity_id=tr.id, old=old, new=_state(tr), reason=why)
+    seals.reseal(session, actor, [tr.id], reason=why)
     rollups.refresh(session=session, keys={(tr.market_id, tr.week_start)})
     return tr
 
@@ -182,6 +183,7 @@ def void_result(*, session: Session, actor: Actor, result_id: int, reason: str) 
     audit.record(session=session, actor=actor, action="result.void", entity="test_result",
                  entity_id=tr.id, old={"status": old["status"]}, new={"status": tr.status},
                  reason=why)
+    seals.reseal(session, actor, [tr.id], reason=why)
     close_for_voided_result(session=session, actor=actor, result_id=result_id, reason=why)
     rollups.refresh(session=session, keys={(tr.market_id, tr.week_start)})
     return tr

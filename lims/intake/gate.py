@@ -121,6 +121,20 @@ def apply_kit_lot(session: Session, row: dict[str, Any], reading: ReadingIn) -> 
             f"(试剂批号 {code} 已于 {expires_on.isoformat()} 过期)")
 
 
+# -- the release gate (issue 19) --------------------------------------------------------------
+
+#: the reason a result of a method that requires second-person release is held until released
+RELEASE_HOLD = "held: awaits second-person release (待第二人签发)"
+
+
+def apply_release(row: dict[str, Any], method: Any) -> None:
+    """Hold the result of a method that requires second-person release (``lims.lab.release``):
+    it counts, shows on public pages and opens a case only once a second user released it."""
+    if getattr(method, "requires_release", False):
+        row["status"] = ResultStatus.HELD.value
+        row.setdefault("verdict_reasons", []).append(RELEASE_HOLD)
+
+
 # -- the QC gate ------------------------------------------------------------------------------
 
 _QC = "qc_rejected"   # session.info memo: (instrument id, local day) → (serial, time) or None
@@ -185,5 +199,10 @@ def hold_day_after_qc(session: Session, instrument: Instrument, day: date) -> li
         session.add(tr)
         keys.add((tr.market_id, tr.week_start))
     session.flush()
+    from lims.security import seals   # status is sealed content (issue 18)
+    from lims.security.auth import SYSTEM
+
+    seals.reseal(session, SYSTEM, [tr.id for tr in rows],
+                 reason=qc_reason(instrument.serial_no, day))
     rollups.refresh(session=session, keys=keys)
     return [tr.id for tr in rows]

@@ -46,8 +46,8 @@ from lims.storage.engine import begin_write
 from lims.timeutil import local_date, local_tz, now, week_start
 from lims.verdicts import Outcome, Verdict, same_meaning
 
-__all__ = ["IngestReport", "ReadingIn", "Stored", "accept_readings", "follow_up_results",
-           "new_sample_code"]
+__all__ = ["IngestReport", "ReadingIn", "Stored", "accept_readings", "check_readings",
+           "follow_up_results", "new_sample_code"]
 
 
 def accept_readings(*, session: Session, actor: Actor, readings: list[ReadingIn],
@@ -58,9 +58,7 @@ def accept_readings(*, session: Session, actor: Actor, readings: list[ReadingIn]
     """
     tz = tz or local_tz()
     cache = cache or RefCache.load(session)
-    errors: list[RowError] = []
-    bound = bind(readings, session, cache, errors)
-    gate.check_kit_lots(session, readings, errors)   # an unknown kit lot refuses the batch
+    bound, errors = check_readings(session=session, readings=readings, cache=cache)
     if errors:
         raise ValidationFailed(errors, "readings")
     begin_write(session)  # SQLite: checks and inserts below see no other writer (no races)
@@ -68,6 +66,16 @@ def accept_readings(*, session: Session, actor: Actor, readings: list[ReadingIn]
     report = _store(session, [b for b in bound if b is not None], cache, tz, retest_ids)
     _follow_up(session, actor, report, retest_ids)
     return report
+
+
+def check_readings(*, session: Session, readings: list[ReadingIn],
+                   cache: RefCache) -> tuple[list[Bound | None], list[RowError]]:
+    """Stage 1 alone: validate and bind ``readings`` (one RowError per problem). Reads only,
+    takes no write lock: a long import checks every row this way before it stores any."""
+    errors: list[RowError] = []
+    bound = bind(readings, session, cache, errors)
+    gate.check_kit_lots(session, readings, errors)   # an unknown kit lot refuses the batch
+    return bound, errors
 
 
 def _existing(session: Session, keys: list[str]) -> dict[str, Any]:
@@ -130,6 +138,7 @@ def _judged_row(x: Bound, cache: RefCache, records: dict, tz: ZoneInfo, stamp,
         "status": status.value, "calibration_state": state.value,
         "retest_of_id": r.retest_of_id, "source": r.source, "ingest_key": x.key,
         "local_date": day, "week_start": week_start(day), "created_at": stamp,
+        "received_at": r.received_at, "journal_ref": r.journal_ref,   # issue 19: clocks
     }
     return row, verdict, mismatch
 
@@ -186,6 +195,7 @@ def _store(session: Session, bound: list[Bound], cache: RefCache, tz: ZoneInfo,
         row, verdict, mismatch = _judged_row(x, cache, records, tz, stamp, limit_for)
         gate.apply_kit_lot(session, row, x.reading)   # records the lot; an expired one holds
         gate.apply_daily_qc(session, row, x.instrument, x.reading.tested_at)   # QC rejected
+        gate.apply_release(row, x.method)   # a lab method's result awaits a second person
         row["market_id"], row["commodity_id"] = market_id, commodity_id
         first_of[x.key] = len(pending)
         slots.append(len(pending))
@@ -264,8 +274,10 @@ def _link_new_samples(session: Session, pending: list, result_ids: list[int]) ->
         head = group[0][1]
         for _at, _rid, row in group[1:]:
             row["retest_of_id"] = head
-        session.execute(t.update().where(t.c.id.in_([g[1] for g in group[1:]]))
-                        .values(retest_of_id=head))
+        ids = [g[1] for g in group[1:]]
+        for i in range(0, len(ids), 500):   # (SQLite's limit on bound variables)
+            session.execute(t.update().where(t.c.id.in_(ids[i:i + 500]))
+                            .values(retest_of_id=head))
 
 
 def _follow_up(session: Session, actor: Actor, report: IngestReport,
@@ -296,17 +308,25 @@ def _follow_up(session: Session, actor: Actor, report: IngestReport,
     if ids:
         report.graded_vendor_ids = regrade_vendors_of(session=session, actor=actor,
                                                       result_ids=ids)
+    if retest_ids:   # a lab re-test changes its kit lot's agreement (issue 19)
+        from lims.lab.watch import after_lab_results
+
+        after_lab_results(session=session, actor=actor, result_ids=sorted(retest_ids))
 
 
 def follow_up_results(*, session: Session, actor: Actor, result_ids: list[int]) -> None:
     """Run the follow-up of results stored earlier that waited for it: a held result that a
-    technician accepted (``lims.intake.review.accept``) opens its case, raises its alert,
-    confirms its screen's re-tests and regrades its vendor now, as if it had just been stored."""
+    technician accepted (``lims.intake.review.accept``) or a second user released
+    (``lims.lab.release``) opens its case, raises its alert, confirms its screen's re-tests,
+    decides its case's outcome (a lab re-test) and regrades its vendor now, as if it had just
+    been stored."""
+    from lims.enforcement.confirmation import refresh_cases_of
     from lims.enforcement.followup import follow_up, regrade_vendors_of
 
     if result_ids:
         follow_up(session=session, actor=actor, result_ids=result_ids)
         regrade_vendors_of(session=session, actor=actor, result_ids=result_ids)
+        refresh_cases_of(session=session, actor=actor, result_ids=result_ids)   # lab re-tests
 
 
 def _cases_and_alerts(session: Session, result_ids: list[int]) -> tuple[dict, dict]:

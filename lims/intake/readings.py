@@ -55,6 +55,8 @@ class ReadingIn:
     ingest_key: str | None = None        # given by the listener (hash of the message)
     row: int | str | None = None         # where it came from, for error messages
     kit_lot: str | None = None           # the kit lot tested with: LOT or KIT/LOT (issue 14)
+    received_at: datetime | None = None  # a port reading: when the listener received it
+    journal_ref: str = ""                # … and where it sits in the journal (issue 19)
 
     def default_key(self) -> str:
         payload = {

@@ -18,7 +18,7 @@ from lims.intake import rollups
 from lims.intake.pipeline import follow_up_results
 from lims.models import Commodity, Instrument, Market, Method, Sample, TestResult
 from lims.models.enums import ResultStatus
-from lims.security import audit
+from lims.security import audit, seals
 from lims.security.auth import Actor, require
 
 _T = TestResult.__table__.c
@@ -39,7 +39,8 @@ def held(*, session: Session, instrument_serial: str | None = None, limit: int =
          .join(Sample.__table__, _T.sample_id == s.id)
          .outerjoin(Instrument.__table__, _T.instrument_id == i.id)
          .outerjoin(Market.__table__, _T.market_id == m.id)
-         .where(_T.status == ResultStatus.HELD.value).order_by(_T.tested_at, _T.id).limit(limit))
+         .where(_T.status == ResultStatus.HELD.value, me.requires_release.is_(False))
+         .order_by(_T.tested_at, _T.id).limit(limit))   # awaiting release: lims.lab.release
     if instrument_serial:
         q = q.where(i.serial_no == instrument_serial)
     return [dict(r._mapping) for r in session.connection().execute(q)]
@@ -58,6 +59,9 @@ def _decide(session: Session, actor: Actor, result_id: int, reason: str,
     if tr.status != ResultStatus.HELD.value:
         raise Conflict(f"result {result_id} is {tr.status}, not held: only held results are "
                         "reviewed here")
+    if new_status is ResultStatus.ACCEPTED and session.get(Method, tr.method_id).requires_release:
+        raise Conflict(f"result {result_id} awaits second-person release: a second user "
+                       "releases it in the release queue (lims release approve)")
     old = tr.status
     tr.status = new_status.value
     tr.verdict_reasons = [*tr.verdict_reasons,
@@ -68,6 +72,7 @@ def _decide(session: Session, actor: Actor, result_id: int, reason: str,
                  entity="test_result", entity_id=tr.id,
                  old={"status": old, "calibration_state": tr.calibration_state},
                  new={"status": tr.status}, reason=reason.strip())
+    seals.reseal(session, actor, [tr.id], reason=reason.strip())
     rollups.refresh(session=session, keys={(tr.market_id, tr.week_start)})
     return tr
 
@@ -84,3 +89,14 @@ def accept(*, session: Session, actor: Actor, result_id: int, reason: str) -> Te
 def void(*, session: Session, actor: Actor, result_id: int, reason: str) -> TestResult:
     """Void a held result: kept, never counted."""
     return _decide(session, actor, result_id, reason, ResultStatus.VOIDED)
+
+
+def release_status(*, session: Session, actor: Actor, result: TestResult, note: str) -> TestResult:
+    """A second user released a held result (``lims.lab.release``, which checks and audits):
+    it counts from now on (status accepted)."""
+    result.status = ResultStatus.ACCEPTED.value
+    result.verdict_reasons = [*result.verdict_reasons, note]
+    session.add(result)
+    session.flush()
+    seals.reseal(session, actor, [result.id], reason=note)   # status is sealed content
+    return result

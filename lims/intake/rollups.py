@@ -181,10 +181,11 @@ def apply(*, session: Session, added: Iterable[counting.Counted],
                           for k, c in province.items() if any(c)])
     if removed:   # groups a sample left may be empty now
         weeks = sorted({c.count_week for c in removed})
-        for table in (W, D, C, P):
-            conn.execute(table.delete().where(table.c.week_start.in_(weeks),
-                                              table.c.passed == 0, table.c.failed == 0,
-                                              table.c.invalid == 0))
+        for i in range(0, len(weeks), _CHUNK):
+            for table in (W, D, C, P):
+                conn.execute(table.delete().where(table.c.week_start.in_(weeks[i:i + _CHUNK]),
+                                                  table.c.passed == 0, table.c.failed == 0,
+                                                  table.c.invalid == 0))
     return len(wk)
 
 

@@ -17,6 +17,7 @@ from lims.errors import Conflict
 from lims.intake import counting
 from lims.intake.readings import new_sample_code
 from lims.models import Sample, TestResult
+from lims.security import seals
 from lims.storage import bulk
 
 
@@ -52,10 +53,10 @@ def insert_samples(session: Session, rows: list[dict], fixed: set[int] | None = 
     for _attempt in range(5):
         free_codes(session, rows, fixed or set())
         if session.connection().dialect.name == "sqlite":
-            return insert_ids(session, Sample.__table__, rows, "code")
+            return _insert_ids(session, Sample.__table__, rows, "code")
         try:
             with session.begin_nested():
-                return insert_ids(session, Sample.__table__, rows, "code")
+                return _insert_ids(session, Sample.__table__, rows, "code")
         except sa.exc.IntegrityError as exc:
             if "code" not in str(exc.orig):
                 raise
@@ -63,6 +64,20 @@ def insert_samples(session: Session, rows: list[dict], fixed: set[int] | None = 
 
 
 def insert_ids(session: Session, table: sa.Table, rows: list[dict], key: str) -> list[int]:
+    """Insert ``rows`` in one batch; their new ids in order, found by the unique column ``key``.
+
+    New test results are sealed (``lims.security.seals``): each row's seal goes in with the
+    INSERT, and one audit event chains the batch's seals.
+    """
+    if table is not TestResult.__table__ or not rows:
+        return _insert_ids(session, table, rows, key)
+    seals.seal_rows(rows)
+    ids = _insert_ids(session, table, rows, key)
+    seals.record_batch(session, ids, [r["seal"] for r in rows])
+    return ids
+
+
+def _insert_ids(session: Session, table: sa.Table, rows: list[dict], key: str) -> list[int]:
     """Insert ``rows`` in one batch; their new ids in order, found by the unique column ``key``.
 
     (``INSERT … RETURNING`` for many rows degrades to one statement per row here, on SQLite

@@ -51,6 +51,8 @@ def bind_unbound(*, session: Session, actor: Actor, unbound_id: int,
     u = _waiting(session, unbound_id)
     d = dict(u.reading)
     d["tested_at"] = datetime.fromisoformat(d["tested_at"])
+    if d.get("received_at"):   # a port reading's receive time (issue 19)
+        d["received_at"] = datetime.fromisoformat(d["received_at"])
     d.update(sample_code=sample_code.strip().upper(), ingest_key=u.ingest_key,
              row=f"unbound {u.id}")
     report = accept_readings(session=session, actor=actor, readings=[ReadingIn(**d)])

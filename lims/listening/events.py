@@ -112,7 +112,7 @@ def to_reading_in(r: AnalyzerReading, ctx: InstrumentContext, cache: RefCache, *
         instrument_serial=ctx.serial, channel=r.channel,
         instrument_verdict=r.extra.get("verdict_outcome") or r.verdict,
         tested_by=r.operator or "", source="listener",
-        ingest_key=ingest_key(r, ctx.serial),
+        ingest_key=ingest_key(r, ctx.serial), received_at=received_at,
     )
 
 
@@ -146,7 +146,7 @@ def store_event(*, session: Session, ctx: InstrumentContext, cache: RefCache, ev
     try:
         reading_in = to_reading_in(r, ctx, cache, received_at=received_at, sample_exists=exists,
                                    tz=tz)
-        reading_in.row = str(span)
+        reading_in.row = reading_in.journal_ref = str(span)
         report = accept_readings(session=session, actor=SYSTEM, readings=[reading_in],
                                  cache=cache, tz=tz)
     except sa.exc.SQLAlchemyError:

@@ -22,8 +22,8 @@ from calibration import weighing as cal_weighing
 from calibration.refdata import load_qc
 from calibration.report import Check, Report
 from lims.errors import InvalidInput, NotFound, RowError, ValidationFailed
+from lims.files import attachments
 from lims.intake import gate
-from lims.metrology import attachments
 from lims.models import CalibrationRecord, Instrument, QcControlValue
 from lims.models.enums import CalibrationKind, CalibrationState, InstrumentKind
 from lims.security import audit
@@ -129,8 +129,8 @@ def record(*, session: Session, actor: Actor, serial_no: str, kind: str,
            certificate: bytes | None = None, certificate_name: str = "",
            ) -> CalibrationRecord:
     """Store a calibration record with its computed outcome and report (see module docstring);
-    ``certificate`` is the uploaded certificate file (PDF, PNG or JPEG, see
-    ``lims.metrology.attachments``), stored under the data directory."""
+    ``certificate`` is the uploaded certificate file (PDF, PNG or JPEG), attached to the record
+    (``lims.files.attachments``); the record's ``certificate_*`` columns point at it."""
     require(actor, "calibration.record")
     inst = instrument_by_serial(session, serial_no)
     try:
@@ -146,7 +146,7 @@ def record(*, session: Session, actor: Actor, serial_no: str, kind: str,
         raise ValidationFailed([RowError("record", "performed_at", "timestamp without time zone")],
                                "calibration record")
     if certificate is not None:
-        attachments.check_file(certificate, certificate_name)
+        attachments.check(certificate, certificate_name, field="certificate")
     procedure = procedure_for(ck.value, inst.kind)
     series, base = _qc_inputs(session, inst.id, control) if procedure == "daily_qc" else ([], None)
     try:
@@ -157,7 +157,6 @@ def record(*, session: Session, actor: Actor, serial_no: str, kind: str,
     except ValueError as exc:
         raise ValidationFailed([RowError("readings", procedure or "outcome", str(exc))],
                                f"calibration record for {inst.serial_no}") from None
-    stored = attachments.store_file(certificate, certificate_name) if certificate else None
     due = None
     if ck.value in gate.GATING_KINDS:
         due = local_date(at) + timedelta(days=inst.calibration_interval_days)
@@ -166,12 +165,15 @@ def record(*, session: Session, actor: Actor, serial_no: str, kind: str,
         performed_by=performed_by or actor.username,
         standard=standard or rep.reference.get("edition", ""),
         reference_equipment=reference_equipment, readings=readings, outcome=rep.outcome,
-        report=rep.to_dict(), due_date=due, notes=notes,
-        certificate_file=stored.path if stored else "",
-        certificate_sha256=stored.sha256 if stored else "",
-        certificate_type=stored.mime if stored else "")
+        report=rep.to_dict(), due_date=due, notes=notes)
     session.add(rec)
     session.flush()
+    if certificate:
+        stored = attachments.attach(session, actor, "calibration", rec.id, certificate_name,
+                                    certificate, field="certificate")
+        rec.certificate_file = attachments.relative_path(stored.sha256)
+        rec.certificate_sha256, rec.certificate_type = stored.sha256, stored.media_type
+        session.flush()
     if procedure == "daily_qc" and rec.outcome != "pass":   # Westgard rejected the run:
         gate.hold_day_after_qc(session, inst, local_date(at))  # the day's results wait
     if procedure == "daily_qc":

@@ -1,6 +1,7 @@
 """All tables. Import from here so SQLModel.metadata knows every table (Alembic needs it)."""
 
 from lims.models.api import ApiToken
+from lims.models.attachments import Attachment
 from lims.models.batches import Batch, BatchSlot, UnboundReading
 from lims.models.calibration import MeterCheck, QcControlValue
 from lims.models.enforcement import (
@@ -36,12 +37,14 @@ from lims.models.rollups import (
     RollupMarketWeek,
 )
 from lims.models.security import AppSession
-from lims.models.sync import SyncPeer
+from lims.models.sync import ResultOwner, StationChainHead, SyncChange, SyncPeer
+from lims.models.watch import LabAlert
 
 __all__ = [
     "Alert",
     "Analyte",
     "ApiToken",
+    "Attachment",
     "AppSession",
     "AuditEvent",
     "Batch",
@@ -56,6 +59,7 @@ __all__ = [
     "Instrument",
     "Kit",
     "KitLot",
+    "LabAlert",
     "ListenerHeartbeat",
     "ListenerOffset",
     "Market",
@@ -67,11 +71,14 @@ __all__ = [
     "PatrolLog",
     "QuarantineItem",
     "QcControlValue",
+    "ResultOwner",
     "RollupCountyItemWeek",
     "RollupItemWeek",
     "RollupMarketDay",
     "RollupMarketWeek",
     "Sample",
+    "StationChainHead",
+    "SyncChange",
     "SyncPeer",
     "TestResult",
     "UnboundReading",

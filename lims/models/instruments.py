@@ -40,7 +40,8 @@ class CalibrationRecord(SQLModel, table=True):
     report: dict[str, Any] = json_field()     # the computed report (numbers that decided it)
     due_date: date | None = None
     notes: str = Field(default="", max_length=2000)
-    # the uploaded certificate (lims.metrology.attachments): path under LIMS_VAR_DIR, SHA-256
+    # the uploaded certificate (an attachment of the record, lims.files.attachments; older ones
+    # under certificates/, lims.metrology.attachments): path under LIMS_VAR_DIR, SHA-256
     # of its content, MIME type; "" when none was uploaded
     certificate_file: str = Field(default="", max_length=300)
     certificate_sha256: str = Field(default="", max_length=64)

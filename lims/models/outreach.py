@@ -73,5 +73,6 @@ class PatrolLog(SQLModel, table=True):
     issues_found: int = 0
     issues: str = Field(default="", max_length=2000)
     recorded_by: str = Field(default="", max_length=60)
-    # photos taken on the patrol: [{"path", "sha256", "mime"}] (lims.metrology.attachments)
+    # photos taken on the patrol: [{"path", "sha256", "mime", "attachment_id"}], attachments of
+    # the patrol (lims.files.attachments; before issue 19: files under photos/, no attachment_id)
     photos: list[dict[str, Any]] = json_field(default_factory=list)

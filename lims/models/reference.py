@@ -83,6 +83,8 @@ class Method(SQLModel, table=True):
     edition: str = Field(max_length=20)     # e.g. "2003"
     kind: str = Field(max_length=30)        # MethodKind
     is_rapid: bool = True
+    # a second user must release its results before they count (issue 19, lims.lab.release)
+    requires_release: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     analyte_id: int | None = Field(default=None, foreign_key="analyte.id")  # target of a kit
     params: dict[str, Any] = json_field()   # cut-offs, bands, minimum control … with sources
     source: str = Field(default="", max_length=500)

@@ -73,6 +73,8 @@ class TestResult(SQLModel, table=True):
     kit_lot_id: int | None = Field(default=None, foreign_key="kit_lot.id")  # issue 14
     source: str = Field(default="manual", max_length=20)  # manual, import, listener, demo
     ingest_key: str = Field(unique=True, max_length=64)  # idempotency: same reading stored once
+    # issue 18 (lims.security.seals): SHA-256 of the sealed content, chained in the audit trail
+    seal: str | None = Field(default=None, max_length=64)
     # denormalised from the sample for aggregation
     market_id: int | None = Field(default=None, foreign_key="market.id")
     commodity_id: int = Field(foreign_key="commodity.id", index=True)
@@ -85,3 +87,9 @@ class TestResult(SQLModel, table=True):
     counts: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     count_date: date | None = None
     count_week: date | None = None
+    # issue 19 (lims.metrology.clocks): for a reading heard on a port, when the listener
+    # received it (its journal entry's time) and where it sits in the instrument's journal
+    # (``file@start-end``); tested_at is the instrument's own clock
+    received_at: datetime | None = ts_field(nullable=True)
+    journal_ref: str = Field(default="", max_length=300,
+                             sa_column_kwargs={"server_default": ""})

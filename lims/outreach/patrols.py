@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, select
 
 from lims.errors import RowError, ValidationFailed
-from lims.metrology.attachments import store_file
+from lims.files import attachments
 from lims.models import Market, PatrolLog
 from lims.security import audit
 from lims.security.auth import Actor, require
@@ -26,8 +26,9 @@ def record_patrol(*, session: Session, actor: Actor, route: str, started_at: dat
                   photos: list[tuple[bytes, str]] = ()) -> PatrolLog:
     """One night-market patrol. The route defaults to the market's name; times must be aware,
     not in the future (beyond LIMS_FUTURE_TOLERANCE_MINUTES) and the end after the start.
-    ``photos``: (bytes, file name) of up to MAX_PHOTOS PNG/JPEG pictures (10 MB each), stored
-    content-addressed under LIMS_VAR_DIR/photos/."""
+    ``photos``: (bytes, file name) of up to MAX_PHOTOS PNG/JPEG pictures (LIMS_ATTACHMENT_MAX_MB
+    each), attachments of the patrol (lims.files.attachments, content-addressed under
+    LIMS_VAR_DIR/attachments/); ``photos`` of the record lists them."""
     require(actor, PERMISSION)
     errors = []
     market = session.get(Market, market_id) if market_id is not None else None
@@ -55,16 +56,24 @@ def record_patrol(*, session: Session, actor: Actor, route: str, started_at: dat
         errors.append(RowError("patrol", "issues", "describe the issues found"))
     if len(photos) > MAX_PHOTOS:
         errors.append(RowError("patrol", "photos", f"{len(photos)} photos; at most {MAX_PHOTOS}"))
+    for data, name in photos:
+        try:
+            attachments.check(data, name, types=attachments.IMAGE_TYPES, field="photos")
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
     if errors:
         raise ValidationFailed(errors, "patrol")
-    stored = [store_file(data, name, directory="photos", field="photos", kinds=("png", "jpg"))
-              for data, name in photos]
     p = PatrolLog(market_id=market_id, route=route[:300], started_at=started_at,
                   ended_at=ended_at, staff=staff.strip()[:300], stalls_checked=stalls_checked,
                   samples_tested=samples_tested, issues_found=issues_found,
-                  issues=issues.strip()[:2000], recorded_by=actor.username,
-                  photos=[{"path": f.path, "sha256": f.sha256, "mime": f.mime} for f in stored])
+                  issues=issues.strip()[:2000], recorded_by=actor.username)
     session.add(p)
+    session.flush()
+    stored = [attachments.attach(session, actor, "patrol", p.id, name, data,
+                                 types=attachments.IMAGE_TYPES, field="photos")
+              for data, name in photos]
+    p.photos = [{"path": attachments.relative_path(f.sha256), "sha256": f.sha256,
+                 "mime": f.media_type, "attachment_id": f.id} for f in stored]
     session.flush()
     audit.record(session=session, actor=actor, action="patrol.record", entity="patrol",
                  entity_id=p.id, new={"market_id": market_id, "route": p.route,

@@ -141,6 +141,7 @@ def load_reference_data(*, session: Session, directory: Path = REFDATA) -> LoadR
         method = Method(code=m["code"], name_zh=m["name_zh"], name_en=m["name_en"],
                         standard=m["standard"], edition=str(m["edition"]), kind=kind,
                         is_rapid=bool(m.get("is_rapid", True)), analyte_id=analyte_id,
+                        requires_release=bool(m.get("requires_release", False)),
                         params=dict(m.get("params", {})), source=m.get("source", ""))
         session.add(method)
         methods[method.code] = method

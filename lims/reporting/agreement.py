@@ -20,6 +20,11 @@ same as scipy's ``binomtest(k, n).proportion_ci(method="wilson")``). A kit is fl
 false-negative or false-positive rate (the point estimate) exceeds the evaluation limits of
 ``lims/refdata/rapid_evaluation.toml`` (read on each report; shipped unconfirmed, and the flag
 says so).
+
+The tables can be split by kit lot (``by="lot"``: the lot recorded on the rapid result,
+``lims.models.kits``; results without one form a "no lot recorded" row per method) or by
+instrument (``by="instrument"``: the instrument that made the rapid reading; none for typed or
+card results). ``lims.lab.watch`` alerts the lab when a lot goes over the limit.
 """
 
 from __future__ import annotations
@@ -34,13 +39,14 @@ from scipy.stats import chi2
 from sqlmodel import Session, select
 
 from lims.errors import ConfigError, InvalidInput
-from lims.models import Method, TestResult
+from lims.models import Instrument, Kit, KitLot, Method, TestResult
 from lims.reporting.stats import wilson_interval
 
 EVALUATION_FILE = Path(__file__).resolve().parent.parent / "refdata" / "rapid_evaluation.toml"
 
 RAPID_POSITIVE = ("positive", "suspicious")
 RAPID_NEGATIVE = ("negative",)
+GROUPINGS = ("method", "lot", "instrument")
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,10 @@ class AgreementRow:
     pairs: int
     stats: AgreementStats
     flags: tuple[str, ...] = ()   # evaluation limits exceeded (with "unconfirmed" if so)
+    group: str = ""               # by lot: "KIT/LOT" ("" = none recorded); by instrument: serial
+    kit_lot_id: int | None = None
+    instrument_id: int | None = None
+    method_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -180,25 +190,44 @@ def pairs(*, session: Session, method: str | None = None, start: date | None = N
     return out
 
 
+def _group_labels(session: Session, by: str, ids: set[int]) -> dict[int, str]:
+    if by == "lot" and ids:
+        return {lot.id: f"{kit.code}/{lot.lot}" for lot, kit in session.exec(
+            select(KitLot, Kit).join(Kit, Kit.id == KitLot.kit_id).where(KitLot.id.in_(ids)))}
+    if by == "instrument" and ids:
+        return {i.id: i.serial_no for i in session.exec(
+            select(Instrument).where(Instrument.id.in_(ids)))}
+    return {}
+
+
 def agreement_report(*, session: Session, method: str | None = None, start: date | None = None,
-                     end: date | None = None,
-                     limits: EvaluationLimits | None = None) -> list[AgreementRow]:
-    """One 2×2 table with its statistics per rapid method (a kit is a method code), flagged
-    against ``limits`` (default: rapid_evaluation.toml)."""
+                     end: date | None = None, limits: EvaluationLimits | None = None,
+                     by: str = "method") -> list[AgreementRow]:
+    """One 2×2 table with its statistics per rapid method (a kit is a method code), or per
+    method and kit lot (``by="lot"``) or per method and instrument (``by="instrument"``),
+    flagged against ``limits`` (default: rapid_evaluation.toml)."""
+    if by not in GROUPINGS:
+        raise InvalidInput(f"agreement: group by one of {', '.join(GROUPINGS)}, not {by!r}")
     limits = read_evaluation_limits() if limits is None else limits
     methods = {m.id: m for m in session.exec(select(Method))}
     if method and not any(m.code.lower() == method.strip().lower() for m in methods.values()):
         from lims.errors import NotFound
 
         raise NotFound(f"unknown method {method!r}")
-    cells: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    cells: dict[tuple[int, int | None], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for r, rapid_pos, lab_pos in pairs(session=session, method=method, start=start, end=end):
         idx = (0 if rapid_pos else 1) if lab_pos else (2 if rapid_pos else 3)
-        cells[r.method_id][idx] += 1
+        sub = r.kit_lot_id if by == "lot" else r.instrument_id if by == "instrument" else None
+        cells[(r.method_id, sub)][idx] += 1
+    labels = _group_labels(session, by, {k[1] for k in cells if k[1] is not None})
     rows = []
-    for mid, (n11, n12, n21, n22) in sorted(cells.items(), key=lambda kv: methods[kv[0]].code):
+    for (mid, sub), (n11, n12, n21, n22) in sorted(
+            cells.items(), key=lambda kv: (methods[kv[0][0]].code, labels.get(kv[0][1], ""))):
         m = methods[mid]
         stats = table_stats(n11, n12, n21, n22)
         rows.append(AgreementRow(m.code, m.name_en, m.kind, n11 + n12 + n21 + n22, stats,
-                                 evaluation_flags(stats, limits)))
+                                 evaluation_flags(stats, limits), group=labels.get(sub, ""),
+                                 kit_lot_id=sub if by == "lot" else None,
+                                 instrument_id=sub if by == "instrument" else None,
+                                 method_id=mid))
     return rows

@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlmodel import Session
 
 from lims.errors import LimsError
-from lims.reporting import reports, stats
+from lims.reporting import coverage, reports, stats, weighting
 from lims.reporting.stats import TrendFilter, wilson_interval
 
 CJK_FONTS = (
@@ -64,6 +64,8 @@ class MonthlyData:
     grades: dict[str, int]
     alerts: dict[str, float | int | None]
     handling: dict[str, int] | None = None   # case handling scores of the month
+    coverage: list[coverage.CoverageRow] | None = None   # by county, then by grid group
+    weighted: list[weighting.WeightedRate] | None = None  # per market, raw and weighted
 
 
 def gather(*, session: Session, month: date, county: str | None = None) -> MonthlyData:
@@ -96,7 +98,11 @@ def gather(*, session: Session, month: date, county: str | None = None) -> Month
         out_of_control=ooc, instruments=reports.instrument_status(session=session, on=end),
         tested=sum(p["tested"] for p in pooled), passed=sum(p["passed"] for p in pooled),
         grades=reports.grade_distribution(session=session, county=county),
-        alerts=_alerts(session, start), handling=_handling(session, start))
+        alerts=_alerts(session, start), handling=_handling(session, start),
+        coverage=[r for g in coverage.GROUPS for r in coverage.coverage(
+            session=session, period="month", start=start, end=end, group=g, county=county)],
+        weighted=weighting.weighted_pass_rates(session=session, start=start, end=end,
+                                               county=county))
 
 
 def _alerts(session: Session, month: date) -> dict[str, float | int | None]:
@@ -229,6 +235,7 @@ def render_pdf(d: MonthlyData, labels: dict[str, str], lang: str = "zh") -> byte
                    [[a["market"], str(a["high"])] for a in d.out_of_control], (100, 40))
         else:
             pdf.cell(0, 7, labels["in_control"], new_x="LMARGIN", new_y="NEXT")
+    _coverage_section(pdf, d, labels, pct)
     pdf.ln(3)
     pdf.set_font("cjk", size=13)
     pdf.cell(0, 8, labels["grades"], new_x="LMARGIN", new_y="NEXT")
@@ -259,6 +266,43 @@ def render_pdf(d: MonthlyData, labels: dict[str, str], lang: str = "zh") -> byte
                                      sorted(counts.items())) or "—",
                    new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
+
+
+def _coverage_section(pdf, d: MonthlyData, labels: dict, pct) -> None:
+    """Coverage against the sampling plan per county and grid group, and each market's raw and
+    grade-weighted pass rate (``lims.reporting.coverage``, ``lims.reporting.weighting``)."""
+    if d.coverage is None:
+        return
+    pdf.ln(3)
+    pdf.set_font("cjk", size=13)
+    pdf.cell(0, 8, labels["coverage"], new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("cjk", size=9)
+    pdf.multi_cell(0, 5, labels["coverage_explain"], new_x="LMARGIN", new_y="NEXT")
+    head = [labels["coverage_group"], labels["markets_covered"], labels["stalls_covered"],
+            labels["stalls_on_plan"], labels["plan_share"]]
+    _table(pdf, head, [[r.name or labels["no_grid"],
+                        f"{r.markets_tested}/{r.markets} ({pct(r.market_share)})",
+                        f"{r.stalls_tested}/{r.stalls} ({pct(r.stall_share)})",
+                        f"{r.stalls_on_plan}/{r.stalls}",
+                        f"{r.toward_plan:.0f}/{r.planned:.0f} ({pct(r.plan_share)})"]
+                       for r in d.coverage], (46, 36, 36, 30, 42))
+    if not d.weighted:
+        return
+    pdf.ln(3)
+    pdf.set_font("cjk", size=13)
+    pdf.cell(0, 8, labels["weighted"], new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("cjk", size=9)
+    pdf.multi_cell(0, 5, labels["weighted_explain"], new_x="LMARGIN", new_y="NEXT")
+    rows = []
+    for r in d.weighted[:25]:
+        e = r.weighted
+        note = (labels["weighted_partial"].format(grades=", ".join(e.missing))
+                if e.status == "partial" else labels["weighted_no_data"]
+                if e.status == "no_data" else "")
+        rows.append([r.market, str(r.tested), pct(r.raw_rate), pct(e.rate),
+                     f"{pct(e.low)} – {pct(e.high)}" if e.rate is not None else "—", note])
+    _table(pdf, [labels["market"], labels["tested"], labels["raw_rate"], labels["weighted_rate"],
+                 labels["ci"], labels["note"]], rows, (44, 16, 24, 24, 36, 46))
 
 
 def _table(pdf, head: list[str], rows: list[list[str]], widths: tuple[int, ...]) -> None:

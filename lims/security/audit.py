@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from lims.errors import InvalidInput
 from lims.models import AuditEvent
+from lims.security import chainhead
 from lims.security.auth import Actor
 from lims.storage.engine import begin_write
 from lims.timeutil import now
@@ -72,6 +73,7 @@ def record(*, session: Session, actor: Actor, action: str, entity: str, entity_i
     ev.id = session.connection().execute(_INSERT, {c: getattr(ev, c) for c in _COLUMNS}
                                          ).inserted_primary_key[0]
     session.info[_HEAD] = (_innermost(session), ev.hash)
+    chainhead.note_extended(session)   # the head file follows at commit
     return ev
 
 

@@ -16,6 +16,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "results.create": frozenset({Role.FIELD_TESTER, Role.LAB_TECHNICIAN, Role.ADMIN}),
     "results.import": frozenset({Role.LAB_TECHNICIAN, Role.ADMIN}),
     "results.review": frozenset({Role.LAB_TECHNICIAN, Role.ADMIN}),   # accept held / void
+    # release a result awaiting second-person release, or send it back (lims.lab.release)
+    "results.release": frozenset({Role.LAB_TECHNICIAN, Role.ADMIN}),
     "results.read": frozenset(Role),
     "reference.edit": frozenset({Role.LAB_TECHNICIAN, Role.ADMIN}),   # thresholds, methods …
     "calibration.record": frozenset({Role.LAB_TECHNICIAN, Role.ADMIN}),

@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from lims.errors import LimsError, NotFound
+from lims.security import chainhead
 from lims.security.auth import Actor, require
 from lims.storage import maintenance
 from lims.timeutil import now
@@ -50,6 +51,7 @@ class BackupReport:
     at: datetime
     safety: Path | None = None          # restore: the pre-restore copy of the replaced content
     replayed: dict | None = None        # restore: journal replay counts per instrument
+    head: dict | None = None            # the audit chain head it holds (lims.security.chainhead)
 
     def to_dict(self) -> dict:
         out = {"path": str(self.path), "backend": self.backend, "size": self.size,
@@ -58,6 +60,8 @@ class BackupReport:
             out["safety"] = str(self.safety)
         if self.replayed is not None:
             out["replayed"] = self.replayed
+        if self.head is not None:
+            out["head"] = self.head
         return out
 
 
@@ -140,11 +144,17 @@ def backup_database(*, engine: sa.Engine, actor: Actor, out: Path) -> BackupRepo
         finally:
             con.close()
         check_sqlite_file(tmp)
+        head = chainhead.sqlite_file_event(tmp)
         _fsync(tmp)
         tmp.replace(out)
     else:
+        with engine.connect() as conn:   # the dump holds at least this head
+            head = chainhead.current_head(conn)
         _pg_dump(engine, out)
-    return BackupReport(out, engine.dialect.name, out.stat().st_size, sha256_file(out), now())
+    digest = sha256_file(out)
+    noted = chainhead.write_head(chainhead.sidecar(out), head[0], head[1], sha256=digest,
+                                 backend=engine.dialect.name, backup=out.name)
+    return BackupReport(out, engine.dialect.name, out.stat().st_size, digest, now(), head=noted)
 
 
 def restore_database(*, engine: sa.Engine, actor: Actor, source: Path, backup_dir: Path,
@@ -160,6 +170,7 @@ def restore_database(*, engine: sa.Engine, actor: Actor, source: Path, backup_di
     if not source.is_file():
         raise LimsError(f"restore: {source}: no such file")
     digest = sha256_file(source)
+    noted = chainhead.check_backup(source, digest)   # the backup still holds its noted chain head
     safety = None
     if engine.dialect.name == "sqlite":
         check_sqlite_file(source)
@@ -180,7 +191,7 @@ def restore_database(*, engine: sa.Engine, actor: Actor, source: Path, backup_di
         _pg_restore(engine, source)
         replayed = _after_copy_in(engine, actor, source, digest, journal_root, tz, profile_dirs)
     return BackupReport(source, engine.dialect.name, source.stat().st_size, digest, now(),
-                        safety=safety, replayed=replayed)
+                        safety=safety, replayed=replayed, head=noted)
 
 
 def _after_copy_in(engine: sa.Engine, actor: Actor, source: Path, digest: str,
@@ -195,6 +206,7 @@ def _after_copy_in(engine: sa.Engine, actor: Actor, source: Path, digest: str,
         audit.record(session=s, actor=actor, action="database.restore", entity="database",
                      entity_id=engine.dialect.name, new={"file": source.name, "sha256": digest})
         s.commit()
+    chainhead.update_head_file(engine, force=True)   # the restored chain is the head now
     if journal_root is None or tz is None:
         return None
     return replay_journal(engine=engine, journal_root=journal_root, tz=tz,

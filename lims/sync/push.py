@@ -1,12 +1,22 @@
-"""``lims sync push``: a station's results go up to the central server, in order, resumable.
+"""``lims sync push``: a station's results, then its changes, go up to the central server, in
+order, resumable.
 
-The outbox is the result table itself, read in id order after the station's cursor
+Results: the outbox is the result table itself, read in id order after the station's cursor
 (``SyncPeer.last_pushed_result_id``). Each batch is sent as ``POST /api/v1/readings`` items with
-the station's raw values (the server recomputes the verdict against its own thresholds and gates)
-and the station's ingest key, so the server stores each reading once. The cursor moves after the
-server answered: a push killed anywhere — before sending, while the server commits, after it
-committed but before the answer arrived — is pushed again and the server answers "duplicate"
-for what it already has. Voided results and unbound readings do not go up.
+the station's raw values *as first recorded* (the server recomputes the verdict against its own
+thresholds and gates; corrections follow as changes) and the station's ingest key, so the server
+stores each reading once. Voided results go up too (their void follows), so the central database
+keeps them with the reason, as the station does. Unbound readings do not go up.
+
+Changes: then the station's audit events of the kinds that sync (``lims.sync.changes``) after
+``SyncPeer.last_pushed_event_id`` go up as ``POST /api/v1/changes``, each with its event id; the
+server applies each once. A change is sent only once the result it refers to has been sent.
+Every push also sends the station's audit chain head (``lims.security.chainhead.witness``); the
+server keeps it per station as a witness against a truncated or rewritten chain.
+
+Each cursor moves after the server answered: a push killed anywhere — before sending, while the
+server commits, after it committed but before the answer arrived — is pushed again and the server
+answers "duplicate" for what it already has.
 """
 
 from __future__ import annotations
@@ -24,8 +34,9 @@ from lims.models import (
     SyncPeer,
     TestResult,
 )
-from lims.models.enums import ResultStatus
 from lims.security.auth import Actor, require
+from lims.security.chainhead import witness
+from lims.sync import changes
 from lims.sync.http import Central
 from lims.timeutil import aware, local_tz, now
 from lims.wire.readings import RAW_FIELDS
@@ -43,11 +54,16 @@ class PushReport:
     last_result_id: int = 0
     pending: int = 0
     result_ids: list[int] = field(default_factory=list, repr=False)
+    #: the change outbox: sent, applied now, applied before ("duplicate"), still waiting
+    changes: dict[str, int] = field(default_factory=lambda: {
+        "sent": 0, "applied": 0, "duplicates": 0, "skipped": 0, "batches": 0,
+        "last_event_id": 0, "pending": 0})
 
     def to_dict(self) -> dict[str, Any]:
         return {"url": self.url, "sent": self.sent, "stored": self.stored,
                 "duplicates": self.duplicates, "batches": self.batches,
-                "last_result_id": self.last_result_id, "pending": self.pending}
+                "last_result_id": self.last_result_id, "pending": self.pending,
+                "changes": dict(self.changes)}
 
 
 def peer(session: Session, url: str) -> SyncPeer:
@@ -65,11 +81,10 @@ def peer(session: Session, url: str) -> SyncPeer:
 
 def _outbox(session: Session, after_id: int):
     """The results after the cursor, in id order: the export's query (the same names and
-    joins a file export carries), voided ones left out."""
+    joins a file export carries)."""
     tr = TestResult.__table__.c
     return (export_query(session, None, None, None)
-            .where(tr.id > after_id, tr.status != ResultStatus.VOIDED.value)
-            .order_by(None).order_by(tr.id))
+            .where(tr.id > after_id).order_by(None).order_by(tr.id))
 
 
 def pending_count(session: Session, url: str | None = None) -> int:
@@ -81,11 +96,20 @@ def pending_count(session: Session, url: str | None = None) -> int:
     after = min(cursors) if cursors else 0
     t = TestResult.__table__.c
     return session.execute(sa.select(sa.func.count()).select_from(TestResult.__table__)
-                           .where(t.id > after, t.status != ResultStatus.VOIDED.value)).scalar_one()
+                           .where(t.id > after)).scalar_one()
 
 
-def _item(r, tz) -> dict[str, Any]:
-    raw = r.raw or {}
+def pending_change_count(session: Session, url: str | None = None) -> int:
+    """Changes (audit events of synced kinds) not confirmed by the server yet."""
+    q = select(SyncPeer.last_pushed_event_id)
+    if url:
+        q = q.where(SyncPeer.url == url.rstrip("/"))
+    cursors = list(session.exec(q))
+    return changes.pending_changes(session, min(cursors) if cursors else 0)
+
+
+def _item(r, tz, first_raw: dict[str, Any] | None = None) -> dict[str, Any]:
+    raw = first_raw if first_raw is not None else (r.raw or {})
     item: dict[str, Any] = {
         "method": r.method_code, "tested_at": aware(r.tested_at, tz).isoformat(),
         "sample_code": r.code, "commodity": r.commodity_zh, "tested_by": r.tested_by or "",
@@ -115,7 +139,8 @@ def push(*, session: Session, actor: Actor, central: Central, batch: int = 200,
         rows = session.execute(_outbox(session, row.last_pushed_result_id).limit(batch)).all()
         if not rows:
             break
-        items = [_item(r, tz) for r in rows]
+        firsts = changes.first_raw(session, [r.id for r in rows])
+        items = [_item(r, tz, firsts.get(r.id)) for r in rows]
         try:
             answer = central.call("POST", "/readings", {"readings": items})
         except ValidationFailed as exc:  # name the station's result ids, not batch indexes
@@ -136,4 +161,53 @@ def push(*, session: Session, actor: Actor, central: Central, batch: int = 200,
         if on_batch:
             on_batch(report)
     report.pending = pending_count(session, row.url)
+    _push_changes(session, central, row, report, batch, on_batch)
     return report
+
+
+def _push_changes(session: Session, central: Central, row: SyncPeer, report: PushReport,
+                  batch: int, on_batch: Callable[[PushReport], None] | None) -> None:
+    """Send the change outbox after the results, ``batch`` at a time."""
+    ch = report.changes
+    ch["last_event_id"] = row.last_pushed_event_id
+    while True:
+        events = changes.outbox(session, row.last_pushed_event_id, batch)
+        items, last, skipped = [], row.last_pushed_event_id, 0
+        for ev in events:
+            item, needs = changes.item(session, ev)
+            if needs > row.last_pushed_result_id:
+                break   # its result was recorded after this push sent results: next push
+            last = ev.id
+            if item is None:
+                skipped += 1
+            else:
+                items.append(item)
+        if last == row.last_pushed_event_id:
+            break
+        if items:
+            try:
+                answer = central.call("POST", "/changes", {"changes": items,
+                                                           "chain_head": witness(session)})
+            except ValidationFailed as exc:  # name the station's audit event ids
+                errors = [RowError(row=f"change {items[e.row]['id']} ({items[e.row]['action']})"
+                                   if isinstance(e.row, int) and 0 <= e.row < len(items)
+                                   else e.row, field=e.field, message=e.message)
+                          for e in exc.errors]
+                raise ValidationFailed(errors, f"push to {row.url}: the server refused changes "
+                                               f"after event {row.last_pushed_event_id}") from None
+            ch["sent"] += len(items)
+            ch["applied"] += int(answer.get("applied", 0))
+            ch["duplicates"] += int(answer.get("duplicates", 0))
+            ch["batches"] += 1
+        ch["skipped"] += skipped
+        row.last_pushed_event_id = last
+        row.pushed_at = now()
+        session.add(row)
+        session.commit()
+        ch["last_event_id"] = last
+        if on_batch and items:
+            on_batch(report)
+    if not ch["batches"]:   # nothing changed: the chain head goes up all the same
+        central.call("POST", "/changes", {"changes": [], "chain_head": witness(session)})
+        session.commit()
+    ch["pending"] = pending_change_count(session, row.url)

@@ -85,7 +85,7 @@ def test_calibration_record_saves_with_certificate_and_shows_report(use_db, tmp_
     assert rec["last_outcome"] == "pass" and hist["kind"] == "verification"
     digest = hashlib.sha256(PDF).hexdigest()
     assert stored.certificate_sha256 == digest and stored.certificate_type == "application/pdf"
-    assert stored.certificate_file == f"certificates/{digest[:2]}/{digest}.pdf"
+    assert stored.certificate_file == f"attachments/{digest[:2]}/{digest}"
     assert (tmp_path / "var" / stored.certificate_file).read_bytes() == PDF
     # the computed report, the certificate PDF and the uploaded file are offered
     assert at.subheader[0].value == s("calrec.report", lang, id=hist["id"], serial="BP-1")

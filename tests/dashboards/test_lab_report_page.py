@@ -10,9 +10,11 @@ from sqlmodel import Session, select
 from lims.intake.corrections import correct_result
 from lims.intake.pipeline import accept_readings
 from lims.intake.readings import ReadingIn
+from lims.lab.release import release
 from lims.lab.reports import lab_report, report_url
 from lims.models import Market, TestResult
-from lims.security.auth import SYSTEM
+from lims.models.enums import Role
+from lims.security.auth import SYSTEM, Actor
 from lims.storage.engine import get_engine
 from tests.conftest import TZ
 from tests.dashboards.test_signed_slip_page import _notices, _open
@@ -25,6 +27,8 @@ def test_report_qr_current_then_superseded(use_db):
         stored = accept_readings(session=s, actor=SYSTEM, readings=[ReadingIn(
             method="LAB-GCMS", tested_at=datetime(2026, 5, 19, 10, 0, tzinfo=TZ),
             market=market.code, commodity="芹菜", analyte="毒死蜱", raw={"value": 0.03})]).stored[0]
+        # a lab result is published once a second person released it (issue 19)
+        release(session=s, actor=Actor("lab-2", Role.LAB_TECHNICIAN), result_id=stored.result_id)
         s.commit()
         row = SimpleNamespace(code=stored.sample_code, id=stored.result_id)
         rep = lab_report(session=s, code=row.code)

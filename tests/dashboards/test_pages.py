@@ -13,6 +13,7 @@ from tests.dashboards.conftest import KINDS, no_exception, run_page
 PAGES = {
     "pass_rates": "page.pass_rates", "control_chart": "page.control_chart",
     "heatmap": "page.heatmap", "breakdowns": "page.breakdowns", "vendors": "page.vendors",
+    "coverage": "page.coverage",
     "alerts": "page.alerts", "agreement": "page.agreement", "outreach": "page.outreach",
     "report": "page.report", "field_test": "page.field_test", "calibration": "page.calibration",
     "qc": "page.qc", "queue": "page.queue", "cases": "page.cases", "reference": "page.reference",

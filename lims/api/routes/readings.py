@@ -7,7 +7,8 @@ case, alert, grade), in one transaction, acting as the token's station (``statio
 bad item — refused by the request schema, by the API's own checks (``lims.api.checks``) or by
 the pipeline — answers 422 with every problem as ``{"index", "field", "message"}`` and stores
 nothing. A reading stored before (the same ingest key) answers ``"duplicate"`` and is not
-stored again.
+stored again. The results stored are the token's station's (``ResultOwner``): only it may send
+changes to them (``POST /api/v1/changes``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from lims.errors import RowError, ValidationFailed
 from lims.intake.pipeline import accept_readings
 from lims.reference.lookup import RefCache
 from lims.settings import load_settings
+from lims.sync.apply import record_owners
 from lims.timeutil import aware, local_tz, now
 from lims.wire.readings import ReadingAccepted
 
@@ -64,6 +66,8 @@ def post_readings(batch: ReadingBatch, request: Request,
             if errors or report is None:
                 session.rollback()
                 return refused(errors)
+            record_owners(session, caller.station,
+                          [s.result_id for s in report.stored if s.state == "stored"])
             session.commit()
         except BaseException:
             session.rollback()

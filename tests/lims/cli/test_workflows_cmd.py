@@ -8,6 +8,13 @@ import json
 
 import zxingcpp
 from PIL import Image
+from sqlmodel import Session
+
+from lims.lab import release
+from lims.models import EnforcementCase
+from lims.models.enums import Role
+from lims.security.auth import Actor
+from lims.storage.engine import make_engine
 
 
 def field(lims, stall, at, colour="unchanged", commodity="韭菜", market="T-F01"):
@@ -17,7 +24,7 @@ def field(lims, stall, at, colour="unchanged", commodity="韭菜", market="T-F01
     return json.loads(r.output)
 
 
-def test_case_clock_from_the_command_line(places):
+def test_case_clock_from_the_command_line(places, env_db):
     lims = places
     late = field(lims, "A01", "2026-05-06 09:30")
     assert late["verdict"] == "positive" and late["case_id"] and late["alert_id"]
@@ -43,7 +50,15 @@ def test_case_clock_from_the_command_line(places):
     r = lims("case", "confirm", "--case", ok["case_id"], "--method", "LAB-GCMS",
              "--analyte", "氧乐果", "--value", "0.01", "--at", "2026-05-07 10:00", "--json")
     assert r.exit_code == 0, r.output
-    assert json.loads(r.output)["case_outcome"] == "overturned"
+    lab = json.loads(r.output)
+    assert lab["case_outcome"] == ""   # decided once a second person released it (issue 19)
+    r = lims("release", "approve", "--id", lab["result_id"])
+    assert r.exit_code != 0 and "second person" in r.output   # the CLI user recorded it
+    with Session(make_engine(env_db)) as s:
+        release.release(session=s, actor=Actor("lab2", Role.LAB_TECHNICIAN),
+                        result_id=lab["result_id"])
+        s.commit()
+        assert s.get(EnforcementCase, int(ok["case_id"])).outcome == "overturned"
 
     r = lims("case", "show", "--case", ok["case_id"], "--json")
     kinds = [s["kind"] for s in json.loads(r.output)["steps"]]

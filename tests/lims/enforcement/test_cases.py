@@ -9,6 +9,7 @@ from lims.enforcement import cases, confirmation
 from lims.errors import InvalidInput, ValidationFailed
 from lims.field.stand import record_field_test
 from lims.intake import corrections
+from lims.lab import release
 from lims.models import AuditEvent, CaseStep, EnforcementCase, TestResult
 from lims.models.enums import Role
 from lims.security.auth import Actor
@@ -101,14 +102,17 @@ def test_confirmatory_judged_against_edition_and_linked(session, world):
                                    method="LAB-GCMS", analyte="腐霉利", value=1.0,
                                    tested_at=T0 + timedelta(days=1))
     assert ok.verdict == "compliant" and ok.standard == "GB 2763.1-2022"
-    assert ok.case_outcome == "overturned"
+    assert ok.case_outcome == ""   # a lab result decides once a second person released it
+    release.release(session=session, actor=TECH, result_id=ok.result_id)
+    assert session.get(EnforcementCase, out.case_id).outcome == "overturned"
     bad = confirmation.record_confirmatory(session=session, actor=TESTER, case_id=out.case_id,
                                     method="LAB-GCMS", analyte="腐霉利", value=1.0,
                                     standard="GB 2763-2021",
                                     tested_at=T0 + timedelta(days=1, hours=1))
+    release.release(session=session, actor=TECH, result_id=bad.result_id)
     session.commit()
     assert bad.verdict == "noncompliant" and bad.standard == "GB 2763-2021"
-    assert bad.case_outcome == "confirmed"
+    assert session.get(EnforcementCase, out.case_id).outcome == "confirmed"
     lab = session.get(TestResult, bad.result_id)
     assert lab.retest_of_id == out.result_id and lab.source == "objection"
     assert session.get(EnforcementCase, out.case_id).confirmatory_result_id == bad.result_id
@@ -123,8 +127,10 @@ def test_full_case_timeline_and_audit(session, world):
                                   analyte="氧乐果", value=0.05, tested_at=T0 - timedelta(days=1))
     with pytest.raises(ValidationFailed, match="handled before closing"):
         cases.close_case(session=session, actor=TESTER, case_id=cid)
-    confirmation.record_confirmatory(session=session, actor=TESTER, case_id=cid, method="LAB-GCMS",
-                              analyte="氧乐果", value=0.05, tested_at=T0 + timedelta(hours=20))
+    lab = confirmation.record_confirmatory(session=session, actor=TESTER, case_id=cid,
+                                           method="LAB-GCMS", analyte="氧乐果", value=0.05,
+                                           tested_at=T0 + timedelta(hours=20))
+    release.release(session=session, actor=TECH, result_id=lab.result_id)
     with pytest.raises(ValidationFailed, match="unknown disposal"):
         cases.record_disposal(session=session, actor=TESTER, case_id=cid, disposal="eaten")
     cases.record_disposal(session=session, actor=TESTER, case_id=cid, disposal="destroyed",
@@ -143,8 +149,8 @@ def test_full_case_timeline_and_audit(session, world):
     actions = session.exec(select(AuditEvent.action).where(AuditEvent.entity == "case",
                                                            AuditEvent.entity_id == str(cid))).all()
     assert actions == ["case.opened", "case.vendor_notified", "case.sale_suspended",
-                       "case.confirmatory_result", "case.disposal", "case.public_notice",
-                       "case.closed"]
+                       "case.confirmatory_result", "case.outcome",   # decided when released
+                       "case.disposal", "case.public_notice", "case.closed"]
     with pytest.raises(ValidationFailed, match="closed"):
         cases.suspend_sale(session=session, actor=TESTER, case_id=cid)
     assert [c.id for c in cases.list_cases(session=session, status="closed")] == [cid]

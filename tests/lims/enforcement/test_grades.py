@@ -8,8 +8,13 @@ from sqlmodel import select
 from lims.enforcement import cases, confirmation, grades
 from lims.enforcement.rules import load_grade_rules
 from lims.field.stand import record_field_test
+from lims.lab import release
 from lims.models import Vendor, VendorGradeHistory
+from lims.models.enums import Role
+from lims.security.auth import Actor
 from tests.lims.conftest import T0, TESTER
+
+LAB2 = Actor("lab2", Role.LAB_TECHNICIAN)   # releases lab results (second person)
 
 RULES = load_grade_rules()
 
@@ -79,8 +84,10 @@ def test_overturned_positive_is_an_upheld_objection_not_a_positive(session, worl
     cid = out.case_id
     cases.notify_vendor(session=session, actor=TESTER, case_id=cid, at=T0)
     cases.lodge_objection(session=session, actor=TESTER, case_id=cid, at=T0 + timedelta(hours=1))
-    confirmation.record_confirmatory(session=session, actor=TESTER, case_id=cid, method="LAB-GCMS",
-                              analyte="毒死蜱", value=0.001, tested_at=T0 + timedelta(days=1))
+    lab = confirmation.record_confirmatory(session=session, actor=TESTER, case_id=cid,
+                                           method="LAB-GCMS", analyte="毒死蜱", value=0.001,
+                                           tested_at=T0 + timedelta(days=1))
+    release.release(session=session, actor=LAB2, result_id=lab.result_id)
     assert cases.case_view(session=session, case_id=cid).outcome == "overturned"
     (c,) = grades.recompute_grades(session=session, actor=TESTER, at=T0 + timedelta(days=60),
                                    vendor_ids=[world["vendors"]["A01"].id])
@@ -95,9 +102,10 @@ def test_overturned_positive_restores_the_grade_without_a_recompute(session, wor
     cid = out.case_id
     cases.notify_vendor(session=session, actor=TESTER, case_id=cid, at=T0)
     cases.lodge_objection(session=session, actor=TESTER, case_id=cid, at=T0 + timedelta(hours=1))
-    confirmation.record_confirmatory(session=session, actor=TESTER, case_id=cid, method="LAB-GCMS",
-                                     analyte="毒死蜱", value=0.001,
-                                     tested_at=T0 + timedelta(days=1))
+    lab = confirmation.record_confirmatory(session=session, actor=TESTER, case_id=cid,
+                                           method="LAB-GCMS", analyte="毒死蜱", value=0.001,
+                                           tested_at=T0 + timedelta(days=1))
+    release.release(session=session, actor=LAB2, result_id=lab.result_id)
     session.commit()
     assert session.get(Vendor, vid).credit_grade == "A"
     grade, reason = grades.current_grade(session=session, vendor_id=vid)

@@ -16,9 +16,11 @@ from lims.field.board import market_board
 from lims.intake import rollups
 from lims.intake.corrections import void_result
 from lims.intake.pipeline import ReadingIn, accept_readings
+from lims.lab import release
 from lims.models import Market, Method, Sample, TestResult
+from lims.models.enums import Role
 from lims.reporting import reports, stats
-from lims.security.auth import SYSTEM
+from lims.security.auth import SYSTEM, Actor
 from lims.verdicts import Outcome
 from tests.conftest import TZ
 
@@ -37,6 +39,9 @@ def world(session):
 
 def enz(inhibition: float) -> dict:
     return {"control_delta": 0.5, "sample_delta": round(0.5 * (1 - inhibition / 100), 4)}
+
+
+LAB2 = Actor("lab2", Role.LAB_TECHNICIAN)   # releases lab results (second person)
 
 
 def ingest(s, *readings):
@@ -115,7 +120,9 @@ def test_lab_negative_overrules_a_positive_screen_in_the_week_taken(world):
     s = world
     ingest(s, ReadingIn(method="ENZ-5009.199", raw=enz(80.0), tested_at=SAT, market="M1",
                         commodity="芹菜", sample_code="L1"))
-    ingest(s, lab("L1", SAT + timedelta(days=2), 0.01))                 # compliant, next week
+    rep = ingest(s, lab("L1", SAT + timedelta(days=2), 0.01))           # compliant, next week
+    release.release(session=s, actor=LAB2, result_id=rep.stored[0].result_id)   # counts now
+    s.commit()
     ingest(s, again("L1", SAT + timedelta(days=3), 75.0))   # a later rapid re-test: lab still wins
     m1 = s.exec(select(Market.id).where(Market.code == "M1")).one()
     assert trend(s) == {(m1, WEEK): (1, 0)}          # counted as a pass, in the screen's week

@@ -44,8 +44,11 @@ def chunks(data: bytes, sizes=(1, 7, 64, 3, 200, 17)):
 def stored(engine) -> tuple[list[dict], list[dict]]:
     """Results and quarantine items without ids, clocks and the journal's day file name."""
     with Session(engine) as s:
-        results = [r.model_dump(exclude={"id", "created_at"})
-                   for r in s.exec(select(TestResult).order_by(TestResult.id))]
+        results = []
+        for r in s.exec(select(TestResult).order_by(TestResult.id)):
+            d = r.model_dump(exclude={"id", "created_at", "received_at"})
+            d["journal_ref"] = d["journal_ref"].split("@")[1]       # RX byte span in the file
+            results.append(d)
         items = []
         for q in s.exec(select(QuarantineItem).order_by(QuarantineItem.id)):
             d = q.model_dump(exclude={"id", "received_at", "dedupe_key"})
@@ -97,6 +100,7 @@ def test_recorded_stream_fed_directly_stores_what_the_pty_listener_stores(sqlite
     finally:
         direct.dispose()
     assert got_results == want_results and len(got_results) == 3
+    assert all(d["journal_ref"] for d in got_results)   # each result points at its bytes
     assert got_items == want_items and len(got_items) == 2
     good = [m for m in sim.sent if m.fault not in ("corrupt", "drop_byte")]
     assert [r["raw"]["control_delta"] for r in got_results] == [

@@ -100,7 +100,7 @@ def test_patrol_photos_are_kept_content_addressed(session, world, tmp_path, monk
                               started_at=T0.replace(hour=20), market_id=world["m3"].id,
                               photos=[(PNG, "stall7.png"), (PNG, "same-again.png")])
     assert len(p.photos) == 2 and p.photos[0]["path"] == p.photos[1]["path"]   # stored once
-    assert p.photos[0]["path"].startswith("photos/") and p.photos[0]["mime"] == "image/png"
+    assert p.photos[0]["path"].startswith("attachments/") and p.photos[0]["mime"] == "image/png"
     assert read_file(p.photos[0]["path"], p.photos[0]["sha256"]) == PNG
     with pytest.raises(ValidationFailed, match="photos: not a PNG or JPEG file"):
         patrols.record_patrol(session=session, actor=TESTER, route="r", started_at=T0,

@@ -190,4 +190,4 @@ def test_cli_round_trip(env_db, tmp_path):
         assert c.exec_driver_sql("SELECT count(*) FROM market").scalar() == 0
     engine.dispose()
     res = runner.invoke(app, ["backup"])
-    assert res.exit_code == 0 and len(list((tmp_path / "var" / "backups").glob("lims-*"))) == 1
+    assert res.exit_code == 0 and len(list((tmp_path / "var" / "backups").glob("lims-*.sqlite3"))) == 1

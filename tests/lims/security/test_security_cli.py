@@ -125,6 +125,7 @@ def test_audit_verify_exit_codes_and_the_named_link(installed):
     res = run("audit", "verify", "--json")
     report = json.loads(res.stdout)
     head = report.pop("head")
+    report = {k: report[k] for k in ("ok", "checked", "broken_at", "problem")}   # + seals
     assert res.exit_code == 0 and report == {
         "ok": True, "checked": 3, "broken_at": None, "problem": ""}
     engine = sa.create_engine(installed)
