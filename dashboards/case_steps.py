@@ -119,7 +119,9 @@ class _Step:
         out = self.run(slots, confirmation.record_confirmatory, time_field="tested_at",
                        method=method, analyte=analyte.strip(), value=float(value),
                        unit=unit.strip() or "mg/kg", standard=standard.strip() or None)
-        if out is not None:
+        if out is not None and out.held:
+            _done(t("case.done.confirm_held", verdict=t(f"verdict.{out.verdict}")), "warning")
+        elif out is not None:
             _done(t("case.done.confirm", verdict=t(f"verdict.{out.verdict}"),
                     outcome=t(f"case.outcome.{out.case_outcome or 'pending'}")))
 

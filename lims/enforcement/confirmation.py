@@ -13,6 +13,7 @@ from lims.enforcement.grades import regrade_vendor
 from lims.intake.pipeline import ReadingIn, accept_readings
 from lims.intake.retests import COUNTED
 from lims.models import EnforcementCase, Method, Sample, TestResult
+from lims.models.enums import ResultStatus
 from lims.reference.lookup import RefCache
 from lims.security.auth import Actor, require
 from lims.verdicts import Outcome
@@ -28,6 +29,7 @@ class ConfirmatoryOutcome:
     standard: str | None
     reasons: tuple[str, ...]
     case_outcome: str  # confirmed, overturned or "" (undecided)
+    held: bool = False  # stored held (awaits second-person release or review): decides later
 
 
 def record_confirmatory(*, session: Session, actor: Actor, case_id: int, method: str,
@@ -79,7 +81,8 @@ def record_confirmatory(*, session: Session, actor: Actor, case_id: int, method:
            "reasons": list(v.reasons), "case_outcome": case.outcome},
           old={"outcome": old_outcome})
     return ConfirmatoryOutcome(case.id, stored.result_id, v.outcome.value, v.value, v.unit, std,
-                               tuple(v.reasons), case.outcome)
+                               tuple(v.reasons), case.outcome,
+                               held=stored.status == ResultStatus.HELD.value)
 
 
 def refresh_outcome(*, session: Session, case: EnforcementCase) -> str:

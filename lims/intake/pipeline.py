@@ -327,6 +327,9 @@ def follow_up_results(*, session: Session, actor: Actor, result_ids: list[int]) 
         follow_up(session=session, actor=actor, result_ids=result_ids)
         regrade_vendors_of(session=session, actor=actor, result_ids=result_ids)
         refresh_cases_of(session=session, actor=actor, result_ids=result_ids)   # lab re-tests
+        from lims.lab.watch import after_lab_results
+
+        after_lab_results(session=session, actor=actor, result_ids=result_ids)  # lot agreement
 
 
 def _cases_and_alerts(session: Session, result_ids: list[int]) -> tuple[dict, dict]:

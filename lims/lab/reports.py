@@ -26,6 +26,7 @@ from sqlmodel import Session, select
 from lims.errors import LimsError, NotFound
 from lims.field import signing
 from lims.field.slips import qr_image
+from lims.intake.retests import COUNTED
 from lims.metrology.certificate import find_cjk_font
 from lims.models import (
     Analyte,
@@ -38,7 +39,6 @@ from lims.models import (
     Threshold,
     Vendor,
 )
-from lims.models.enums import ResultStatus
 from lims.timeutil import local_tz, now
 
 VERDICT = {"compliant": ("合格", "compliant"), "noncompliant": ("不合格", "noncompliant"),
@@ -131,7 +131,7 @@ def lab_report(*, session: Session, code: str) -> LabReport:
                        taken_by=sample.taken_by,
                        version=_version(session, [r.id for r, *_ in rows]), issued_at=now())
     for r, m, a, th in rows:
-        if r.status == ResultStatus.VOIDED.value:
+        if r.status not in COUNTED:   # voided, or held (awaiting second-person release)
             continue
         mrl = (f"{th.value:g} {th.unit} ({th.standard}-{th.edition}"
                f"{'' if th.confirmed else ', unconfirmed / 未确认'})") if th else "—"
@@ -143,7 +143,8 @@ def lab_report(*, session: Session, code: str) -> LabReport:
             tested_by=r.tested_by, tested_at=r.tested_at,
             released_by=_released_by(session, r.id)))
     if not report.lines:
-        raise NotFound(f"sample {sample.code}: every lab result is voided; no report")
+        raise NotFound(f"sample {sample.code}: no released lab result (each is voided or awaits "
+                       "second-person release); no report")
     return report
 
 

@@ -39,6 +39,7 @@ from scipy.stats import chi2
 from sqlmodel import Session, select
 
 from lims.errors import ConfigError, InvalidInput
+from lims.intake.retests import COUNTED
 from lims.models import Instrument, Kit, KitLot, Method, TestResult
 from lims.reporting.stats import wilson_interval
 
@@ -163,7 +164,7 @@ def pairs(*, session: Session, method: str | None = None, start: date | None = N
     for parent, verdict in session.exec(
             select(TestResult.retest_of_id, TestResult.verdict)
             .where(TestResult.retest_of_id.is_not(None), TestResult.method_id.in_(lab_ids),
-                   TestResult.status != "voided")):
+                   TestResult.status.in_(COUNTED))):   # held lab results (awaiting release) wait
         confirm[parent].append(verdict)
     if not confirm:
         return []

@@ -11,7 +11,16 @@ from sqlmodel import Session, select
 
 from dashboards.i18n import strings
 from lims.enforcement import alerts, cases
-from lims.models import Alert, EnforcementCase, GridGroup, Market, Sample, User, Vendor
+from lims.models import (
+    Alert,
+    EnforcementCase,
+    GridGroup,
+    Market,
+    Sample,
+    TestResult,
+    User,
+    Vendor,
+)
 from lims.models.enums import Role
 from lims.outreach import patrols
 from lims.security.auth import SYSTEM
@@ -24,6 +33,23 @@ LANGS = ("zh", "en")
 
 def s_(key: str, lang: str) -> str:
     return strings()[key][lang]
+
+
+def release_lab_results(case_id: int) -> None:
+    """A second lab technician releases the lab results that wait on this case."""
+    from lims.lab import release
+    from lims.security.auth import Actor
+
+    second = Actor("second-lab-tech", Role.LAB_TECHNICIAN)
+    with Session(get_engine()) as s:
+        case = s.get(EnforcementCase, case_id)
+        retests = set(s.exec(select(TestResult.id).where(
+            TestResult.retest_of_id == case.result_id)))
+        waiting = [r["id"] for r in release.pending(session=s) if r["id"] in retests]
+        assert waiting, "no lab result awaits release"
+        for rid in waiting:
+            release.release(session=s, actor=second, result_id=rid)
+        s.commit()
 
 
 def errors(at) -> str:
@@ -194,8 +220,14 @@ def test_lab_result_is_recorded_from_the_case(use_db, demo_code, lang):
     lab = [st for st in view.steps if st.kind == "confirmatory_result"]
     assert len(lab) == 1 and lab[0].details["value"] == 0.5
     assert lab[0].details["method"].startswith("LAB-") and lab[0].by == "test-lab_technician"
-    assert view.outcome == "confirmed" and lab[0].details["verdict"] == "noncompliant"
-    assert any(s_("case.outcome.confirmed", lang) in m.value for m in at.success)
+    assert lab[0].details["verdict"] == "noncompliant"
+    # a lab result waits for a second person's release before it decides the case
+    assert view.outcome != "confirmed"
+    held_msg = s_("case.done.confirm_held", lang).split("(")[0].split("(")[0]
+    assert any(held_msg in m.value for m in at.warning), [m.value for m in at.warning]
+    release_lab_results(case_id)
+    with Session(get_engine()) as s:
+        assert cases.case_view(session=s, case_id=case_id).outcome == "confirmed"
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -235,6 +267,8 @@ def test_every_case_step_from_the_page(use_db, demo_code):
     at.number_input(key="case_value").set_value(0.01)   # within 0.02 mg/kg: overturned
     at.button(key="case_confirm").click().run()
     assert not at.error, errors(at)
+    release_lab_results(case_id)                         # a second person releases it
+    at.run()
     at.button(key="case_notice").click().run()           # empty notice: refused at the field
     no_exception(at)
     assert s_("case.notice_text", "zh") in errors(at)

@@ -24,6 +24,7 @@ PAGES = {
     "outreach_events": "page.outreach_events",
     "stall": "page.stall",
     "inbox": "page.inbox", "patrols": "page.patrols",
+    "method_watch": "page.method_watch", "release": "page.release",
 }
 
 

@@ -19,9 +19,11 @@ from lims.field import signing
 from lims.intake.corrections import correct_result
 from lims.intake.pipeline import accept_readings
 from lims.intake.readings import ReadingIn
+from lims.lab import release
 from lims.lab.reports import lab_report, report_pdf, report_status
 from lims.models import Market, Vendor
-from lims.security.auth import SYSTEM
+from lims.models.enums import Role
+from lims.security.auth import SYSTEM, Actor
 from tests.conftest import TZ
 
 BASE = "https://lims.example.gov.cn"
@@ -39,12 +41,27 @@ def world(session: Session, tmp_path, monkeypatch):
     return session
 
 
-def lab(session: Session, value: float, code: str | None = None, **kw) -> str:
+RELEASER = Actor("wang", Role.LAB_TECHNICIAN)   # the second person (李工 recorded)
+
+
+def lab(session: Session, value: float, code: str | None = None, *, released: bool = True,
+        **kw) -> str:
     rep = accept_readings(session=session, actor=SYSTEM, readings=[ReadingIn(
         method="LAB-GCMS", tested_at=AT, market="M1", vendor_stall="A01", commodity="芹菜",
         analyte="毒死蜱", raw={"value": value}, sample_code=code, tested_by="李工", **kw)])
+    if released:
+        release.release(session=session, actor=RELEASER, result_id=rep.stored[0].result_id)
     session.commit()
     return rep.stored[0]
+
+
+def test_no_report_before_release(world):
+    stored = lab(world, 0.5, released=False)
+    with pytest.raises(NotFound, match="second-person release"):
+        lab_report(session=world, code=stored.sample_code)
+    release.release(session=world, actor=RELEASER, result_id=stored.result_id)
+    rep = lab_report(session=world, code=stored.sample_code)
+    assert [ln.released_by for ln in rep.lines] == ["wang"]
 
 
 def pdf_text(pdf: bytes) -> str:

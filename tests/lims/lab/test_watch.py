@@ -10,7 +10,7 @@ from lims.lab import watch
 from lims.models import Kit, KitLot, LabAlert, Method
 from lims.reporting.agreement import agreement_report
 from lims.security.auth import SYSTEM
-from tests.lims.conftest import T0
+from tests.lims.conftest import T0, release_waiting
 
 
 def _lots(session):
@@ -36,6 +36,7 @@ def _screen_and_confirm(session, plan, start=0):
                   tested_at=T0 + timedelta(days=1, minutes=start + i),
                   sample_code=st.sample_code, retest_of_id=st.result_id, source="confirmatory")
         for i, ((_l, _c, v), st) in enumerate(zip(plan, rep.stored, strict=True))])
+    release_waiting(session)   # a second person releases the lab results: now they count
     session.commit()
 
 

@@ -8,7 +8,7 @@ import pytest
 from lims.intake.pipeline import ReadingIn, accept_readings
 from lims.reporting.agreement import agreement_report, table_stats
 from lims.security.auth import SYSTEM
-from tests.lims.conftest import T0
+from tests.lims.conftest import T0, release_waiting
 
 
 def test_statistics_of_a_hand_checked_table():
@@ -59,6 +59,10 @@ def test_pairs_from_the_store(session, world):
                           tested_at=T0 + timedelta(days=1), sample_code=extra.sample_code,
                           retest_of_id=extra.result_id))
     accept_readings(session=session, actor=SYSTEM, readings=labs)
+    session.commit()
+    # lab results count as the reference only once a second person released them
+    assert agreement_report(session=session, method="ENZ-CARD") == []
+    assert len(release_waiting(session)) == len(labs)
     session.commit()
     (row,) = agreement_report(session=session, method="ENZ-CARD")
     s = row.stats
