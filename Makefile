@@ -29,8 +29,11 @@ run: $(STAMP)
 	$(BIN)/lims demo --if-empty; \
 	$(BIN)/lims up
 
+# Two workers (pytest-xdist; a file's tests stay on one worker, so its module fixtures are built
+# once); TEST_WORKERS=0 runs in one process. The slowest tests are listed at the end.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 lint: $(STAMP)
 	$(BIN)/ruff check lims instruments calibration dashboards tests
