@@ -144,16 +144,24 @@ class SendReport:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    cancelled: int = 0   # the alert's result was voided before the notice went out
     errors: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"sent": self.sent, "retrying": self.retrying, "failed": self.failed,
-                "errors": self.errors}
+                "cancelled": self.cancelled, "errors": self.errors}
 
 
 def backoff(attempts: int) -> timedelta:
     """Wait after the n-th failed attempt: 30 s, 1 min, 2 min … at most 30 min."""
     return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_WAIT)
+
+
+def _voided_result(session: Session, alert_id: int) -> int | None:
+    """The id of the alert's result when that result has been voided since, else None."""
+    alert = session.get(Alert, alert_id)
+    result = session.get(TestResult, alert.result_id) if alert is not None else None
+    return result.id if result is not None and result.status == "voided" else None
 
 
 def send_due(*, session: Session, at: datetime | None = None, channels: Channels | None = None,
@@ -166,6 +174,13 @@ def send_due(*, session: Session, at: datetime | None = None, channels: Channels
                                                  Notice.next_attempt_at <= at)
                             .order_by(Notice.next_attempt_at, Notice.id).limit(limit)))
     for n in due:
+        voided = _voided_result(session, n.alert_id)
+        if voided is not None:   # e.g. a station pushed a result, then its void (lims.sync)
+            n.status, n.last_error = "cancelled", f"result {voided} was voided before sending"
+            report.cancelled += 1
+            session.add(n)
+            session.commit()
+            continue
         try:
             if n.channel == "email":
                 if not channels.smtp_host:

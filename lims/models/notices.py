@@ -24,7 +24,7 @@ class Notice(SQLModel, table=True):
     subject: str = Field(max_length=300)
     body: str
     payload: dict[str, Any] = json_field()         # what the webhook receives
-    status: str = Field(default="pending", max_length=20, index=True)  # pending, sent, failed
+    status: str = Field(default="pending", max_length=20, index=True)  # pending, sent, failed, cancelled
     attempts: int = 0
     next_attempt_at: datetime = ts_field(index=True)
     last_error: str = Field(default="", max_length=500)

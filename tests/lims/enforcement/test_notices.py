@@ -160,3 +160,24 @@ def test_an_unreachable_server_is_retried_then_marked_failed(engine, monkeypatch
 
 def test_backoff_doubles_and_is_capped():
     assert [backoff(i).total_seconds() for i in (1, 2, 3, 7, 20)] == [30, 60, 120, 1800, 1800]
+
+
+def test_a_notice_for_a_result_voided_meanwhile_is_cancelled_not_sent(engine, smtp, monkeypatch):
+    """A station pushes a positive and then its void (lims.sync): the officer is not sent out."""
+    from lims.intake.corrections import void_result
+
+    ctl, inbox = smtp
+    monkeypatch.setenv("LIMS_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("LIMS_SMTP_PORT", str(ctl.port))
+    monkeypatch.setenv("LIMS_CLOCK", "2026-05-06T09:50:00+08:00")
+    world(engine)
+    with Session(engine) as s:
+        positive_confirmed(s, T0, "菠菜")
+        alert = s.exec(select(Alert)).one()
+        void_result(session=s, actor=SYSTEM, result_id=alert.result_id,
+                    reason="wrong sample: pushed by the station before its void")
+        s.commit()
+        rep = send_due(session=s, at=datetime(2026, 5, 6, 9, 51, tzinfo=TZ))
+        n = s.exec(select(Notice)).one()
+        assert (rep.sent, rep.cancelled, n.status) == (0, 1, "cancelled")
+        assert str(alert.result_id) in n.last_error and inbox.messages == []
