@@ -2,7 +2,7 @@
 
 ``write_csv`` writes ``n`` enzyme-inhibition readings (about 92 bytes a row: 550 000 rows make
 the 50 MB file of issue 18). ``run`` imports such a file into a fresh SQLite database in a child
-process and reads its peak resident memory (``resource.getrusage``), so the figure is the
+process and reads its peak resident memory (VmHWM, ``lims.bench.memory.peak_kb``), so the figure is the
 import's own and not the benchmark's.
 """
 
@@ -73,10 +73,9 @@ def prepare_db(url: str) -> None:
 
 def child(url: str, path: str) -> None:
     """In a child process: import ``path``; print rows, seconds and peak RSS (MB) as JSON."""
-    import resource
-
     from sqlmodel import Session
 
+    from lims.bench.memory import peak_kb
     from lims.errors import ValidationFailed
     from lims.files.results_import import import_results
     from lims.security.auth import SYSTEM
@@ -93,7 +92,7 @@ def child(url: str, path: str) -> None:
         except ValidationFailed as exc:   # (a file with a bad row: pass 1 alone)
             out.update(rows=0, created=0, bad_rows=[e.row for e in exc.errors])
     out["seconds"] = time.perf_counter() - t
-    out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024   # KiB (Linux)
+    out["peak_mb"] = peak_kb() / 1024   # this image's own peak, not the forked parent's
     print(json.dumps(out))
 
 

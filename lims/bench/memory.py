@@ -14,6 +14,23 @@ import subprocess
 import sys
 from datetime import date
 
+
+def peak_kb() -> int:
+    """This process image's peak resident memory in kB: VmHWM of /proc/self/status (Linux).
+    Not ru_maxrss, which Linux carries over fork+exec from the parent's high-water mark (a big
+    test worker or benchmark would be counted)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 CHILD = r"""
 import json, resource, sys
 from datetime import date, timedelta
@@ -24,17 +41,7 @@ from sqlmodel import Session
 from lims.storage.engine import make_engine
 from lims.reporting import stats
 
-def peak_kb():
-    # VmHWM belongs to this program's address space; ru_maxrss would carry over the parent's
-    # high-water mark through fork+exec on Linux
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+from lims.bench.memory import peak_kb
 
 
 url, end = sys.argv[1], date.fromisoformat(sys.argv[2])

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from lims.demo import loader as demo
-from lims.demo.loader import DEMO_STEPS, DemoContext, register_step, run_demo
+from lims.demo.loader import DEMO_STEPS, DemoContext, discover_steps, register_step, run_demo
 from lims.errors import LimsError, PermissionDenied
 from lims.models import Market, TestResult
 from lims.models.enums import Role
@@ -21,6 +21,9 @@ BUILT_IN = ["demo_places", "demo_instruments", "demo_events", "demo_results"]
 
 @pytest.fixture
 def steps():
+    # every module's steps registered first: a module imported during the test registers its
+    # steps once per process, and restoring a list taken before that would drop them for good
+    discover_steps()
     saved = list(DEMO_STEPS)
     yield DEMO_STEPS
     DEMO_STEPS[:] = saved
