@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from PIL import Image
 from sqlmodel import Session, select
 
@@ -17,13 +18,14 @@ from lims.storage.engine import get_engine
 from tests.dashboards.conftest import no_exception, run_page
 
 
-def test_disposal_photo_is_uploaded_on_the_case_page(use_db, demo_code):
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_disposal_photo_is_uploaded_on_the_case_page(use_db, demo_code, lang):
     use_db("demo")
     with Session(get_engine()) as s:
         sample = s.exec(select(Sample).where(Sample.code == demo_code)).one()
         case_id = s.exec(select(EnforcementCase.id)
                          .where(EnforcementCase.sample_id == sample.id)).one()
-    at = run_page("cases", role=Role.LAB_TECHNICIAN, lang="en")
+    at = run_page("cases", role=Role.LAB_TECHNICIAN, lang=lang)
     at.selectbox(key="case_pick").set_value(case_id).run()
     no_exception(at)
     key = f"att_case_{case_id}"
@@ -42,7 +44,7 @@ def test_disposal_photo_is_uploaded_on_the_case_page(use_db, demo_code):
     at.button(key=save).click().run()
     no_exception(at)
     assert not at.error, [e.value for e in at.error]
-    assert any(m.value == text["attach.saved"]["en"].format(n=1) for m in at.success)
+    assert any(m.value == text["attach.saved"][lang].format(n=1) for m in at.success)
     with Session(get_engine()) as s:
         (att,) = attachments.list_for(s, Actor("t", Role.MANAGER), "case", case_id)
     assert att.name == "destroyed.jpg" and att.uploaded_by == "test-lab_technician"
