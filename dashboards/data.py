@@ -12,7 +12,7 @@ from datetime import date
 
 import streamlit as st
 
-from lims.reporting import reports, stats
+from lims.reporting import drilldown, reports, stats
 from lims.storage.engine import get_engine, session_scope
 
 
@@ -43,8 +43,21 @@ def _f(county, market_ids, commodity_ids, start, end) -> stats.TrendFilter:
                              start=start, end=end)
 
 
-@st.cache_data(ttl=60, show_spinner=False)
-def filter_options(db: str) -> dict:
+@st.cache_data(ttl=2, show_spinner=False)
+def version(db: str) -> tuple:
+    """The data version (``drilldown.data_version``, a few index look-ups): options and names are
+    cached under it, so a rerun after a click rereads nothing and a write is seen at once."""
+    with session_scope(get_engine()) as s:
+        return drilldown.data_version(session=s)
+
+
+def filter_options(db: str, v: tuple | None = None) -> dict:
+    """Counties, markets and commodities, read once per data version ``v`` (default: now's)."""
+    return _filter_options(db, version(db) if v is None else v)
+
+
+@st.cache_data(ttl=600, show_spinner=False, max_entries=8)
+def _filter_options(db: str, v: tuple) -> dict:
     with session_scope(get_engine()) as s:
         return stats.filter_options(session=s)
 
@@ -246,9 +259,13 @@ def case_view(db: str, case_id: int):
         return svc.case_view(session=s, case_id=case_id)
 
 
-@st.cache_data(ttl=120, show_spinner=False)
 def names(db: str) -> dict:
     """id → name maps for markets, vendors (stall) and commodities (zh, en)."""
+    return _names(db, version(db))
+
+
+@st.cache_data(ttl=600, show_spinner=False, max_entries=4)
+def _names(db: str, v: tuple) -> dict:
     with session_scope(get_engine()) as s:
         return reports.names(session=s)
 
