@@ -155,6 +155,33 @@ def follow_up_pending(*, session: Session, actor: Actor, since: datetime | None 
     return out
 
 
+def _later_results(session: Session, vids: list[int], weeks_from, floor: datetime) -> list:
+    """(vendor id, newest tested_at) of results after ``floor`` (in weeks from ``weeks_from``)
+    — for at least the vendors ``vids``. Results are read by week when those weeks hold few
+    (the usual batch of recent readings): a vendor filter in SQL would make SQLite walk every
+    sample of every vendor (docs/performance.md). A batch of old results (many later weeks)
+    reads the vendors' samples instead."""
+    t = TestResult.__table__.c
+    cap = 100 * len(vids)
+    recent = session.execute(sa.select(sa.func.count()).select_from(
+        sa.select(t.id).where(t.week_start >= weeks_from).limit(cap + 1).subquery())).scalar()
+    if recent <= cap:
+        return list(session.exec(
+            select(Sample.vendor_id, sa.func.max(TestResult.tested_at))
+            # "+ 0": SQLite would otherwise walk every sample and probe its results by index
+            .select_from(TestResult).join(Sample, TestResult.sample_id + 0 == Sample.id)
+            .where(TestResult.week_start >= weeks_from, TestResult.tested_at > floor)
+            .group_by(Sample.vendor_id)))
+    out = []
+    for i in range(0, len(vids), 500):
+        out.extend(session.exec(
+            select(Sample.vendor_id, sa.func.max(TestResult.tested_at))
+            .join(TestResult, TestResult.sample_id == Sample.id)
+            .where(Sample.vendor_id.in_(vids[i:i + 500]), TestResult.week_start >= weeks_from,
+                   TestResult.tested_at > floor).group_by(Sample.vendor_id)))
+    return out
+
+
 def regrade_vendors_of(*, session: Session, actor: Actor, result_ids: list[int]) -> list[int]:
     """Grade again the vendors whose newest results these are, as of the newest of them.
 
@@ -179,12 +206,8 @@ def regrade_vendors_of(*, session: Session, actor: Actor, result_ids: list[int])
     vids = sorted(newest)
     floor = min(newest.values())
     weeks_from = week_start(floor.date() - timedelta(days=8))
-    for i in range(0, len(vids), 500):
-        q = (select(Sample.vendor_id, sa.func.max(TestResult.tested_at))
-             .join(TestResult, TestResult.sample_id == Sample.id)
-             .where(Sample.vendor_id.in_(vids[i:i + 500]), TestResult.week_start >= weeks_from,
-                    TestResult.tested_at > floor).group_by(Sample.vendor_id))
-        for vid, at in session.exec(q):
+    for vid, at in _later_results(session, vids, weeks_from, floor):
+        if vid in latest:
             latest[vid] = max(at, latest[vid])
     due = [v for v in vids if newest[v] >= latest.get(v, newest[v])]
     if due:

@@ -39,10 +39,17 @@ _ME = Method.__table__
 _CHUNK = 400
 
 
+def _kind(o: Outcome) -> int:
+    return 0 if o.passes is True else 1 if o.passes is False else 2
+
+
+_KINDS = {o.value: _kind(o) for o in Outcome}
+
+
 def kind_of(verdict: str) -> int:
     """0 pass, 1 fail, 2 invalid (the rollups' three counts)."""
-    passes = Outcome(verdict).passes
-    return 0 if passes is True else 1 if passes is False else 2
+    kind = _KINDS.get(verdict)
+    return kind if kind is not None else _kind(Outcome(verdict))
 
 
 @dataclass(frozen=True)

@@ -50,9 +50,10 @@ class TestResult(SQLModel, table=True):
         sa.Index("ix_test_result_market_week", "market_id", "week_start"),
         sa.Index("ix_test_result_week_market", "week_start", "market_id"),
         sa.Index("ix_test_result_market_count_week", "market_id", "count_week"),
+        sa.Index("ix_test_result_sample_tested", "sample_id", "tested_at"),   # 0028, issue 15
     )
     id: int | None = Field(default=None, primary_key=True)
-    sample_id: int = Field(foreign_key="sample.id", index=True)
+    sample_id: int = Field(foreign_key="sample.id")   # indexed by ix_test_result_sample_tested
     method_id: int = Field(foreign_key="method.id")
     analyte_id: int | None = Field(default=None, foreign_key="analyte.id")
     instrument_id: int | None = Field(default=None, foreign_key="instrument.id", index=True)
