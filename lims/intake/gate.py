@@ -199,7 +199,7 @@ def hold_day_after_qc(session: Session, instrument: Instrument, day: date) -> li
         session.add(tr)
         keys.add((tr.market_id, tr.week_start))
     session.flush()
-    from lims.security import seals   # status is sealed content (issue 18)
+    from lims.security import seals  # status is sealed content (issue 18)
     from lims.security.auth import SYSTEM
 
     seals.reseal(session, SYSTEM, [tr.id for tr in rows],
