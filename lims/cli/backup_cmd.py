@@ -27,6 +27,9 @@ def backup(out: Path | None = typer.Option(None, "--out",
         emit_json(report.to_dict())
     else:
         typer.echo(f"backup written: {report.path} ({report.size} bytes, sha256 {report.sha256})")
+        if report.head:   # note it down elsewhere: `lims audit verify --head ID:HASH` checks it
+            typer.echo(f"audit chain head: {report.head['event_id']}:{report.head['hash']} "
+                       f"(also beside the backup in {report.path.name}.head.json)")
 
 
 @handle_errors

@@ -191,3 +191,8 @@ def test_cli_round_trip(env_db, tmp_path):
     engine.dispose()
     res = runner.invoke(app, ["backup"])
     assert res.exit_code == 0 and len(list((tmp_path / "var" / "backups").glob("lims-*.sqlite3"))) == 1
+    # the chain head to note down elsewhere, and where its copy lies
+    (sidecar,) = (tmp_path / "var" / "backups").glob("lims-*.sqlite3.head.json")
+    head = json.loads(sidecar.read_text(encoding="utf-8"))
+    assert f"audit chain head: {head['event_id']}:{head['hash']}" in res.output
+    assert sidecar.name in res.output
