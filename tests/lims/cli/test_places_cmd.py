@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 
 from lims.models import AuditEvent, GridGroup, KitLot, Market, Vendor
 from lims.storage.engine import make_engine
+from tests.conftest import PINNED_CLOCK
 
 
 def _rows(url, model):
@@ -70,7 +71,8 @@ def test_places_bad_input_names_the_field_and_writes_nothing(lims, env_db):
     assert r.exit_code == 2 and "exists" in r.output
 
 
-def test_kits_add_and_list(lims, env_db):
+def test_kits_add_and_list(lims, env_db, monkeypatch):
+    monkeypatch.setenv("LIMS_CLOCK", PINNED_CLOCK)   # "expired" is judged against the app's today
     r = lims("kits", "add", "--kit", "CARD-A", "--method", "ENZ-CARD", "--lot", "L1",
              "--expires", "2026-05-01", "--maker", "快检生物", "--json")
     assert json.loads(r.output)["outcome"] == "created", r.output
