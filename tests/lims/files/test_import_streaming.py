@@ -24,7 +24,13 @@ from lims.files import import_stream
 from lims.files.results_import import import_results
 from lims.models import TestResult
 from lims.security.auth import SYSTEM
-from tests.lims.listening.listener_helpers import Pty, add_instrument, running_listener, wait_for
+from tests.lims.listening.listener_helpers import (
+    Pty,
+    add_instrument,
+    pump_once,
+    running_listener,
+    wait_for,
+)
 
 BUSY_MS = 200   # the listeners' busy timeout here (30 s in production)
 
@@ -108,17 +114,8 @@ def test_peak_memory_does_not_grow_with_the_file(db, tmp_path):
 
 
 def _drive(sims: list, masters: list[int]) -> None:
-    now = time.monotonic()
     for sim, master in zip(sims, masters, strict=True):
-        try:
-            got = os.read(master, 4096)
-            if got:
-                sim.receive(got, now)
-        except (BlockingIOError, OSError):
-            pass
-        out = sim.poll(now)
-        if out:
-            os.write(master, out)
+        pump_once(sim, master)
 
 
 def test_import_while_two_listeners_store_readings(db, tmp_path):

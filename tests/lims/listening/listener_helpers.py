@@ -51,25 +51,30 @@ class Pty:
                 pass
 
 
+def pump_once(sim, master: int) -> None:
+    """One step of a sans-I/O simulator on the master side: what arrived in, what is due out."""
+    now = time.monotonic()
+    try:
+        got = os.read(master, 4096)
+        if got:
+            sim.receive(got, now)
+    except (BlockingIOError, OSError):
+        pass
+    out = sim.poll(now)
+    if out:
+        os.write(master, out)
+
+
 def pump(sim, master: int, *, until=None, timeout: float = 30.0, stop_after: float | None = None):
     """Drive a sans-I/O simulator over the master side until it is done (or ``until()``)."""
     start = time.monotonic()
     while time.monotonic() - start < timeout:
-        now = time.monotonic()
-        try:
-            got = os.read(master, 4096)
-            if got:
-                sim.receive(got, now)
-        except (BlockingIOError, OSError):
-            pass
-        out = sim.poll(now)
-        if out:
-            os.write(master, out)
+        pump_once(sim, master)
         if until is not None and until():
             return True
         if until is None and sim.done:
             return True
-        if stop_after is not None and now - start > stop_after:
+        if stop_after is not None and time.monotonic() - start > stop_after:
             return False
         time.sleep(0.005)
     raise AssertionError("simulator did not finish in time")
