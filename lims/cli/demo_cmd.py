@@ -17,7 +17,7 @@ def demo(markets: int = typer.Option(5, "--markets", help="Markets per county (4
          days: int = typer.Option(120, "--days", help="Days of results, ending on --until."),
          seed: int = typer.Option(42, "--seed", help="Random seed: same seed, same data."),
          until: str | None = typer.Option(None, "--until",
-                                          help="Last day of the data (YYYY-MM-DD); default today."),
+                                          help="Last day of the data (YYYY-MM-DD); default yesterday (the last whole day)."),
          if_empty: bool = typer.Option(False, "--if-empty",
                                        help="Do nothing when the database already holds results."),
          as_json: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:

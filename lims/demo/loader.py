@@ -84,6 +84,13 @@ class DemoContext:
     result_ids: list[int] = field(default_factory=list)
     positive_ids: list[int] = field(default_factory=list)   # first screens that were positive
     counts: Counter = field(default_factory=Counter)
+    #: nothing is generated after this instant (set when ``until`` defaults to yesterday, the
+    #: last whole day: follow-ups days later must not land after now; a case cannot open in
+    #: the future)
+    not_after: datetime | None = None
+
+    def happened(self, at: datetime) -> bool:
+        return self.not_after is None or at <= self.not_after
 
     @property
     def start(self) -> date:
@@ -201,11 +208,13 @@ def run_demo(*, session: Session, actor: Actor, markets_per_county: int = 5, day
     if clash:
         raise Conflict(f"demo data is already loaded (market {clash[0]} exists): use a fresh "
                        "database, or --if-empty to skip")
-    if until is None:
-        until = now().astimezone(tz).date()
+    not_after = None
+    if until is None:   # the last whole day: today's working hours have not all happened yet
+        not_after = now()
+        until = not_after.astimezone(tz).date() - timedelta(days=1)
     ctx = DemoContext(session=session, actor=actor, seed=seed,
                       markets_per_county=markets_per_county, days=days, until=until, tz=tz,
-                      scenario=scenario)
+                      scenario=scenario, not_after=not_after)
     steps = discover_steps()
     if only is not None:
         unknown = sorted(set(only) - {s.__name__ for s in steps})

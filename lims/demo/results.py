@@ -232,7 +232,7 @@ def demo_results(ctx: DemoContext) -> None:
         week_end = min(ctx.until, day + timedelta(days=6))
         screens: list[ReadingIn] = []
         while day <= week_end:
-            screens.extend(_day_screens(world, day))
+            screens.extend(x for x in _day_screens(world, day) if ctx.happened(x.tested_at))
             day += timedelta(days=1)
         for screen in screens:
             screen.sample_code = _seeded_code(code_rng, drawn)
@@ -254,6 +254,7 @@ def demo_results(ctx: DemoContext) -> None:
             if outcome in ("positive", "suspicious"):
                 follow.extend(_follow_ups(world, cache, screen, stored.result_id,
                                           stored.sample_code, outcome, lab_staff))
+        follow = [x for x in follow if ctx.happened(x.tested_at)]
         if follow:
             rep2 = accept_readings(session=ctx.session, actor=ctx.actor, readings=follow, cache=cache, tz=ctx.tz)
             for r, stored in zip(follow, rep2.stored, strict=True):

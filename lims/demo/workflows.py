@@ -107,7 +107,7 @@ def _surveillance_labs(ctx: DemoContext) -> None:
             continue
         analyte_name, method = rng.choice(options[commodity.name_zh])
         when = r.tested_at + timedelta(days=rng.randint(1, 3), hours=rng.randint(4, 7))
-        if when.astimezone(ctx.tz).date() > ctx.until:
+        if when.astimezone(ctx.tz).date() > ctx.until or not ctx.happened(when):
             continue
         limit = cache.limit(cache.analyte(analyte_name), commodity, when.astimezone(ctx.tz).date())
         if limit is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date
 
 import pytest
 import sqlalchemy as sa
@@ -109,3 +109,26 @@ def test_module_docstring_documents_the_api():
     doc = demo.__doc__ or ""
     for word in ("DEMO_STEPS", "register_step", "after=", "ctx.rng", "ctx.session"):
         assert word in doc
+
+
+def test_default_demo_ends_before_now_at_any_hour(session, monkeypatch):
+    """Without --until the demo ends on the last whole day: run just after midnight, nothing it
+    makes (results, cases, calibrations) lies after now; it used to refuse a case "in the
+    future" because today's market hours had not happened yet."""
+    from datetime import datetime
+
+    import sqlalchemy as sa
+
+    from lims.models import CalibrationRecord, EnforcementCase, TestResult
+    from lims.timeutil import now
+
+    monkeypatch.setenv("LIMS_CLOCK", "2026-05-20T01:17:00+08:00")
+    rep = run_demo(session=session, actor=ADMIN, markets_per_county=1, days=7)
+    assert rep.until.isoformat() == "2026-05-19"
+    latest = now()
+    for column in (TestResult.tested_at, EnforcementCase.opened_at, CalibrationRecord.performed_at):
+        newest = session.execute(sa.select(sa.func.max(column))).scalar()
+        if newest.tzinfo is None:   # stored in UTC
+            newest = newest.replace(tzinfo=UTC)
+        assert newest <= latest, (column, newest)
+    assert isinstance(latest, datetime)
