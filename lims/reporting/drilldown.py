@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -32,6 +32,7 @@ from lims.reporting.stats import (
     _full_weeks,
     _market_conds,
     counted,
+    partial_ranges,
     wilson_interval,
 )
 
@@ -68,14 +69,9 @@ def _market_weeks(f: TrendFilter) -> sa.Subquery:
         conds.append(w.week_start <= hi)
     parts = [sa.select(w.market_key.label("mk"), w.week_start.label("wk"), w.passed.label("p"),
                        w.failed.label("fl")).where(*conds)]
+    ranges = partial_ranges(f, lo, hi)
     if lo is not None and hi is not None and lo > hi:   # no whole week inside the period
-        parts, ranges = [], [(f.start, f.end)]
-    else:
-        ranges = []
-        if lo is not None and lo > f.start:
-            ranges.append((f.start, min(lo - timedelta(days=1), f.end or lo)))
-        if hi is not None and f.end > hi + timedelta(days=6):
-            ranges.append((max(hi + timedelta(days=7), f.start or hi), f.end))
+        parts = []
     for a, b in ranges:
         parts.append(sa.select(d.market_key, d.week_start, sa.func.sum(d.passed),
                                sa.func.sum(d.failed))

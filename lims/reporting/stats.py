@@ -83,6 +83,19 @@ def _where(f: TrendFilter):
     return conds
 
 
+def partial_ranges(f, lo: date | None, hi: date | None) -> list[tuple]:
+    """The day ranges of the period outside its whole weeks ``lo``..``hi`` (``_full_weeks``):
+    read from the daily rollup. The whole period when no whole week lies inside it."""
+    if lo is not None and hi is not None and lo > hi:
+        return [(f.start, f.end)]
+    ranges = []
+    if lo is not None and lo > f.start:
+        ranges.append((f.start, min(lo - timedelta(days=1), f.end or lo)))
+    if hi is not None and f.end > hi + timedelta(days=6):
+        ranges.append((max(hi + timedelta(days=7), f.start or hi), f.end))
+    return ranges
+
+
 def _full_weeks(f: TrendFilter) -> tuple[date | None, date | None]:
     """First and last week_start of the ISO weeks lying wholly inside [start, end]."""
     lo = None if f.start is None else f.start + timedelta(days=(7 - f.start.weekday()) % 7)
@@ -135,15 +148,9 @@ def _rows_from_rollups(conn, f: TrendFilter) -> list[tuple]:
     parts = [sa.select(w.market_key.label("mk"), wk_as_text.label("wk"),
                        w.passed.label("p"), w.failed.label("f")).where(*conds)]
     # days of the partial weeks at the edges, each a tight range of rollup_market_day
+    ranges = partial_ranges(f, lo, hi)
     if lo is not None and hi is not None and lo > hi:   # no whole week inside the period
         parts = []
-        ranges = [(f.start, f.end)]
-    else:
-        ranges = []
-        if lo is not None and lo > f.start:
-            ranges.append((f.start, min(lo - timedelta(days=1), f.end or lo)))
-        if hi is not None and f.end > hi + timedelta(days=6):
-            ranges.append((max(hi + timedelta(days=7), f.start or hi), f.end))
     for a, b in ranges:
         parts.append(sa.select(d.market_key, sa.type_coerce(d.week_start, sa.String),
                                sa.func.sum(d.passed), sa.func.sum(d.failed))
