@@ -166,3 +166,43 @@ def show(code: str = typer.Argument(..., help="Sample code (on the result slip).
             typer.echo(f"      - {reason}")
     if not data["results"]:
         typer.echo("  (no results)")
+
+
+@app.command("import-staged")
+@handle_errors
+def import_staged(action: str = typer.Argument("list", help="list, finish or discard."),
+                  sha: str | None = typer.Option(None, "--sha", help="The import's file SHA-256 "
+                                                 "(discard; as `list` shows it)."),
+                  reason: str = typer.Option("", "--reason", help="Why (discard)."),
+                  as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+    """Imports stopped part-way (issue 18): `list` what is staged (counted nowhere) or published
+    and waiting for its follow-up; `finish` runs that follow-up; `discard --sha S --reason R`
+    voids an import's staged rows (import the same file again instead to complete it)."""
+    from lims.files import import_publish
+
+    actor = current_actor()
+    with session() as s:
+        if action == "list":
+            rows = [p.to_dict() for p in import_publish.pending(s)]
+            if as_json:
+                emit_json({"imports": rows})
+                return
+            if not rows:
+                typer.echo("no staged import")
+            for r in rows:
+                typer.echo(f"{r['import_sha']}  {r['phase']:<9}  {r['results']} result(s)")
+        elif action == "finish":
+            done = import_publish.follow_up_published(session=s, actor=actor)
+            out = {"results": done.results, "cases": done.cases, "alerts": done.alerts}
+            emit_json(out) if as_json else typer.echo(
+                f"followed up {done.results} result(s): {done.cases} case(s), "
+                f"{done.alerts} alert(s)")
+        elif action == "discard":
+            if not sha:
+                fail("discard needs --sha (see `lims results import-staged list`)")
+            n = import_publish.discard(session=s, actor=actor, import_sha=sha, reason=reason)
+            s.commit()
+            emit_json({"voided": n}) if as_json else typer.echo(
+                f"voided {n} staged result(s) of import {sha[:12]}")
+        else:
+            fail(f"unknown action {action!r}: use list, finish or discard")

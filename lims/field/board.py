@@ -199,7 +199,8 @@ def public_state(*, session: Session, code: str) -> str | None:
     if s is None:
         return None
     first = session.exec(select(TestResult).where(TestResult.sample_id == s.id,
-                                                  TestResult.retest_of_id.is_(None))
+                                                  TestResult.retest_of_id.is_(None),
+                                                  TestResult.status != ResultStatus.STAGED.value)
                          .order_by(TestResult.tested_at, TestResult.id)).first()
     if first is None:
         return None

@@ -188,7 +188,8 @@ def public_result(*, session: Session, code: str, tz: ZoneInfo | None = None) ->
     sample = session.exec(select(Sample).where(Sample.code == code.strip().upper())).first()
     if sample is None:
         raise NotFound(f"no sample with code {code!r}")
-    results = session.exec(select(TestResult).where(TestResult.sample_id == sample.id)
+    results = session.exec(select(TestResult).where(TestResult.sample_id == sample.id,
+                                                    TestResult.status != "staged")   # issue 18
                            .order_by(TestResult.tested_at, TestResult.id)).all()
     first = next((r for r in results if r.retest_of_id is None), results[0] if results else None)
     if first is None:

@@ -17,20 +17,24 @@ Now ``run`` goes over the file twice, never holding more than one chunk of rows:
    between. A chunk keeps the readings of one sample together
    (it grows past ``CHUNK_ROWS`` while the sample code stays the same).
 
-All-or-nothing for the user: a file with any bad row writes nothing (1). What can still stop a
-store mid-way (the process killed, the disk full, another writer racing for the same new
-sample code) leaves the chunks committed so far in place, and ``run`` says so (``Conflict``
-naming the line). Those rows are ordinary, complete results, each with its rollups and
-follow-up: the import is idempotent by ``ingest_key`` (a row of a file, or of an export, stored
-twice is stored once), so importing the same file again completes it and adds nothing twice.
-The start of a multi-chunk store is an audit event (``results.import.begin``) committed first;
-its end is the ``results.import`` event. The next import finds a start without an end and says
-so: "resuming" for the same file, a note naming the unfinished file otherwise.
+All-or-nothing for the user, also when the store stops part-way: a file with any bad row
+writes nothing (1), and the chunks of a file of more than one are **staged**
+(``lims.files.import_publish``): stored with status ``staged``, counted and shown nowhere,
+until the last chunk is in; then one transaction publishes the whole file (real statuses,
+re-seals, rollups) and the follow-up (cases, alerts, grades) runs in bounded chunks. What can
+still stop a store mid-way (the process killed, the disk full, another writer racing for the
+same new sample code) leaves staged rows nobody sees, and ``run`` says so (``Conflict`` naming
+the line). Importing the same file again finds them (the import is idempotent by
+``ingest_key``), stores the rest and publishes all of it; ``import_publish.discard`` voids them
+instead. The start of a multi-chunk store is an audit event (``results.import.begin``)
+committed first; its end is the ``results.import`` event. The next import finds a start without
+an end and says so: "resuming" for the same file, a note naming the unfinished file otherwise;
+and it first completes any follow-up a crash after a publish left undone.
 
-Why not stage invisibly and publish in one step: every reader (pass rates, boards, public
-pages, exports, sync) would have to skip staged rows, and the publish would rewrite every staged
-row under one write lock (O(rows) again) while the result seals chain each row's status.
-Resuming is O(remaining rows) and needs no reader to change.
+Publishing is O(rows) under one write transaction (re-seal and recount), but without the
+judging, gating and follow-up of the store: a fraction of what one transaction for the whole
+file held (docs/performance.md has the figures); listeners wait for it with their journal and
+back-off (``lims.listening``), they do not fail.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from lims.errors import Conflict, LimsError, RowError, ValidationFailed
+from lims.files import import_publish
 from lims.files.results_import import ImportReport, Progress, iter_readings
 from lims.files.table_stream import stream_table
 from lims.files.tabular import FileFormatError
@@ -110,7 +115,9 @@ class _Tally:
 
     def __init__(self) -> None:
         self.rows = self.created = self.duplicates = self.held = self.mismatches = 0
-        self.cases = self.alerts = self.unbound = 0
+        self.unbound = 0
+        self.case_ids: set[int] = set()   # (a case or alert is counted once, not per reading)
+        self.alert_ids: set[int] = set()
         self.verdicts: dict[str, int] = {}
 
     def add(self, n: int, report: IngestReport) -> None:
@@ -125,8 +132,10 @@ class _Tally:
             self.verdicts[key] = self.verdicts.get(key, 0) + 1
             self.held += st.status == "held"
             self.mismatches += bool(st.mismatch)
-            self.cases += bool(st.case_id)
-            self.alerts += bool(st.alert_id)
+            if st.case_id:
+                self.case_ids.add(st.case_id)
+            if st.alert_id:
+                self.alert_ids.add(st.alert_id)
 
 
 def _validate(session: Session, path: Path, tz: ZoneInfo, encoding: str | None, size: int,
@@ -186,15 +195,25 @@ def run(*, session: Session, actor: Actor, path: Path, tz: ZoneInfo | None = Non
     sha = file_sha256(path) if path.is_file() else ""
     rows, n_chunks = _validate(session, path, tz, encoding, size, progress)
     notes: list[str] = []
+    left = import_publish.follow_up_published(session=session, actor=actor)
+    if left.results:
+        notes.append(f"completed the follow-up of {left.results} result(s) an earlier import "
+                     "had published")
     earlier = _unfinished(session)
     if earlier is not None:
-        if (earlier.new or {}).get("sha256") == sha:
+        e_sha = (earlier.new or {}).get("sha256", "")
+        staged = import_publish.staged_count(session, e_sha)
+        if e_sha == sha:
             notes.append(f"resuming: an earlier import of this file (started {earlier.at}) "
-                         "stopped part-way; the rows it stored are kept and skipped now")
+                         f"stopped part-way; the {staged} row(s) it staged are kept and published "
+                         "with this one")
         else:
             notes.append(f"an earlier import of {earlier.entity_id} (started {earlier.at}) "
-                         "stopped part-way: import that file again to complete it")
+                         f"stopped part-way: its {staged} staged row(s) count nowhere; import "
+                         "that file again to complete it, or discard them (`lims results "
+                         "import-staged discard`)")
     begun = n_chunks > 1
+    stage = sha if begun else None
     if begun:
         audit.record(session=session, actor=actor, action=BEGIN, entity="test_result",
                      entity_id=path.name[:60], new={"sha256": sha, "rows": rows})
@@ -202,27 +221,35 @@ def run(*, session: Session, actor: Actor, path: Path, tz: ZoneInfo | None = Non
     tally = _Tally()
     extra: list[RowError] = []
     table = stream_table(path, encoding)
-    for k, chunk in enumerate(chunks(iter_readings(table, name=path.name, errors=extra, tz=tz),
-                                     size), start=1):
+    for chunk in chunks(iter_readings(table, name=path.name, errors=extra, tz=tz), size):
         try:
-            report = accept_readings(session=session, actor=actor, readings=chunk, tz=tz)
+            report = accept_readings(session=session, actor=actor, readings=chunk, tz=tz,
+                                     stage=stage)
         except LimsError as exc:
             if not begun:
                 raise
             session.rollback()
             raise Conflict(
                 f"{path.name}: storing stopped at line {chunk[0].row} ({exc}); the "
-                f"{tally.rows} row(s) before it are stored. Import the file again to complete "
-                "it: the rows already stored are skipped") from exc
+                f"{tally.rows} row(s) before it are staged and count nowhere. Import the file "
+                "again to complete it (the rows already staged are kept), or discard them "
+                "(`lims results import-staged discard`)") from exc
         tally.add(len(chunk), report)
-        if k < n_chunks:
+        if begun:
             session.commit()   # the write lock is released between chunks
         if progress:
             progress("stored", tally.rows)
+    if begun:
+        import_publish.publish(session=session, actor=actor, import_sha=sha, name=path.name,
+                               progress=progress)
+        session.commit()
+        done = import_publish.follow_up_published(session=session, actor=actor,
+                                                  progress=progress)
     result = ImportReport(
         file=path.name, rows=tally.rows, created=tally.created, duplicates=tally.duplicates,
         held=tally.held, mismatches=tally.mismatches, verdicts=tally.verdicts,
-        cases=tally.cases, alerts=tally.alerts, unbound=tally.unbound, sha256=sha, notes=notes)
+        cases=len(tally.case_ids) + (done.cases if begun else 0),
+        alerts=len(tally.alert_ids) + (done.alerts if begun else 0), unbound=tally.unbound, sha256=sha, notes=notes)
     if tally.created or tally.unbound or begun:
         audit.record(session=session, actor=actor, action=END, entity="test_result",
                      entity_id=path.name[:60], new=result.to_dict())

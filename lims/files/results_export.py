@@ -26,6 +26,7 @@ from lims.models import (
     Threshold,
     Vendor,
 )
+from lims.models.enums import ResultStatus
 from lims.reference.lookup import RefCache
 from lims.security.auth import Actor, require
 from lims.timeutil import aware, local_tz
@@ -77,6 +78,7 @@ def export_query(session: Session, market: str | None, start: date | None, end: 
          .outerjoin(Analyte.__table__, an.id == tr.analyte_id)
          .outerjoin(Instrument.__table__, ins.id == tr.instrument_id)
          .outerjoin(Threshold.__table__, th.id == tr.threshold_id)
+         .where(tr.status != ResultStatus.STAGED.value)   # an import not published yet
          .order_by(tr.tested_at, tr.id))
     if market:
         q = q.where(tr.market_id == RefCache.load(session).market(market).id)

@@ -108,6 +108,12 @@ def _state(tr: TestResult) -> dict[str, Any]:
             "verdict_mismatch": tr.verdict_mismatch, "threshold_id": tr.threshold_id}
 
 
+def _not_staged(tr: TestResult) -> None:
+    if tr.status == ResultStatus.STAGED.value:
+        raise Conflict(f"test result {tr.id} belongs to a file import that is not published yet "
+                       "(staged); change it once the import is complete")
+
+
 def correct_result(*, session: Session, actor: Actor, result_id: int, raw: dict[str, Any],
                    reason: str) -> TestResult:
     """Replace some raw values (keys in ``raw``; a None value removes a key) and re-judge."""
@@ -119,6 +125,7 @@ def correct_result(*, session: Session, actor: Actor, result_id: int, raw: dict[
     tr = _result(session, result_id)
     if tr.status == ResultStatus.VOIDED.value:
         raise Conflict(f"test result {result_id} is voided; it cannot be corrected")
+    _not_staged(tr)
     method = session.get(Method, tr.method_id)
     commodity = session.get(Commodity, tr.commodity_id)
     analyte = session.get(Analyte, tr.analyte_id) if tr.analyte_id else None
@@ -171,6 +178,7 @@ def void_result(*, session: Session, actor: Actor, result_id: int, reason: str) 
     tr = _result(session, result_id)
     if tr.status == ResultStatus.VOIDED.value:
         raise Conflict(f"test result {result_id} is voided already")
+    _not_staged(tr)
     if tr.status == ResultStatus.HELD.value:  # the review service owns held results
         tr = review.void(session=session, actor=actor, result_id=result_id, reason=why)
         close_for_voided_result(session=session, actor=actor, result_id=result_id, reason=why)

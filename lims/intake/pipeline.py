@@ -58,10 +58,16 @@ __all__ = ["IngestReport", "ReadingIn", "Stored", "accept_readings", "check_read
 
 
 def accept_readings(*, session: Session, actor: Actor, readings: list[ReadingIn],
-                    cache: RefCache | None = None, tz: ZoneInfo | None = None) -> IngestReport:
+                    cache: RefCache | None = None, tz: ZoneInfo | None = None,
+                    stage: str | None = None) -> IngestReport:
     """Validate, bind, judge, gate, store, keep rollups and follow up a batch (all or nothing).
 
     See the module docstring. The caller commits (or rolls back) the transaction.
+
+    ``stage`` (a multi-chunk file import: its file's SHA-256): the new results are stored with
+    status ``staged`` — counted, shown and followed up nowhere — and their real status waits in
+    ``import_stage`` until ``lims.files.import_publish.publish`` makes the whole file visible in
+    one transaction and runs the follow-up. The report gives each result its real status.
     """
     tz = tz or local_tz()
     cache = cache or RefCache.load(session)
@@ -70,8 +76,9 @@ def accept_readings(*, session: Session, actor: Actor, readings: list[ReadingIn]
         raise ValidationFailed(errors, "readings")
     begin_write(session)  # SQLite: checks and inserts below see no other writer (no races)
     retest_ids: set[int] = set()
-    report = _store(session, [b for b in bound if b is not None], cache, tz, retest_ids)
-    _follow_up(session, actor, report, retest_ids)
+    report = _store(session, [b for b in bound if b is not None], cache, tz, retest_ids, stage)
+    if stage is None:
+        _follow_up(session, actor, report, retest_ids)
     return report
 
 
@@ -151,7 +158,7 @@ def _judged_row(x: Bound, cache: RefCache, records: dict, tz: ZoneInfo, stamp,
 
 
 def _store(session: Session, bound: list[Bound], cache: RefCache, tz: ZoneInfo,
-           retest_ids: set[int]) -> IngestReport:
+           retest_ids: set[int], stage: str | None = None) -> IngestReport:
     """Store the batch; the ids of new results that re-test a screen go into ``retest_ids``."""
     existing = _existing(session, [x.key for x in bound])
     inst_ids = {x.instrument.id for x in bound if x.instrument is not None}
@@ -205,6 +212,8 @@ def _store(session: Session, bound: list[Bound], cache: RefCache, tz: ZoneInfo,
         gate.apply_daily_qc(session, row, x.instrument, x.reading.tested_at)   # QC rejected
         gate.apply_release(row, x.method)   # a lab method's result awaits a second person
         row["market_id"], row["commodity_id"] = market_id, commodity_id
+        if stage is not None:   # its real status waits in import_stage until the publish
+            row["staged_as"], row["status"] = row["status"], ResultStatus.STAGED.value
         first_of[x.key] = len(pending)
         slots.append(len(pending))
         pending.append((x, row, s_slot, verdict, mismatch))
@@ -223,16 +232,21 @@ def _store(session: Session, bound: list[Bound], cache: RefCache, tz: ZoneInfo,
 
     for _x, row, s_slot, _v, _m in pending:
         row["sample_id"] = sample_of(s_slot)[0]
+    staged_as = [p[1].pop("staged_as") for p in pending] if stage is not None else []
     result_ids = storing.insert_ids(session, TestResult.__table__, [p[1] for p in pending],
                                     "ingest_key")
+    if stage is not None:
+        storing.stage_results(session, stage, result_ids, staged_as)
     _link_new_samples(session, pending, result_ids)
     retest_ids.update(rid for p, rid in zip(pending, result_ids, strict=True)
                       if p[1]["retest_of_id"] is not None)
     rollups.add_results(session=session, results=[p[1] for p in pending])
     new: list[Stored] = []
-    for (x, row, s_slot, verdict, mismatch), rid in zip(pending, result_ids, strict=True):
+    for k, ((x, row, s_slot, verdict, mismatch), rid) in enumerate(
+            zip(pending, result_ids, strict=True)):   # a staged one: the status it will get
         new.append(Stored(x.reading.row, rid, sample_of(s_slot)[1], verdict,
-                          row["instrument_verdict"], mismatch, row["status"],
+                          row["instrument_verdict"], mismatch,
+                          staged_as[k] if staged_as else row["status"],
                           row["calibration_state"]))
     report = IngestReport()
     for x, slot in zip(bound, slots, strict=True):

@@ -27,6 +27,7 @@ from sqlmodel import Session, select
 
 from lims.errors import NotFound
 from lims.models import Commodity, Method, TestResult
+from lims.models.enums import NOT_SHOWN_STATUSES
 from lims.reference.lookup import RefCache
 
 ENZYME_KINDS = ("enzyme_inhibition", "test_card")
@@ -120,7 +121,7 @@ def advice_for_sample(*, session: Session, code: str,
     if sample is None:
         return None
     r = session.exec(select(TestResult).where(TestResult.sample_id == sample.id,
-                                              TestResult.status != "voided")
+                                              TestResult.status.not_in(NOT_SHOWN_STATUSES))
                      .order_by(TestResult.tested_at.desc(), TestResult.id.desc())).first()
     if r is None:
         return None

@@ -29,6 +29,7 @@ from sqlmodel import Session, select
 
 from lims.errors import ConfigError
 from lims.models import Instrument, Sample, TestResult
+from lims.models.enums import NOT_SHOWN_STATUSES
 from lims.settings import setting
 
 
@@ -95,7 +96,7 @@ def clock_report(*, session: Session, since: datetime | None = None,
          .join(Sample, Sample.id == TestResult.sample_id)
          .join(Instrument, Instrument.id == TestResult.instrument_id)
          .where(TestResult.source == "listener", TestResult.received_at.is_not(None),
-                TestResult.status != "voided"))
+                TestResult.status.not_in(NOT_SHOWN_STATUSES)))
     if since is not None:
         q = q.where(TestResult.received_at >= since)
     rows = [r for r in session.exec(q.order_by(TestResult.received_at, TestResult.id))

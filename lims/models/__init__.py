@@ -29,7 +29,7 @@ from lims.models.outreach import (
 )
 from lims.models.people import AuditEvent, OutreachEvent, User
 from lims.models.reference import Analyte, Commodity, GridGroup, Market, Method, Threshold, Vendor
-from lims.models.results import Sample, TestResult
+from lims.models.results import ImportStage, Sample, TestResult
 from lims.models.rollups import (
     RollupCountyItemWeek,
     RollupItemWeek,
@@ -76,6 +76,7 @@ __all__ = [
     "RollupItemWeek",
     "RollupMarketDay",
     "RollupMarketWeek",
+    "ImportStage",
     "Sample",
     "StationChainHead",
     "SyncChange",

@@ -47,6 +47,13 @@ class ResultStatus(StrEnum):
     HELD = "held"            # calibration gate: kept out of pass rates until reviewed
     ACCEPTED = "accepted"    # held result accepted by a technician with a reason
     VOIDED = "voided"        # never deleted, voided with a reason
+    STAGED = "staged"        # stored by an import that is not published yet (issue 18):
+    #                          counted nowhere, shown nowhere, until the whole file is in
+
+
+#: statuses no list, board, export or sync shows as a result (voided: kept for the record;
+#: staged: part of an import still being stored, ``lims.files.import_publish``)
+NOT_SHOWN_STATUSES = (ResultStatus.VOIDED.value, ResultStatus.STAGED.value)
 
 
 class CalibrationState(StrEnum):

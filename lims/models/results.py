@@ -94,3 +94,20 @@ class TestResult(SQLModel, table=True):
     received_at: datetime | None = ts_field(nullable=True)
     journal_ref: str = Field(default="", max_length=300,
                              sa_column_kwargs={"server_default": ""})
+
+
+class ImportStage(SQLModel, table=True):
+    """A result stored by a multi-chunk file import that is not published yet (issue 18).
+
+    The result row itself has status ``staged`` (counted and shown nowhere); this row keeps the
+    status it gets when the whole file is in (``status``) and which import it belongs to
+    (``import_sha``, the file's SHA-256). ``phase``: ``staged`` until the publish, then
+    ``published`` until its follow-up (cases, alerts, grades) is done; then the row is deleted.
+    (No foreign key: test_result may be partitioned on PostgreSQL.)
+    """
+
+    __tablename__ = "import_stage"
+    result_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    import_sha: str = Field(max_length=64, index=True)
+    status: str = Field(max_length=20)
+    phase: str = Field(default="staged", max_length=10, index=True)

@@ -41,6 +41,7 @@ from sqlmodel import Session, select
 from lims.errors import ConfigError, InvalidInput
 from lims.intake.retests import COUNTED
 from lims.models import Instrument, Kit, KitLot, Method, TestResult
+from lims.models.enums import NOT_SHOWN_STATUSES
 from lims.reporting.stats import wilson_interval
 
 EVALUATION_FILE = Path(__file__).resolve().parent.parent / "refdata" / "rapid_evaluation.toml"
@@ -168,7 +169,7 @@ def pairs(*, session: Session, method: str | None = None, start: date | None = N
         confirm[parent].append(verdict)
     if not confirm:
         return []
-    q = select(TestResult).where(TestResult.id.in_(list(confirm)), TestResult.status != "voided")
+    q = select(TestResult).where(TestResult.id.in_(list(confirm)), TestResult.status.not_in(NOT_SHOWN_STATUSES))
     if start:
         q = q.where(TestResult.local_date >= start)
     if end:

@@ -28,7 +28,7 @@ from lims.models import (
     TestResult,
     Vendor,
 )
-from lims.models.enums import CalibrationState, ResultStatus
+from lims.models.enums import NOT_SHOWN_STATUSES, CalibrationState, ResultStatus
 from lims.reporting import stats
 from lims.reporting.stats import FAIL_OUTCOMES, PASS_OUTCOMES, TrendFilter, wilson_interval
 from lims.timeutil import local_tz, now
@@ -256,7 +256,7 @@ def running_figures(*, session: Session, on: date, market_id: int | None = None,
     if market_id is None and event_id is None:
         raise InvalidInput("running_figures: give market_id or event_id")
     q = (sa.select(_T.sample_id, _T.verdict, Method.is_rapid, _T.tested_at, _T.id)
-         .join_from(TestResult, Method).where(_T.status != ResultStatus.VOIDED.value))
+         .join_from(TestResult, Method).where(_T.status.not_in(NOT_SHOWN_STATUSES)))
     if event_id is not None:
         s = Sample.__table__.c
         q = q.join(Sample, _T.sample_id == s.id).where(s.event_id == event_id)
@@ -394,7 +394,7 @@ def verification_queue(*, session: Session, limit: int = 500) -> list[dict]:
          .join(Method, _T.method_id == me.id)
          .outerjoin(Instrument, _T.instrument_id == i.id)
          .outerjoin(Market, _T.market_id == _M.id)
-         .where(_T.status != ResultStatus.VOIDED.value,
+         .where(_T.status.not_in(NOT_SHOWN_STATUSES),
                 sa.or_(_T.verdict_mismatch, sa.and_(_T.verdict == "suspicious", ~has_retest)))
          .order_by(_T.tested_at.desc(), _T.id.desc()).limit(limit))
     return [dict(r._mapping) for r in session.connection().execute(q)]
