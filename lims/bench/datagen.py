@@ -6,6 +6,12 @@ columns and written with ``executemany`` (SQLite) or ``COPY`` (PostgreSQL); the 
 of the two big tables are dropped during the load and rebuilt after it, then the rollups are
 rebuilt with one aggregation (``lims.intake.rollups.rebuild``). Every sample has one result, which
 counts in pass rates when its status does (``counts``/``count_date``/``count_week``, issue 16).
+
+Results are sealed as the intake seals them (``lims.security.seals``, issue 18): each row's seal
+is computed from the chunk's columns and goes in with the INSERT, and one ``result.seal`` audit
+event per chunk chains the chunk's digest, so ``lims audit verify`` passes on a bench database.
+The seals cost about 1.8 s per 200 000 results (json + SHA-256 per row, measured on 2 shared
+cores; ~1.5 min at 10 M), next to the load's minutes.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ from lims.models import (
     Vendor,
 )
 from lims.reference.loader import load_reference_data
+from lims.security import audit, seals
+from lims.security.auth import SYSTEM
 from lims.storage.schema import upgrade
 from lims.timeutil import local_tz
 
@@ -173,6 +181,7 @@ def _chunk(rng: np.random.Generator, start: int, m: int, ref: _Ref, market_ids: 
     analyte = ref.method_analyte[meth_i].copy()
     verdict = np.empty(m, dtype=object)
     raw = np.empty(m, dtype=object)
+    raw_obj = np.empty(m, dtype=object)       # the same values as dicts, for the seals
     for k, kind in enumerate(ref.method_kinds):
         sel = meth_i == k
         n = int(sel.sum())
@@ -182,6 +191,7 @@ def _chunk(rng: np.random.Generator, start: int, m: int, ref: _Ref, market_ids: 
         v = rng.choice(len(words), n, p=p)
         verdict[sel] = np.array(words, dtype=object)[v]
         raw[sel] = np.array([json.dumps(RAW[(kind, w)]) for w in words], dtype=object)[v]
+        raw_obj[sel] = np.array([RAW[(kind, w)] for w in words] + [None], dtype=object)[v]
         if kind == "lab_quantitative":
             pair = ref.lab_pairs[rng.integers(0, len(ref.lab_pairs), n)]
             analyte[sel] = pair[:, 0]
@@ -217,6 +227,14 @@ def _chunk(rng: np.random.Generator, start: int, m: int, ref: _Ref, market_ids: 
         "week_start": week_txt.tolist(), "created_at": tested_txt.tolist(),
         "counts": counts_l, "count_date": count_day, "count_week": count_wk,
     }
+    # the seal of each row, from the values the database gives back (seals.SEALED order;
+    # tested_at as the UTC ISO text seals.content_hash makes of a stored time)
+    tested_iso = [t + "+00:00" for t in np.datetime_as_string(tested, unit="s").tolist()]
+    results["seal"] = [
+        seals.content_hash((i, mid, a, ins, None, ts, rw, None, None, vd, None, st))
+        for i, mid, a, ins, ts, rw, vd, st in zip(
+            id_list, results["method_id"], analyte_l, results["instrument_id"], tested_iso,
+            raw_obj.tolist(), results["verdict"], results["status"], strict=True)]
     return samples, results
 
 
@@ -281,12 +299,14 @@ def generate(engine: sa.Engine, n: int, *, seed: int = 8,
             dbapi.execute("PRAGMA synchronous=OFF")
         write = _write_pg if pg else _write_sqlite
         done = 0
+        batches = []   # one seal event per chunk: its ids and digest (small)
         while done < n:
             m = min(CHUNK, n - done)
             samples, results = _chunk(rng, done, m, ref, market_ids, vendor_ids)
             write(dbapi, "sample", samples)
             write(dbapi, "test_result", results)
             dbapi.commit()
+            batches.append(seals._batch_event(results["id"], results["seal"]))
             done += m
             progress("results", done, n)
         if pg:
@@ -301,7 +321,11 @@ def generate(engine: sa.Engine, n: int, *, seed: int = 8,
         with engine.begin() as conn:
             conn.exec_driver_sql(ddl)
         progress("indexes", i, len(dropped))
-    with Session(engine) as s:
+    with Session(engine) as s:   # chain the seals, as seals.record_batch does per stored batch
+        for b in batches:
+            audit.record(session=s, actor=SYSTEM, action=seals.SEAL_ACTION,
+                         entity=seals.SEAL_ENTITY, entity_id=f"{b['ids'][0][0]}-{b['ids'][-1][1]}",
+                         new=b)
         rollups.rebuild(session=s, recount=False)   # the flags were written exactly
         s.commit()
     progress("rollups", 1, 1)

@@ -114,7 +114,7 @@ def publish(*, session: Session, actor: Actor, import_sha: str, name: str = "",
         seals.reseal(session, actor, ids[i:i + RESEAL_CHUNK],
                      reason=f"import of {name or import_sha[:12]} published")
         if progress:
-            progress("published", min(i + RESEAL_CHUNK, len(ids)))
+            progress("publishing", min(i + RESEAL_CHUNK, len(ids)))
     removed, added = counting.recount(session=session, sample_ids=_samples_of(session, ids))
     rollups.apply(session=session, added=added, removed=removed)
     session.execute(_S.update().where(s.import_sha == import_sha, s.phase == STAGED)
@@ -123,6 +123,8 @@ def publish(*, session: Session, actor: Actor, import_sha: str, name: str = "",
                  entity_id=(name or import_sha)[:60],
                  new={"sha256": import_sha, "results": len(ids), "first": ids[0],
                       "last": ids[-1]})
+    if progress:
+        progress("published", len(ids))
     return len(ids)
 
 

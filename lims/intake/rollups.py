@@ -294,8 +294,10 @@ _TABLES = {"rollup_market_week": W, "rollup_market_day": D, "rollup_county_item_
 
 def rebuild(*, session: Session, recount: bool = True) -> dict[str, int]:
     """Set every result's ``counts`` flags by the rule (unless the caller wrote them exactly:
-    ``recount=False``), then recompute every rollup from the base table. Returns the row count
-    of each table."""
+    ``recount=False``), then recompute every rollup from the base table, all in the caller's
+    one transaction (a generator that owns the database). On a database in use, use
+    ``lims.intake.rollup_rebuild.rebuild_in_slices`` (bounded transactions; `lims rollups
+    rebuild`). Returns the row count of each table."""
     if recount:
         counting.recount_all(session=session)
     conn = session.connection()

@@ -16,7 +16,10 @@ PostgreSQL: runs ``pg_dump --format=custom`` / ``pg_restore --clean --single-tra
 are on the PATH, otherwise raises an error that prints the commands to run. There is no file lock:
 ``pg_restore --single-transaction --clean`` drops and recreates every table in one transaction,
 so concurrent writers block on its table locks and then fail (listeners retry with back-off);
-no safety copy is taken (run ``lims backup`` first). The journal replay runs as on SQLite.
+no safety copy is taken (run ``lims backup`` first). Before anything is replaced, the dump's
+audit events are read (``pg_restore --data-only --table=audit_event --file=-``, no database) and
+the restore is refused, as on SQLite, unless the dump still holds the chain head noted in
+``<backup>.head.json`` when it was written. The journal replay runs as on SQLite.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from lims.errors import LimsError, NotFound
-from lims.security import chainhead
+from lims.security import backup_files, chainhead
 from lims.security.auth import Actor, require
 from lims.storage import maintenance
 from lims.timeutil import now
@@ -52,6 +55,7 @@ class BackupReport:
     safety: Path | None = None          # restore: the pre-restore copy of the replaced content
     replayed: dict | None = None        # restore: journal replay counts per instrument
     head: dict | None = None            # the audit chain head it holds (lims.security.chainhead)
+    attachments: dict | None = None     # the attachment files beside it (backup_files)
 
     def to_dict(self) -> dict:
         out = {"path": str(self.path), "backend": self.backend, "size": self.size,
@@ -62,6 +66,8 @@ class BackupReport:
             out["replayed"] = self.replayed
         if self.head is not None:
             out["head"] = self.head
+        if self.attachments is not None:
+            out["attachments"] = self.attachments
         return out
 
 
@@ -127,8 +133,10 @@ def _sqlite_copy(src: Path, dst: Path) -> None:
         source.close()
 
 
-def backup_database(*, engine: sa.Engine, actor: Actor, out: Path) -> BackupReport:
-    """Write a consistent copy of the database to ``out`` (never overwrites a file)."""
+def backup_database(*, engine: sa.Engine, actor: Actor, out: Path,
+                    var_dir: Path | None = None) -> BackupReport:
+    """Write a consistent copy of the database to ``out`` (never overwrites a file); with
+    ``var_dir``, its attachment files too (``<out>.attachments.tar``, ``backup_files``)."""
     require(actor, "data.backup")
     out = Path(out)
     if out.exists():
@@ -152,15 +160,22 @@ def backup_database(*, engine: sa.Engine, actor: Actor, out: Path) -> BackupRepo
             head = chainhead.current_head(conn)
         _pg_dump(engine, out)
     digest = sha256_file(out)
+    files = backup_files.backup_files(var_dir, out) if var_dir is not None else None
+    extra = {"attachments": files} if files is not None else {}
     noted = chainhead.write_head(chainhead.sidecar(out), head[0], head[1], sha256=digest,
-                                 backend=engine.dialect.name, backup=out.name)
-    return BackupReport(out, engine.dialect.name, out.stat().st_size, digest, now(), head=noted)
+                                 backend=engine.dialect.name, backup=out.name, **extra)
+    return BackupReport(out, engine.dialect.name, out.stat().st_size, digest, now(), head=noted,
+                        attachments=files)
 
 
 def restore_database(*, engine: sa.Engine, actor: Actor, source: Path, backup_dir: Path,
                      journal_root: Path | None = None, tz: ZoneInfo | None = None,
-                     profile_dirs: tuple[Path, ...] = ()) -> BackupReport:
+                     profile_dirs: tuple[Path, ...] = (), var_dir: Path | None = None
+                     ) -> BackupReport:
     """Replace the database's content with the backup ``source``, under the maintenance lock.
+
+    With ``var_dir``, the attachment files beside the backup are checked first and the missing
+    or different ones written back after the database (``backup_files``).
 
     SQLite: the current content is saved first as ``pre-restore-…`` in ``backup_dir``. Records a
     ``database.restore`` audit event in the restored database, then (with ``journal_root``)
@@ -171,6 +186,7 @@ def restore_database(*, engine: sa.Engine, actor: Actor, source: Path, backup_di
         raise LimsError(f"restore: {source}: no such file")
     digest = sha256_file(source)
     noted = chainhead.check_backup(source, digest)   # the backup still holds its noted chain head
+    files_src = backup_files.check_files(source, noted) if var_dir is not None else None
     safety = None
     if engine.dialect.name == "sqlite":
         check_sqlite_file(source)
@@ -188,10 +204,13 @@ def restore_database(*, engine: sa.Engine, actor: Actor, source: Path, backup_di
             replayed = _after_copy_in(engine, actor, source, digest, journal_root, tz,
                                       profile_dirs)
     else:
+        if noted and noted["event_id"] and noted.get("backend") == "postgresql":
+            _check_pg_head(engine, source, noted)   # before anything is replaced
         _pg_restore(engine, source)
         replayed = _after_copy_in(engine, actor, source, digest, journal_root, tz, profile_dirs)
+    files = backup_files.restore_files(files_src, var_dir) if files_src is not None else None
     return BackupReport(source, engine.dialect.name, source.stat().st_size, digest, now(),
-                        safety=safety, replayed=replayed, head=noted)
+                        safety=safety, replayed=replayed, head=noted, attachments=files)
 
 
 def _after_copy_in(engine: sa.Engine, actor: Actor, source: Path, digest: str,
@@ -288,6 +307,48 @@ def _pg_dump(engine: sa.Engine, out: Path) -> None:
     _run(engine, "pg_dump", ["--format=custom", "--file", str(tmp)], out)
     _fsync(tmp)
     tmp.replace(out)
+
+
+def _pg_dump_event_hash(engine: sa.Engine, source: Path, event_id: int) -> str:
+    """The hash of audit event ``event_id`` in a custom-format dump ('' when it holds no such
+    event), read from ``pg_restore --data-only --table=audit_event --file=-`` (no database
+    involved), streamed: the audit table may be large."""
+    exe = shutil.which("pg_restore")
+    if exe is None:
+        raise LimsError(_guidance(engine, "pg_restore", source))
+    proc = subprocess.Popen([exe, "--data-only", "--table=audit_event", "--file=-", str(source)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            encoding="utf-8", errors="replace")
+    found, cols = "", None
+    try:
+        for line in proc.stdout:
+            if cols is None:
+                if line.startswith("COPY ") and "audit_event (" in line:
+                    cols = [c.strip().strip('"') for c in
+                            line[line.index("(") + 1:line.index(")")].split(",")]
+                    id_at, hash_at = cols.index("id"), cols.index("hash")
+                continue
+            if line.startswith("\\."):
+                break
+            fields = line.rstrip("\n").split("\t")
+            if fields[id_at] == str(event_id):
+                found = fields[hash_at]
+                break
+    finally:
+        proc.kill()
+        _out, err = proc.communicate()
+    if cols is None and proc.returncode not in (0, -9):
+        raise LimsError(f"pg_restore failed ({proc.returncode}): {err.strip()[:2000]}")
+    return found
+
+
+def _check_pg_head(engine: sa.Engine, source: Path, noted: dict) -> None:
+    """The dump still holds the chain head noted when it was written (as ``chainhead.
+    check_backup`` checks a SQLite backup): refuse the restore otherwise."""
+    if _pg_dump_event_hash(engine, source, noted["event_id"]) != noted["hash"]:
+        raise LimsError(f"restore: {source}: its audit chain does not hold the head noted "
+                        f"when it was written (event {noted['event_id']}, hash "
+                        f"{noted['hash']}); the backup was altered")
 
 
 def _pg_restore(engine: sa.Engine, source: Path) -> None:

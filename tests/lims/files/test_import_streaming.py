@@ -33,6 +33,9 @@ from tests.lims.listening.listener_helpers import (
 )
 
 BUSY_MS = 200   # the listeners' busy timeout here (30 s in production)
+#: rows of the import that runs beside the listeners; the issue's full size is 200 000 (about
+#: 20 minutes here): ``LIMS_TEST_IMPORT_ROWS=200000 pytest -k two_listeners`` runs it
+IMPORT_ROWS = int(os.environ.get("LIMS_TEST_IMPORT_ROWS", "5000"))
 
 
 def _count(engine, source: str | None = None) -> int:
@@ -135,7 +138,7 @@ def test_import_while_two_listeners_store_readings(db, tmp_path):
     specs = [("enzyme-12ch", "KJ12-0001"), ("gold-reader", "GR-0001")]
     for profile, serial in specs:
         add_instrument(db, serial, profile)
-    f = import_bench.write_csv(tmp_path / "big.csv", 5000)
+    f = import_bench.write_csv(tmp_path / "big.csv", IMPORT_ROWS)
     eng = make_engine(url)
 
     @event.listens_for(eng, "connect")
@@ -158,10 +161,10 @@ def test_import_while_two_listeners_store_readings(db, tmp_path):
                 [sys.executable, "-c", "from lims.cli import app; app()", "results", "import",
                  str(f)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             masters = [p.master for p in ptys]
-            deadline = time.monotonic() + 400
+            deadline = time.monotonic() + 400 + IMPORT_ROWS / 50
             while proc.poll() is None and time.monotonic() < deadline:
                 imported = _count(db, "import")
-                if 0 < imported < 5000:   # the import has committed a chunk, not all
+                if 0 < imported < IMPORT_ROWS:   # the import has committed a chunk, not all
                     _drive(sims, masters)   # the instruments send while it stores
                     mid_import.append(_count(db) - imported)
                 time.sleep(0.02)
@@ -170,7 +173,7 @@ def test_import_while_two_listeners_store_readings(db, tmp_path):
             while not all(s.done for s in sims) and time.monotonic() < deadline:
                 _drive(sims, masters)
                 time.sleep(0.02)
-            wait_for(lambda: _count(db) == 5000 + 2 * per_sim, timeout=60)
+            wait_for(lambda: _count(db) == IMPORT_ROWS + 2 * per_sim, timeout=60)
             assert a.thread.is_alive() and b.thread.is_alive()
     finally:
         for p in ptys:
@@ -180,7 +183,7 @@ def test_import_while_two_listeners_store_readings(db, tmp_path):
     # listeners stored readings between its chunks
     assert mid_import, "the import never showed part of its rows: one long transaction"
     assert mid_import[-1] > mid_import[0], f"no listener reading stored mid-import {mid_import}"
-    assert "5000 result(s) stored" in out and "stored 5000" in err   # progress on stderr
+    assert f"{IMPORT_ROWS} result(s) stored" in out and f"stored {IMPORT_ROWS}" in err   # progress on stderr
     with Session(db) as s:
         rows = [r for r in s.exec(sa.select(TestResult)).scalars() if r.source != "import"]
     assert len(rows) == 2 * per_sim                                  # none lost
