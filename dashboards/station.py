@@ -1,4 +1,5 @@
-"""The banner of a field station with results the central server has not confirmed yet."""
+"""The banners of a field station: results the central server has not confirmed yet, and
+changes it refused (parked: `lims sync parked`, `lims sync retry`)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,20 @@ def _unsent(db: str) -> int | None:
         return pending_count(s) + pending_change_count(s)
 
 
+@st.cache_data(ttl=30, show_spinner=False)
+def _parked(db: str) -> int:
+    """Changes the central server refused, parked on this station."""
+    from lims.sync.parked import parked_count
+
+    with data.session() as s:
+        return parked_count(s)
+
+
 def banner() -> None:
     n = _unsent(data.db_key())
     if n:
         st.sidebar.warning(t("station.unsent", n=n), icon=":material/cloud_upload:")
+    if n is not None:
+        parked = _parked(data.db_key())
+        if parked:
+            st.sidebar.error(t("station.parked", n=parked), icon=":material/block:")

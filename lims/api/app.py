@@ -3,7 +3,8 @@
 ``create_app(engine=None, *, rate_per_minute=…, burst=…, max_body=…)`` returns an app serving
 
 * ``GET /api/v1/health`` (no token);
-* ``POST /api/v1/readings``, ``POST /api/v1/changes``, ``GET /api/v1/reference``, ``GET /api/v1/board/{market_code}``,
+* ``POST /api/v1/readings``, ``POST /api/v1/changes``, ``POST /api/v1/calibrations``,
+  ``POST /api/v1/hours``, ``GET /api/v1/reference``, ``GET /api/v1/board/{market_code}``,
   ``GET /api/v1/results/{sample_code}`` (``Authorization: Bearer TOKEN``);
 * the OpenAPI document at ``/api/openapi.json``, its pages at ``/api/docs`` and ``/api/redoc``.
 
@@ -18,7 +19,7 @@ from fastapi import FastAPI
 
 from lims.api import VERSION, errors
 from lims.api.limits import MAX_BODY, BodyGuard, RateLimiter
-from lims.api.routes import changes, health, public, readings, reference
+from lims.api.routes import calibrations, changes, health, hours, public, readings, reference
 from lims.storage.engine import get_engine
 
 PREFIX = f"/api/{VERSION}"
@@ -45,7 +46,7 @@ def create_app(engine: sa.Engine | None = None, *, rate_per_minute: float = RATE
                   openapi_url="/api/openapi.json")
     app.state.engine = engine if engine is not None else get_engine()
     app.state.rate_limiter = RateLimiter(rate_per_minute, burst)
-    for module in (health, readings, changes, reference, public):
+    for module in (health, readings, changes, calibrations, hours, reference, public):
         app.include_router(module.router, prefix=PREFIX)
     errors.install(app)
     app.add_middleware(BodyGuard, max_body=max_body)

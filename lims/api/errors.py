@@ -4,6 +4,10 @@
 * ``{"error": "…", "errors": [{"index", "field", "message"}, …]}`` for 422: request validation
   (pydantic) and refused readings (``lims.errors.ValidationFailed`` rows, row = index in the
   batch) share this shape;
+* 503 with ``Retry-After`` (seconds) when the database is in maintenance (a restore holds the
+  maintenance lock: ``lims.storage.maintenance.MaintenanceLocked``) or unavailable for a moment
+  (PostgreSQL shutting down, starting up or in recovery, read-only; SQLite busy): nothing was
+  stored, the client sends the same request again later;
 * 500: ``{"error": "internal error", "error_id": "…"}``; the traceback goes to the server log
   under that id, never to the client.
 """
@@ -14,6 +18,7 @@ import logging
 import uuid
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -29,8 +34,36 @@ from lims.errors import (
     RowError,
     ValidationFailed,
 )
+from lims.storage.maintenance import MaintenanceLocked
 
 log = logging.getLogger("lims.api")
+
+#: seconds a client should wait after a 503 (a restore's writers wait this long: WAIT_SECONDS)
+RETRY_AFTER = 30
+#: PostgreSQL SQLSTATEs of a database that is there again in a moment: connection exceptions
+#: (class 08), operator intervention (57P01-57P03: shutdown, crash, starting up / recovery),
+#: read-only transaction (25006: a standby or a database being restored)
+_TRANSIENT_PG = ("08", "57P01", "57P02", "57P03", "25006")
+
+
+def transient(exc: BaseException) -> bool:
+    """True for a database error that means "unavailable for a moment", not a bug."""
+    if isinstance(exc, MaintenanceLocked):
+        return True
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return False
+    orig = exc.orig
+    if isinstance(orig, MaintenanceLocked):
+        return True
+    code = str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
+    if code and code.startswith(_TRANSIENT_PG):
+        return True
+    return isinstance(exc, sa.exc.OperationalError) and "database is locked" in str(orig)
+
+
+def unavailable(message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=503,
+                        headers={"Retry-After": str(RETRY_AFTER)})
 
 
 class ErrorBody(BaseModel):
@@ -108,8 +141,23 @@ def install(app: FastAPI) -> None:
     async def _failed(_request: Request, exc: ValidationFailed) -> JSONResponse:
         return refused(exc.errors)
 
+    @app.exception_handler(MaintenanceLocked)
+    async def _maintenance(_request: Request, exc: MaintenanceLocked) -> JSONResponse:
+        return unavailable(f"{exc}; nothing was stored")
+
+    @app.exception_handler(sa.exc.DBAPIError)
+    async def _database(request: Request, exc: sa.exc.DBAPIError) -> JSONResponse:
+        if transient(exc):
+            log.warning("database unavailable on %s %s: %s", request.method, request.url.path,
+                        exc.orig)
+            return unavailable("the database is unavailable for a moment (maintenance or "
+                               "restart); nothing was stored, try again later")
+        return await _crash(request, exc)
+
     @app.exception_handler(LimsError)
     async def _lims_error(_request: Request, exc: LimsError) -> JSONResponse:
+        if isinstance(exc, MaintenanceLocked):
+            return unavailable(f"{exc}; nothing was stored")
         status = 400
         if isinstance(exc, AuthenticationFailed):
             status = 401

@@ -3,7 +3,10 @@
 `lims sync pull --from URL --token-env VAR` brings places, vendors (with grades) and instruments
 down; `lims sync push --to URL --token-env VAR` sends the station's results, then its changes
 (corrections, voids, reviews, case steps, alert responses, teams, events, patrols) up through the
-server's API, resumable and never twice; `lims sync status` shows what waits of both. The token is read
+server's API, resumable and never twice (calibration records go first); `lims sync status` shows
+what waits of both and how many changes are parked (refused by the server: `lims sync parked`
+lists them with the reason, `lims sync retry ID|--all` queues them again). A push that meets
+the server in maintenance (503) stops, keeps everything, and exits with 75 (EX_TEMPFAIL). The token is read
 from the named environment variable, never from the command line (it would show in `ps`).
 """
 
@@ -15,6 +18,7 @@ from sqlmodel import select
 from lims.cli.common import current_actor, emit_json, handle_errors, session
 from lims.models import SyncPeer
 from lims.sync.http import Central, token_from_env
+from lims.sync.parked import list_parked, parked_count, retry
 from lims.sync.pull import is_station, pull
 from lims.sync.push import pending_change_count, pending_count, push
 
@@ -68,11 +72,26 @@ def push_cmd(url: str = typer.Option(..., "--to", help="Central server, e.g. htt
     if as_json:
         emit_json(rep.to_dict())
     else:
-        ch = rep.changes
+        ch, cal = rep.changes, rep.calibrations
         typer.echo(f"pushed to {rep.url}: {rep.sent} result(s) sent, {rep.stored} stored, "
                    f"{rep.duplicates} already there; {rep.pending} waiting")
+        typer.echo(f"  calibration records: {cal['sent']} sent, {cal['stored']} stored, "
+                   f"{cal['duplicates']} already there, {cal.get('refused', 0)} refused")
+        for message in cal.get("messages") or []:
+            typer.echo(f"    refused: {message}")
+        hrs = rep.hours
+        if hrs["sent"]:
+            typer.echo(f"  service hours: {hrs['sent']} sent, {hrs['stored']} stored, "
+                       f"{hrs['refused']} refused")
+        for message in hrs.get("messages") or []:
+            typer.echo(f"    refused: {message}")
         typer.echo(f"  changes: {ch['sent']} sent, {ch['applied']} applied, "
-                   f"{ch['duplicates']} already there; {ch['pending']} waiting")
+                   f"{ch['duplicates']} already there; {ch['pending']} waiting; "
+                   f"{ch['parked_total']} parked (`lims sync parked`)")
+    if rep.try_later is not None:
+        typer.echo(f"the central server is in maintenance: nothing was lost; push again in "
+                   f"{rep.try_later} s", err=True)
+        raise typer.Exit(75)
 
 
 @app.command("status")
@@ -82,12 +101,14 @@ def status_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON.")
     with session() as s:
         peers = [{"url": p.url, "pending": pending_count(s, p.url),
                   "pending_changes": pending_change_count(s, p.url),
+                  "parked": parked_count(s, p.url),
                   "last_pushed_result_id": p.last_pushed_result_id,
                   "last_pushed_event_id": p.last_pushed_event_id,
                   "pushed_at": p.pushed_at, "pulled_at": p.pulled_at}
                  for p in s.exec(select(SyncPeer).order_by(SyncPeer.url))]
         data = {"station": is_station(s), "pending": pending_count(s) if peers else None,
-                "pending_changes": pending_change_count(s) if peers else None, "peers": peers}
+                "pending_changes": pending_change_count(s) if peers else None,
+                "parked": parked_count(s), "peers": peers}
     if as_json:
         emit_json(data)
         return
@@ -95,5 +116,40 @@ def status_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON.")
         typer.echo("not linked to a central server yet (`lims sync pull --from URL`)")
     for p in peers:
         typer.echo(f"{p['url']}: {p['pending']} result(s) and {p['pending_changes']} change(s) "
-                   "waiting; last push "
+                   f"waiting, {p['parked']} parked; last push "
                    f"{p['pushed_at'] or 'never'}, last pull {p['pulled_at'] or 'never'}")
+
+
+@app.command("parked")
+@handle_errors
+def parked_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Changes the central server refused, parked on this station, with the reason."""
+    with session() as s:
+        rows = [p.to_dict() for p in list_parked(session=s)]
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        typer.echo("no parked changes")
+    for p in rows:
+        mark = " (retry queued)" if p["retry"] else ""
+        typer.echo(f"#{p['id']} change {p['event_id']} {p['action']} {p['result'] or ''} "
+                   f"parked {p['parked_at']}{mark}: {p['field']}: {p['message']}")
+
+
+@app.command("retry")
+@handle_errors
+def retry_cmd(ids: list[int] = typer.Argument(None, help="Parked change id(s) (`lims sync "
+                                                        "parked`)."),
+              everything: bool = typer.Option(False, "--all", help="Every parked change."),
+              as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Put parked changes back in the queue (e.g. after reference data was fixed); the next
+    `lims sync push` sends them first."""
+    actor = current_actor()
+    with session() as s:
+        n = retry(session=s, actor=actor, ids=list(ids or []), everything=everything)
+        s.commit()
+    if as_json:
+        emit_json({"queued": n})
+    else:
+        typer.echo(f"{n} parked change(s) queued for the next `lims sync push`")

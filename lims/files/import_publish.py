@@ -158,24 +158,12 @@ def follow_up_published(*, session: Session, actor: Actor, chunk: int = FOLLOW_U
 
 
 def _follow_up(session: Session, actor: Actor, ids: list[int]) -> tuple[int, int]:
-    """What ``lims.intake.pipeline`` does after storing a batch, for results stored earlier:
-    flagged verdicts and re-tests go to the enforcement follow-up, every vendor is regraded,
-    lab re-tests update their kit lot's agreement. Returns (cases, alerts) opened."""
-    from lims.enforcement.followup import follow_up, regrade_vendors_of
-    from lims.enforcement.rules import load_enforcement_rules
-    from lims.lab.watch import after_lab_results
+    """What the pipeline runs for results stored earlier that waited for it (the same as for
+    an accepted or released result): cases, alerts, re-test decisions, grades, a kit lot's
+    agreement. Returns (cases, alerts) opened."""
+    from lims.intake.pipeline import follow_up_results
 
-    rules = load_enforcement_rules()
-    wanted = set(rules.alert_verdicts) | set(rules.case_verdicts)
-    rows = session.execute(sa.select(_T.c.id, _T.c.verdict, _T.c.retest_of_id)
-                           .where(_T.c.id.in_(ids))).all()
-    retests = sorted(r.id for r in rows if r.retest_of_id is not None)
-    flagged = sorted(r.id for r in rows if r.verdict in wanted or r.retest_of_id is not None)
-    fu = follow_up(session=session, actor=actor, result_ids=flagged, rules=rules) \
-        if flagged else None
-    regrade_vendors_of(session=session, actor=actor, result_ids=ids)
-    if retests:
-        after_lab_results(session=session, actor=actor, result_ids=retests)
+    fu = follow_up_results(session=session, actor=actor, result_ids=ids)
     if fu is None:
         return 0, 0
     return len(set(fu.case_ids.values())), len(set(fu.alert_ids.values()))

@@ -362,22 +362,25 @@ def _follow_up(session: Session, actor: Actor, report: IngestReport,
         after_lab_results(session=session, actor=actor, result_ids=sorted(retest_ids))
 
 
-def follow_up_results(*, session: Session, actor: Actor, result_ids: list[int]) -> None:
+def follow_up_results(*, session: Session, actor: Actor, result_ids: list[int]) -> Any:
     """Run the follow-up of results stored earlier that waited for it: a held result that a
     technician accepted (``lims.intake.review.accept``) or a second user released
     (``lims.lab.release``) opens its case, raises its alert, confirms its screen's re-tests,
     decides its case's outcome (a lab re-test) and regrades its vendor now, as if it had just
-    been stored."""
+    been stored (and of a published import's results, ``lims.files.import_publish``). Returns
+    the enforcement follow-up's outcome (its cases and alerts), None for no ids."""
     from lims.enforcement.confirmation import refresh_cases_of
     from lims.enforcement.followup import follow_up, regrade_vendors_of
 
+    fu = None
     if result_ids:
-        follow_up(session=session, actor=actor, result_ids=result_ids)
+        fu = follow_up(session=session, actor=actor, result_ids=result_ids)
         regrade_vendors_of(session=session, actor=actor, result_ids=result_ids)
         refresh_cases_of(session=session, actor=actor, result_ids=result_ids)   # lab re-tests
         from lims.lab.watch import after_lab_results
 
         after_lab_results(session=session, actor=actor, result_ids=result_ids)  # lot agreement
+    return fu
 
 
 def _cases_and_alerts(session: Session, result_ids: list[int]) -> tuple[dict, dict]:

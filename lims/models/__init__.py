@@ -37,7 +37,14 @@ from lims.models.rollups import (
     RollupMarketWeek,
 )
 from lims.models.security import AppSession
-from lims.models.sync import ResultOwner, StationChainHead, SyncChange, SyncPeer
+from lims.models.sync import (
+    ResultOwner,
+    StationChainHead,
+    SyncChange,
+    SyncParked,
+    SyncPeer,
+    SyncRefused,
+)
 from lims.models.watch import LabAlert
 
 __all__ = [
@@ -80,7 +87,9 @@ __all__ = [
     "Sample",
     "StationChainHead",
     "SyncChange",
+    "SyncParked",
     "SyncPeer",
+    "SyncRefused",
     "TestResult",
     "UnboundReading",
     "Threshold",

@@ -23,6 +23,8 @@ class SyncPeer(SQLModel, table=True):
     url: str = Field(unique=True, max_length=300)
     last_pushed_result_id: int = 0
     last_pushed_event_id: int = 0
+    last_pushed_calibration_id: int = 0   # calibration records go up before results
+    hours_digest: str = Field(default="", max_length=64)   # sha256 of the service hours sent
     pushed_at: datetime | None = ts_field(nullable=True)
     pulled_at: datetime | None = ts_field(nullable=True)
     pull_version: str = Field(default="", max_length=64)  # sha256 of the last reference pulled
@@ -62,3 +64,36 @@ class StationChainHead(SQLModel, table=True):
     hash: str = Field(max_length=64)
     station_at: str = Field(default="", max_length=40)   # the station's clock, as sent
     received_at: datetime = ts_field(default_now=True)
+
+
+class SyncParked(SQLModel, table=True):
+    """On a station: a change the central server refused (or that waits behind one on the same
+    result), kept with the reason; the push goes on past it. ``retry`` puts it back in the queue
+    (``lims sync retry``)."""
+
+    __tablename__ = "sync_parked"
+    __table_args__ = (sa.UniqueConstraint("peer_id", "event_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    peer_id: int = Field(foreign_key="sync_peer.id", index=True)
+    event_id: int
+    action: str = Field(max_length=40)
+    result_key: str = Field(default="", max_length=64)   # ingest key of the result it changes
+    field: str = Field(default="", max_length=100)
+    message: str = Field(default="", max_length=2000)
+    parked_at: datetime = ts_field(default_now=True)
+    retry: bool = False
+
+
+class SyncRefused(SQLModel, table=True):
+    """On the central server: a station's change refused (station + its audit event id), with
+    the reason; removed when a retry of it is applied."""
+
+    __tablename__ = "sync_refused"
+    __table_args__ = (sa.UniqueConstraint("station", "event_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    station: str = Field(max_length=40, index=True)
+    event_id: int
+    action: str = Field(max_length=40)
+    field: str = Field(default="", max_length=100)
+    message: str = Field(default="", max_length=2000)
+    refused_at: datetime = ts_field(default_now=True)

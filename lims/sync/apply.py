@@ -9,8 +9,12 @@ the services check their permission and write their audit events as for any user
 
 A change to a result refers to it by ingest key; only the station that uploaded the result
 (``ResultOwner``) may change it. Each applied change is a ``SyncChange`` row (station, event id):
-sent again it answers ``"duplicate"`` and does nothing. Any refused change refuses the batch:
-``ValidationFailed`` with the change's index in the batch and the field. The station's audit
+sent again it answers ``"duplicate"`` and does nothing. A refused change (a service refused it,
+or a result another station owns) is answered ``"refused"`` with the field and reason and kept
+in the station's list (``SyncRefused``); the rest of the batch is applied (each change runs in
+its own savepoint). Order: a later change to the same result as a refused one is refused too
+("waits for refused change N"), so nothing about one result applies out of order; the station
+parks both and sends them again, in order, on ``lims sync retry``. The station's audit
 chain head, sent with the changes, is kept per station (``StationChainHead``).
 """
 
@@ -24,6 +28,7 @@ from sqlmodel import Session, select
 from lims.enforcement import alerts, cases
 from lims.errors import LimsError, RowError, ValidationFailed
 from lims.intake import corrections, review
+from lims.lab import release
 from lims.models import (
     Alert,
     EnforcementCase,
@@ -32,6 +37,7 @@ from lims.models import (
     Sample,
     StationChainHead,
     SyncChange,
+    SyncRefused,
     TestResult,
     VolunteerTeam,
 )
@@ -139,6 +145,8 @@ def _apply_result(session: Session, actor: Actor, tr: TestResult, action: str,
                                    reason=reason)
     elif action == "result.void":
         corrections.void_result(session=session, actor=actor, result_id=tr.id, reason=reason)
+    elif action == "result.release":   # released on the station by its second person (``by``)
+        release.release(session=session, actor=actor, result_id=tr.id, reason=reason)
     else:
         review.accept(session=session, actor=actor, result_id=tr.id, reason=reason)
 
@@ -250,10 +258,24 @@ def _field_of(exc: LimsError) -> tuple[str, str]:
     return "action", text
 
 
+def _refuse(session: Session, station: str, change: dict[str, Any], field: str,
+            message: str) -> dict[str, str]:
+    """Keep the refusal in the station's list on this server; the answer of the change."""
+    row = session.exec(select(SyncRefused).where(SyncRefused.station == station,
+                                                 SyncRefused.event_id == change["id"])).first()
+    row = row or SyncRefused(station=station, event_id=change["id"], action=change["action"])
+    row.field, row.message, row.refused_at = field[:100], message[:2000], now()
+    session.add(row)
+    session.flush()
+    return {"status": "refused", "field": field, "message": message}
+
+
 def apply_changes(*, session: Session, station: str,
-                  changes: list[dict[str, Any]]) -> list[str]:
-    """Apply the batch in the caller's transaction: one status per change, ``"applied"`` or
-    ``"duplicate"``; the first refused change raises ValidationFailed (index, field)."""
+                  changes: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Apply the batch in the caller's transaction, each change in a savepoint: one answer per
+    change, ``{"status": "applied" | "duplicate" | "refused", "field", "message"}``. A refused
+    change is kept in ``SyncRefused`` and the batch goes on; a later change of the batch to the
+    same result is refused too (it waits for the refused one: no change applies out of order)."""
     ids = [c["id"] for c in changes]
     for i in range(1, len(ids)):
         if ids[i] <= ids[i - 1]:
@@ -262,20 +284,33 @@ def apply_changes(*, session: Session, station: str,
                                    "changes")
     seen = set(session.exec(select(SyncChange.event_id).where(SyncChange.station == station,
                                                               SyncChange.event_id.in_(ids))))
-    statuses: list[str] = []
-    for index, change in enumerate(changes):
+    blocked: dict[str, int] = {}   # ingest key → the refused change it waits for
+    answers: list[dict[str, str]] = []
+    for change in changes:
         if change["id"] in seen:
-            statuses.append("duplicate")
+            answers.append({"status": "duplicate"})
+            continue
+        key = (change.get("result") or {}).get("ingest_key") or ""
+        if key and key in blocked:
+            answers.append(_refuse(session, station, change, "result.ingest_key",
+                                   f"change {change['id']} ({change['action']}) waits for "
+                                   f"refused change {blocked[key]} to the same result"))
             continue
         try:
-            _apply_one(session, station, change)
+            with session.begin_nested():
+                _apply_one(session, station, change)
         except LimsError as exc:
             field, message = _field_of(exc)
-            raise ValidationFailed([RowError(index, field, f"change {change['id']} "
-                                                           f"({change['action']}): {message}")],
-                                   f"changes of station {station}") from None
+            if key:
+                blocked[key] = change["id"]
+            answers.append(_refuse(session, station, change, field,
+                                   f"change {change['id']} ({change['action']}): {message}"))
+            continue
         session.add(SyncChange(station=station, event_id=change["id"], action=change["action"],
                                by=(change.get("by") or "")[:60], applied_at=now()))
+        for gone in session.exec(select(SyncRefused).where(SyncRefused.station == station,
+                                                           SyncRefused.event_id == change["id"])):
+            session.delete(gone)
         session.flush()
-        statuses.append("applied")
-    return statuses
+        answers.append({"status": "applied"})
+    return answers

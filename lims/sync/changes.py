@@ -5,7 +5,8 @@ the actions in ``SYNCED`` after the station's cursor (``SyncPeer.last_pushed_eve
 outbox. Each goes up as one item with a stable id (the event's id; the server adds the station
 from the token) and refers to what it changes by natural keys, never by station-local ids:
 
-* results (``result.correct``, ``result.void``, ``result.accept``) by the result's ingest key and
+* results (``result.correct``, ``result.void``, ``result.accept``, ``result.release``: the second
+  person's release of a lab result, e.g. a confirmatory one) by the result's ingest key and
   sample code; cases (``case.*`` steps) and alerts (``alert.acknowledge``, ``alert.arrive``) by
   the ingest key of the result they belong to (one case and one alert per result);
 * teams by name, events and patrols by their content (markets by code, teams by name).
@@ -36,7 +37,7 @@ from lims.models import (
     VolunteerTeam,
 )
 
-RESULT_ACTIONS = ("result.correct", "result.void", "result.accept")
+RESULT_ACTIONS = ("result.correct", "result.void", "result.accept", "result.release")
 CASE_ACTIONS = ("case.vendor_notified", "case.sale_suspended", "case.objection",
                 "case.disposal", "case.public_notice", "case.closed")
 ALERT_ACTIONS = ("alert.acknowledge", "alert.arrive")
@@ -134,7 +135,7 @@ def item(session: Session, ev: AuditEvent) -> tuple[dict[str, Any] | None, int]:
             "starts_at": _iso(e.starts_at), "ends_at": _iso(e.ends_at),
             "people_served": e.people_served, "talks_given": e.talks_given}}, 0
     p = session.get(PatrolLog, entity_id)   # patrol.record
-    # TODO(issue 15): the photos stay on the station (sha256 in the audit event); no upload yet
+    # photos stay on the station (sha256 in the audit event); not uploaded yet (docs/deployment.md)
     return {**base, "data": {
         "market": _market_code(session, p.market_id), "route": p.route,
         "started_at": _iso(p.started_at), "ended_at": _iso(p.ended_at), "staff": p.staff,

@@ -1,8 +1,9 @@
 """A small JSON client for the central server's API (``/api/v1``), on the standard library.
 
 Every failure is a ``lims.errors`` type that names the URL: ``Unreachable`` (no connection,
-timeout), ``PermissionDenied`` (401/403), ``ValidationFailed`` (422, with the server's item
-errors), ``LimsError`` for anything else the server answered.
+timeout), ``ServerBusy`` (503: maintenance or restart; a kind of ``Unreachable``, with the
+server's ``Retry-After``), ``PermissionDenied`` (401/403), ``ValidationFailed`` (422, with the
+server's item errors), ``LimsError`` for anything else the server answered.
 """
 
 from __future__ import annotations
@@ -19,6 +20,22 @@ from lims.errors import ConfigError, LimsError, PermissionDenied, RowError, Vali
 
 class Unreachable(LimsError):
     """The server could not be reached or did not answer in time (nothing was changed locally)."""
+
+
+class ServerBusy(Unreachable):
+    """503: the server is in maintenance (a restore) or restarting; nothing was stored there.
+    ``retry_after``: the seconds it asked to wait."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def _seconds(value: str | None, default: int = 30) -> int:
+    try:
+        return max(1, int(str(value).strip()))
+    except ValueError:
+        return default
 
 
 def token_from_env(var: str) -> str:
@@ -65,6 +82,10 @@ class Central:
             raw = exc.read()
             if exc.code in (401, 403):
                 raise PermissionDenied(f"{url}: {exc.code}: {_message(raw)}") from None
+            if exc.code == 503:
+                wait = _seconds(exc.headers.get("Retry-After") if exc.headers else None)
+                raise ServerBusy(f"{url}: the central server is busy ({_message(raw)}); nothing "
+                                 f"was lost, try again in {wait} s", wait) from None
             if exc.code == 422:
                 errors = [RowError(row=e.get("index"), field=e.get("field") or "",
                                    message=e.get("message") or "")

@@ -1,5 +1,8 @@
-"""``lims sync push``: a station's results, then its changes, go up to the central server, in
-order, resumable.
+"""``lims sync push``: a station's calibration records, its results, then its changes go up to
+the central server, in order, resumable.
+
+Calibration records first (``lims.sync.calibrations``): the central calibration gate must see
+the station's verifications before its results arrive, or it holds results the station did not.
 
 Results: the outbox is the result table itself, read in id order after the station's cursor
 (``SyncPeer.last_pushed_result_id``). Each batch is sent as ``POST /api/v1/readings`` items with
@@ -11,12 +14,16 @@ keeps them with the reason, as the station does. Unbound readings do not go up.
 Changes: then the station's audit events of the kinds that sync (``lims.sync.changes``) after
 ``SyncPeer.last_pushed_event_id`` go up as ``POST /api/v1/changes``, each with its event id; the
 server applies each once. A change is sent only once the result it refers to has been sent.
+Then volunteers' service hours (``lims.sync.hours``), whenever they changed.
+A change the server refuses is parked (``lims.sync.parked``: kept with the reason, later changes
+to the same result park behind it) and the push goes on; ``lims sync retry`` queues it again.
 Every push also sends the station's audit chain head (``lims.security.chainhead.witness``); the
 server keeps it per station as a witness against a truncated or rewritten chain.
 
 Each cursor moves after the server answered: a push killed anywhere — before sending, while the
 server commits, after it committed but before the answer arrived — is pushed again and the server
-answers "duplicate" for what it already has.
+answers "duplicate" for what it already has. A 503 (the server in maintenance) stops the push
+where it is (``PushReport.try_later``: the seconds the server asked to wait); nothing is lost.
 """
 
 from __future__ import annotations
@@ -36,8 +43,8 @@ from lims.models import (
 )
 from lims.security.auth import Actor, require
 from lims.security.chainhead import witness
-from lims.sync import changes
-from lims.sync.http import Central
+from lims.sync import calibrations, changes, hours, parked
+from lims.sync.http import Central, ServerBusy
 from lims.timeutil import aware, local_tz, now
 from lims.wire.readings import RAW_FIELDS
 
@@ -57,13 +64,23 @@ class PushReport:
     #: the change outbox: sent, applied now, applied before ("duplicate"), still waiting
     changes: dict[str, int] = field(default_factory=lambda: {
         "sent": 0, "applied": 0, "duplicates": 0, "skipped": 0, "batches": 0,
-        "last_event_id": 0, "pending": 0})
+        "last_event_id": 0, "pending": 0, "parked": 0, "parked_total": 0})
+    #: calibration records: sent, stored now, already there
+    calibrations: dict[str, int] = field(default_factory=lambda: {
+        "sent": 0, "stored": 0, "duplicates": 0})
+    #: volunteers' service hours (sent whenever they changed)
+    hours: dict[str, Any] = field(default_factory=lambda: {
+        "sent": 0, "stored": 0, "refused": 0, "messages": []})
+    #: the server answered 503 (maintenance): the seconds it asked to wait; nothing was lost
+    try_later: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"url": self.url, "sent": self.sent, "stored": self.stored,
                 "duplicates": self.duplicates, "batches": self.batches,
                 "last_result_id": self.last_result_id, "pending": self.pending,
-                "changes": dict(self.changes)}
+                "changes": dict(self.changes), "calibrations": dict(self.calibrations),
+                "hours": dict(self.hours),
+                "try_later": self.try_later}
 
 
 def peer(session: Session, url: str) -> SyncPeer:
@@ -81,10 +98,15 @@ def peer(session: Session, url: str) -> SyncPeer:
 
 def _outbox(session: Session, after_id: int):
     """The results after the cursor, in id order: the export's query (the same names and
-    joins a file export carries)."""
+    joins a file export carries). It stops before the first result of an import not published
+    yet (``lims.files.import_publish``): the cursor must not pass it, or it would never go up."""
+    from lims.files.import_publish import first_staged_id
+
     tr = TestResult.__table__.c
-    return (export_query(session, None, None, None)
-            .where(tr.id > after_id).order_by(None).order_by(tr.id))
+    q = (export_query(session, None, None, None)
+         .where(tr.id > after_id).order_by(None).order_by(tr.id))
+    first = first_staged_id(session)
+    return q if first is None else q.where(tr.id < first)
 
 
 def pending_count(session: Session, url: str | None = None) -> int:
@@ -135,6 +157,21 @@ def push(*, session: Session, actor: Actor, central: Central, batch: int = 200,
     row = peer(session, central.base)
     report = PushReport(url=row.url, last_result_id=row.last_pushed_result_id)
     session.commit()
+    try:
+        calibrations.push_calibrations(session, central, row, report.calibrations)
+        _push_results(session, central, row, report, tz, batch, on_batch)
+        _push_changes(session, central, row, report, batch, on_batch)
+        hours.push_hours(session, central, row, report.hours)
+    except ServerBusy as exc:   # maintenance: stop here; every cursor is where the server was
+        session.rollback()
+        report.try_later = exc.retry_after
+        report.pending = pending_count(session, row.url)
+        report.changes["pending"] = pending_change_count(session, row.url)
+    return report
+
+
+def _push_results(session: Session, central: Central, row: SyncPeer, report: PushReport,
+                  tz, batch: int, on_batch: Callable[[PushReport], None] | None) -> None:
     while True:
         rows = session.execute(_outbox(session, row.last_pushed_result_id).limit(batch)).all()
         if not rows:
@@ -161,15 +198,73 @@ def push(*, session: Session, actor: Actor, central: Central, batch: int = 200,
         if on_batch:
             on_batch(report)
     report.pending = pending_count(session, row.url)
-    _push_changes(session, central, row, report, batch, on_batch)
-    return report
+
+
+def _send(session: Session, central: Central, row: SyncPeer, report: PushReport,
+          items: list[dict[str, Any]], blocked: dict[str, int]) -> None:
+    """POST the changes; park the refused ones (their result blocks the later changes to it),
+    take the applied ones off the parked list. The caller commits."""
+    ch = report.changes
+    try:
+        answer = central.call("POST", "/changes", {"changes": items,
+                                                   "chain_head": witness(session)})
+    except ValidationFailed as exc:  # a malformed batch: name the station's audit event ids
+        errors = [RowError(row=f"change {items[e.row]['id']} ({items[e.row]['action']})"
+                           if isinstance(e.row, int) and 0 <= e.row < len(items)
+                           else e.row, field=e.field, message=e.message)
+                  for e in exc.errors]
+        raise ValidationFailed(errors, f"push to {row.url}: the server refused changes "
+                                       f"after event {row.last_pushed_event_id}") from None
+    for item, st in zip(items, answer.get("changes") or [], strict=False):
+        if st.get("status") == "refused":
+            parked.park(session, row.id, item, st.get("field") or "", st.get("message") or "")
+            key = parked.result_key(item)
+            if key:
+                blocked.setdefault(key, item["id"])
+            ch["parked"] += 1
+        else:
+            parked.unpark(session, row.id, item["id"])
+    ch["sent"] += len(items)
+    ch["applied"] += int(answer.get("applied", 0))
+    ch["duplicates"] += int(answer.get("duplicates", 0))
+    ch["batches"] += 1
+
+
+def _waits(item: dict[str, Any], blocked: dict[str, int]) -> int:
+    """The parked change this change must wait for (same result, earlier), or 0."""
+    first = blocked.get(parked.result_key(item), 0)
+    return first if first and first < item["id"] else 0
+
+
+def _push_retries(session: Session, central: Central, row: SyncPeer, report: PushReport,
+                  blocked: dict[str, int]) -> None:
+    """The parked changes marked for retry go first, in event order."""
+    items = []
+    for ev in parked.retry_events(session, row.id):
+        item, _needs = changes.item(session, ev)
+        if item is None:
+            parked.unpark(session, row.id, ev.id)
+            continue
+        first = _waits(item, blocked)
+        if first:
+            parked.park(session, row.id, item, "result.ingest_key",
+                        f"waits for parked change {first} to the same result")
+            report.changes["parked"] += 1
+            continue
+        items.append(item)
+    for i in range(0, len(items), MAX_BATCH):
+        _send(session, central, row, report, items[i:i + MAX_BATCH], blocked)
+        session.commit()
+    session.commit()
 
 
 def _push_changes(session: Session, central: Central, row: SyncPeer, report: PushReport,
                   batch: int, on_batch: Callable[[PushReport], None] | None) -> None:
-    """Send the change outbox after the results, ``batch`` at a time."""
+    """Send the change outbox after the results, ``batch`` at a time; refused changes park."""
     ch = report.changes
     ch["last_event_id"] = row.last_pushed_event_id
+    blocked = parked.blocking(session, row.id)
+    _push_retries(session, central, row, report, blocked)
     while True:
         events = changes.outbox(session, row.last_pushed_event_id, batch)
         items, last, skipped = [], row.last_pushed_event_id, 0
@@ -180,25 +275,17 @@ def _push_changes(session: Session, central: Central, row: SyncPeer, report: Pus
             last = ev.id
             if item is None:
                 skipped += 1
+            elif _waits(item, blocked):
+                parked.park(session, row.id, item, "result.ingest_key",
+                            f"waits for parked change {_waits(item, blocked)} to the same "
+                            "result")
+                ch["parked"] += 1
             else:
                 items.append(item)
         if last == row.last_pushed_event_id:
             break
         if items:
-            try:
-                answer = central.call("POST", "/changes", {"changes": items,
-                                                           "chain_head": witness(session)})
-            except ValidationFailed as exc:  # name the station's audit event ids
-                errors = [RowError(row=f"change {items[e.row]['id']} ({items[e.row]['action']})"
-                                   if isinstance(e.row, int) and 0 <= e.row < len(items)
-                                   else e.row, field=e.field, message=e.message)
-                          for e in exc.errors]
-                raise ValidationFailed(errors, f"push to {row.url}: the server refused changes "
-                                               f"after event {row.last_pushed_event_id}") from None
-            ch["sent"] += len(items)
-            ch["applied"] += int(answer.get("applied", 0))
-            ch["duplicates"] += int(answer.get("duplicates", 0))
-            ch["batches"] += 1
+            _send(session, central, row, report, items, blocked)
         ch["skipped"] += skipped
         row.last_pushed_event_id = last
         row.pushed_at = now()
@@ -211,3 +298,4 @@ def _push_changes(session: Session, central: Central, row: SyncPeer, report: Pus
         central.call("POST", "/changes", {"changes": [], "chain_head": witness(session)})
         session.commit()
     ch["pending"] = pending_change_count(session, row.url)
+    ch["parked_total"] = parked.parked_count(session, row.url)

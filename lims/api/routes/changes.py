@@ -1,11 +1,13 @@
-"""``POST /api/v1/changes``: a station's changes to what it recorded, once each, all or nothing.
+"""``POST /api/v1/changes``: a station's changes to what it recorded, once each, in order.
 
 Corrections, voids and reviews of its results, case steps, alert responses, teams, events and
 patrols, from the station's audit trail (``lims.sync.changes``), applied by
 ``lims.sync.apply.apply_changes`` through the same services as the CLI, acting as the station.
 A change sent before (same station, same id) answers ``"duplicate"``; a change to a result the
-station did not upload, or any change a service refuses, answers 422 naming the change's index
-and field, and nothing of the batch is stored. The station's audit chain head sent with the
+station did not upload, or any change a service refuses, answers ``"refused"`` with the field and
+the reason (kept in the station's list of refused changes on the server), and the rest of the
+batch is applied; a later change to the same result waits behind it (refused as well). A batch
+out of order or malformed answers 422 and stores nothing. The station's audit chain head sent with the
 batch (``chain_head``) is kept per station as a witness of its chain.
 """
 
@@ -59,19 +61,24 @@ class ChangeBatch(BaseModel):
 
 class ChangeStatus(BaseModel):
     id: int
-    status: Literal["applied", "duplicate"]
+    status: Literal["applied", "duplicate", "refused"]
+    field: str = Field("", description="what is wrong (refused changes)")
+    message: str = Field("", description="why it was refused")
 
 
 class ChangesAnswer(BaseModel):
     applied: int
     duplicates: int
+    refused: int = 0
     changes: list[ChangeStatus]
 
 
 @router.post(
-    "/changes", response_model=ChangesAnswer, summary="Apply a station's changes (all or nothing)",
+    "/changes", response_model=ChangesAnswer,
+    summary="Apply a station's changes (refused ones are kept, the rest applied)",
     responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody},
-               422: {"model": ItemErrors, "description": "a change refused; nothing stored"}})
+               422: {"model": ItemErrors, "description": "a malformed batch; nothing stored"},
+               503: {"model": ErrorBody, "description": "maintenance: try again later"}})
 def post_changes(batch: ChangeBatch, request: Request,
                  caller: Caller = Depends(caller_with("changes.write"))):
     items = [c.model_dump() for c in batch.changes]
@@ -80,7 +87,7 @@ def post_changes(batch: ChangeBatch, request: Request,
             item.pop("result")
     with Session(engine_of(request), expire_on_commit=False) as session:
         try:
-            statuses = apply_changes(session=session, station=caller.station, changes=items)
+            answers = apply_changes(session=session, station=caller.station, changes=items)
             if batch.chain_head is not None:
                 record_chain_head(session, caller.station, batch.chain_head.model_dump())
             session.commit()
@@ -90,7 +97,9 @@ def post_changes(batch: ChangeBatch, request: Request,
         except BaseException:
             session.rollback()
             raise
+    statuses = [a["status"] for a in answers]
     return ChangesAnswer(applied=statuses.count("applied"),
                          duplicates=statuses.count("duplicate"),
-                         changes=[ChangeStatus(id=c["id"], status=s)
-                                  for c, s in zip(items, statuses, strict=True)])
+                         refused=statuses.count("refused"),
+                         changes=[ChangeStatus(id=c["id"], **a)
+                                  for c, a in zip(items, answers, strict=True)])

@@ -31,6 +31,7 @@ from lims.models import (
     StationChainHead,
     SyncChange,
     SyncPeer,
+    SyncRefused,
     TestResult,
 )
 from lims.outreach import events, patrols
@@ -165,7 +166,8 @@ def test_changes_reach_the_central_database_once_and_only_from_their_station(cen
     assert (lost["changes"]["applied"], lost["changes"]["duplicates"]) == (0, 9)
     assert state(engine) == got
 
-    # station B may not change station A's results: refused, nothing stored
+    # station B may not change station A's results: each refused with the reason (kept in
+    # station B's list on the server), nothing of them stored
     other = Api(url, token_for(engine, station="station-west"))
     got = state(engine)
     reply = other.post("/api/v1/changes", {"changes": [
@@ -173,11 +175,16 @@ def test_changes_reach_the_central_database_once_and_only_from_their_station(cen
          "reason": "x", "data": {"raw": {"sample_delta": 0.1}}},
         {"id": 2, "action": "result.void", "result": {"ingest_key": keys["case"]},
          "reason": "不是我的"}]})
-    assert reply.status == 422, reply.body
-    assert reply.json["errors"][0]["index"] == 0
-    assert reply.json["errors"][0]["field"] == "result.ingest_key"
-    assert "station-west" in reply.json["errors"][0]["message"]
+    assert reply.status == 200, reply.body
+    assert (reply.json["applied"], reply.json["refused"]) == (0, 2)
+    first = reply.json["changes"][0]
+    assert (first["status"], first["field"]) == ("refused", "result.ingest_key")
+    assert "station-west" in first["message"]
     assert state(engine) == got
+    with Session(engine) as s:
+        kept = s.exec(select(SyncRefused.event_id).where(SyncRefused.station == "station-west")
+                      .order_by(SyncRefused.event_id)).all()
+    assert kept == [1, 2]
 
 
 def test_a_change_push_killed_half_way_resumes_without_doubling(central, station):
