@@ -83,9 +83,11 @@ def first_staged_id(session: Session) -> int | None:
 
 
 def _staged_ids(session: Session, import_sha: str) -> list[int]:
+    """(Locked on PostgreSQL: a second publisher of the same file waits, then finds none.)"""
     s = _S.c
     return list(session.execute(sa.select(s.result_id).where(
-        s.import_sha == import_sha, s.phase == STAGED).order_by(s.result_id)).scalars())
+        s.import_sha == import_sha, s.phase == STAGED).order_by(s.result_id)
+        .with_for_update()).scalars())
 
 
 def _samples_of(session: Session, ids: list[int]) -> set[int]:
@@ -142,11 +144,13 @@ def follow_up_published(*, session: Session, actor: Actor, chunk: int = FOLLOW_U
     out = FollowedUp()
     s = _S.c
     while True:
+        begin_write(session)   # then read: another importer finishing the same rows waits
         ids = list(session.execute(sa.select(s.result_id).where(s.phase == PUBLISHED)
-                                   .order_by(s.result_id).limit(chunk)).scalars())
+                                   .order_by(s.result_id).limit(chunk)
+                                   .with_for_update(skip_locked=True)).scalars())
         if not ids:
+            session.rollback()
             return out
-        begin_write(session)
         cases, alerts = _follow_up(session, actor, ids)
         session.execute(_S.delete().where(s.result_id.in_(ids), s.phase == PUBLISHED))
         session.commit()
