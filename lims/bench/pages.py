@@ -44,6 +44,7 @@ class PageTiming:
     title: str
     seconds: list[float] = field(default_factory=list)
     plot_bytes: int = 0
+    server_peak_mb: float = 0.0   # the app server's peak RSS over the whole run
 
     @property
     def p50(self) -> float:
@@ -52,7 +53,7 @@ class PageTiming:
     def to_dict(self) -> dict:
         return {"page": self.title, "p50_s": round(self.p50, 3),
                 "max_s": round(max(self.seconds), 3), "runs": len(self.seconds),
-                "plot_bytes": self.plot_bytes}
+                "plot_bytes": self.plot_bytes, "server_peak_mb": round(self.server_peak_mb)}
 
 
 def _free_port() -> int:
@@ -97,6 +98,33 @@ def _serve(url: str, var_dir: Path, clock: str, log: Path) -> tuple[subprocess.P
             _stop(proc)
             raise LimsError(f"lims serve did not start (log: {log})")
         time.sleep(0.3)
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (Linux /proc)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            try:
+                todo += [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                pass
+    return out
+
+
+def server_peak_mb(pid: int) -> float:
+    """Peak resident memory (VmHWM) of the app server: the largest of its process tree."""
+    peak = 0
+    for p in _tree(pid):
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        except OSError:
+            pass
+    return peak / 1024
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -190,6 +218,9 @@ def time_pages(*, url: str, var_dir: Path, data_end, repeat: int = 3,
                     if progress:
                         progress("pages", done, total)
             browser.close()
+        peak = server_peak_mb(proc.pid)
+        for tm in timings.values():
+            tm.server_peak_mb = peak
     finally:
         _stop(proc)
     return list(timings.values())
@@ -197,8 +228,9 @@ def time_pages(*, url: str, var_dir: Path, data_end, repeat: int = 3,
 
 def markdown(timings: list[PageTiming], results: int, backend: str) -> str:
     load = os.getloadavg()[0]
+    peak = max((tm.server_peak_mb for tm in timings), default=0.0)
     lines = [f"Pages at {results:,} results on {backend} (load {load:.2f}, "
-             f"{os.cpu_count()} cores): click → settled", "",
+             f"{os.cpu_count()} cores): click → settled; app server peak RSS {peak:.0f} MB", "",
              "| page | p50 s | max s | websocket bytes |", "|---|---:|---:|---:|"]
     for tm in sorted(timings, key=lambda x: -x.p50):
         lines.append(f"| {tm.title} | {tm.p50:.2f} | {max(tm.seconds):.2f} | "

@@ -1,0 +1,27 @@
+"""`lims bench --pages` reports the app server's peak memory (issue 17: under 500 MB): the
+largest VmHWM of the server's process tree, children included."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from lims.bench.pages import PageTiming, _tree, markdown, server_peak_mb
+
+
+def test_the_peak_covers_a_child_that_grew():
+    code = "b = bytearray(120 * 1024 * 1024); b[::4096] = b'x' * len(b[::4096]); input()"
+    child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while server_peak_mb(child.pid) < 120 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert child.pid in _tree(child.pid)
+        assert child.pid in _tree(os.getpid())            # found as a descendant
+        assert server_peak_mb(os.getpid()) >= 120          # the tree's largest, the child's
+    finally:
+        child.communicate(b"\n", timeout=30)
+    tm = PageTiming("p", [0.5, 0.7], 1000, server_peak_mb=321.4)
+    assert "app server peak RSS 321 MB" in markdown([tm], 10, "sqlite")
