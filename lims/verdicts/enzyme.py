@@ -13,8 +13,8 @@ detected by this method" for the pesticides the kit cannot see at MRL level.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from lims.verdicts.core import (
@@ -52,6 +52,20 @@ def inhibition_percent(control_delta: float, sample_delta: float) -> float:
     return float(inhibition_exact(control_delta, sample_delta))
 
 
+@lru_cache(maxsize=64)
+def _cutoffs(max_abs: float, min_control: float, positive_at: float,
+             suspicious_from: float | None) -> tuple[Decimal, Decimal, Decimal, Decimal | None]:
+    """A method's parameters as exact decimals, read once per parameter set (they are the
+    same numbers for every reading of the method)."""
+    return (exact(max_abs), exact(min_control), exact(positive_at),
+            exact(suspicious_from) if suspicious_from is not None else None)
+
+
+@lru_cache(maxsize=64)
+def _exact_param(value: float) -> Decimal:
+    return exact(value)
+
+
 def judge_enzyme(control_delta: float | None, sample_delta: float | None,
                  params: dict[str, Any], *, method: str = "enzyme") -> Verdict:
     """Judge an enzyme-inhibition reading.
@@ -78,19 +92,22 @@ def judge_enzyme(control_delta: float | None, sample_delta: float | None,
                        reasons=(f"missing or non-numeric ΔA0={control_delta!r} ΔAt={sample_delta!r}",),
                        threshold=threshold)
     assert control_delta is not None and sample_delta is not None  # for type checkers
-    if abs(exact(control_delta)) > exact(max_abs) or abs(exact(sample_delta)) > exact(max_abs):
+    a0, at = exact(control_delta), exact(sample_delta)   # each number read once
+    max_abs_x, min_control_x, pos, sus = _cutoffs(max_abs, min_control, positive_at,
+                                                  suspicious_from)
+    if abs(a0) > max_abs_x or abs(at) > max_abs_x:
         return Verdict(Outcome.INVALID, rule="enzyme.impossible",
                        reasons=(f"ΔA beyond the reader's range ±{max_abs}: ΔA0={control_delta}, "
                                 f"ΔAt={sample_delta}",), threshold=threshold)
-    if exact(control_delta) < exact(min_control):
+    if a0 < min_control_x:
         return Verdict(Outcome.INVALID, rule="enzyme.control_activity",
                        reasons=(f"control ΔA0={control_delta:.3f} is below the minimum "
                                 f"{min_control:.3f}: enzyme activity too low, the run is invalid",),
                        threshold=threshold)
-    rate = inhibition_exact(control_delta, sample_delta)
+    if a0 <= 0:   # (as inhibition_exact: unreachable while min_control_delta is positive)
+        raise ValueError(f"control ΔA0 must be positive, got {control_delta}")
+    rate = divide((a0 - at) * 100, a0)
     value = float(display(rate, 2))
-    pos = exact(positive_at)
-    sus = exact(suspicious_from) if suspicious_from is not None else None
     cutoffs = (pos,) if sus is None else (pos, sus)
     warnings: list[str] = []
     if sample_delta < 0:
@@ -101,7 +118,7 @@ def judge_enzyme(control_delta: float | None, sample_delta: float | None,
         rate_txt += " (> 100 %: sample ΔAt negative)"
     elif rate < 0:
         rate_txt += " (< 0: sample more active than control)"
-    if rate < -exact(float(params.get("min_plausible_percent", 50.0))):
+    if rate < -_exact_param(float(params.get("min_plausible_percent", 50.0))):
         return Verdict(Outcome.INVALID, value=value, unit="%", rule="enzyme.impossible",
                        reasons=(f"inhibition {rate_txt} is implausibly negative: ΔAt={sample_delta} "
                                 f"far above ΔA0={control_delta}",), threshold=threshold,
@@ -139,7 +156,8 @@ def judge(raw: dict[str, Any], params: dict[str, Any], ctx: JudgeContext) -> Ver
                             "show compliance")
         else:
             warnings.append(BLIND_SPOT_WARNING)
-    return replace(v, warnings=tuple(warnings))
+    return Verdict(v.outcome, v.value, v.unit, v.rule, v.reasons, v.threshold,
+                   tuple(warnings))   # (as dataclasses.replace, without its overhead)
 
 
 def check_params(params: dict[str, Any], code: str) -> list[tuple[str, str]]:

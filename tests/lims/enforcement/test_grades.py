@@ -206,3 +206,28 @@ def test_a_positive_counts_against_the_vendor_only_once_the_retests_confirm_it(s
                                     vendor_ids=[v[s].id for s in ("A01", "A02", "A03")])
     assert [metrics[v[s].id]["positives"] for s in ("A01", "A02", "A03")] == [0, 0, 1]
     assert pending and metrics[v["A01"].id]["tests"] == 1
+
+
+def test_vendor_metrics_read_by_window_or_by_vendor_agree(session, world, monkeypatch):
+    """The two ways of reading the record (the window's weeks, or the vendors' samples) give the
+    same metrics, positives and their times included."""
+    at = T0 + timedelta(days=3)
+    _enzyme(session, "A01", at - timedelta(days=20), 0.1)              # pending: not yet
+    _enzyme(session, "A01", at - timedelta(days=400), 0.45)            # outside the window
+    confirmed = _enzyme(session, "A03", at - timedelta(days=5), 0.1)
+    for i in (1, 2):
+        _enzyme(session, "A03", at - timedelta(days=5, minutes=-10 * i), 0.1, confirmed)
+    screen = _enzyme(session, "A03", at - timedelta(days=1), 0.1)
+    for i in (1, 2):
+        _enzyme(session, "A03", at - timedelta(days=1, minutes=-10 * i), 0.1, screen)
+    v = world["vendors"]
+    ids = [v[s].id for s in ("A01", "A02", "A03")]
+    got = []
+    for by_window in (False, True):
+        monkeypatch.setattr(grades, "_by_window", lambda *_a, w=by_window: w)
+        got.append(grades.vendor_metrics(session=session, at=at, window_days=90,
+                                         vendor_ids=ids))
+    assert got[0] == got[1]
+    assert got[0][v["A03"].id]["positives"] == 2 and got[0][v["A03"].id]["tests"] == 2
+    assert got[0][v["A03"].id]["days_between_positives"] == 4
+    assert got[0][v["A01"].id]["tests"] == 1
