@@ -4,6 +4,7 @@
 
 * ``GET /api/v1/health`` (no token);
 * ``POST /api/v1/readings``, ``POST /api/v1/changes``, ``POST /api/v1/calibrations``,
+  ``PUT /api/v1/attachments/{sha256}`` (a file), ``POST /api/v1/attachments/missing``,
   ``POST /api/v1/hours``, ``GET /api/v1/reference``, ``GET /api/v1/board/{market_code}``,
   ``GET /api/v1/results/{sample_code}`` (``Authorization: Bearer TOKEN``);
 * the OpenAPI document at ``/api/openapi.json``, its pages at ``/api/docs`` and ``/api/redoc``.
@@ -14,12 +15,24 @@ check run in front of every route (``lims.api.limits.BodyGuard``); the rate limi
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
 from fastapi import FastAPI
 
 from lims.api import VERSION, errors
 from lims.api.limits import MAX_BODY, BodyGuard, RateLimiter
-from lims.api.routes import calibrations, changes, health, hours, public, readings, reference
+from lims.api.routes import (
+    attachments,
+    calibrations,
+    changes,
+    health,
+    hours,
+    public,
+    readings,
+    reference,
+)
+from lims.files.attachments import max_bytes
 from lims.storage.engine import get_engine
 
 PREFIX = f"/api/{VERSION}"
@@ -39,15 +52,20 @@ Every endpoint but `/api/v1/health` needs `Authorization: Bearer TOKEN`, a token
 
 
 def create_app(engine: sa.Engine | None = None, *, rate_per_minute: float = RATE_PER_MINUTE,
-               burst: int | None = BURST, max_body: int = MAX_BODY) -> FastAPI:
-    """The API on ``engine`` (default: the configured database, ``LIMS_DATABASE_URL``)."""
+               burst: int | None = BURST, max_body: int = MAX_BODY,
+               var_dir: Path | None = None) -> FastAPI:
+    """The API on ``engine`` (default: the configured database, ``LIMS_DATABASE_URL``); files
+    (stations' attachments) under ``var_dir`` (default: ``LIMS_VAR_DIR``)."""
     app = FastAPI(title="Kuaijian LIMS API", version=VERSION, description=DESCRIPTION,
                   docs_url="/api/docs", redoc_url="/api/redoc",
                   openapi_url="/api/openapi.json")
     app.state.engine = engine if engine is not None else get_engine()
     app.state.rate_limiter = RateLimiter(rate_per_minute, burst)
-    for module in (health, readings, changes, calibrations, hours, reference, public):
+    app.state.var_dir = var_dir
+    for module in (health, readings, changes, calibrations, hours, attachments, reference,
+                   public):
         app.include_router(module.router, prefix=PREFIX)
     errors.install(app)
-    app.add_middleware(BodyGuard, max_body=max_body)
+    app.add_middleware(BodyGuard, max_body=max_body, raw_prefix=f"{PREFIX}/attachments/",
+                       raw_limit=max_bytes)
     return app

@@ -8,7 +8,9 @@
 * answers **400** when the body is not UTF-8 or not JSON, naming the line and column
   (``NaN``/``Infinity`` are not JSON and are refused too);
 
-and otherwise hands the body it read on to the route unchanged.
+and otherwise hands the body it read on to the route unchanged. A ``PUT`` under ``raw_prefix``
+(``/api/v1/attachments/``: a file, not JSON) is exempt from the JSON checks and has its own size
+limit (``raw_limit()``, the attachments' ``LIMS_ATTACHMENT_MAX_MB``); its route checks the rest.
 
 ``RateLimiter`` is a token bucket per API token, in memory (one server process): ``burst``
 requests at once, refilled at ``per_minute``; an empty bucket answers **429** with
@@ -21,6 +23,7 @@ import json
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.datastructures import Headers
@@ -57,19 +60,27 @@ def json_problem(body: bytes) -> dict | None:
 class BodyGuard:
     """ASGI middleware: size limit, JSON only, well-formed JSON (see the module docstring)."""
 
-    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY):
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY, raw_prefix: str | None = None,
+                 raw_limit: Callable[[], int] | None = None):
         self.app = app
         self.max_body = max_body
+        self.raw_prefix = raw_prefix
+        self.raw_limit = raw_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        too_big = {"error": f"request body larger than {self.max_body} bytes; send the "
-                            "readings in smaller batches"}
+        raw = bool(self.raw_prefix and self.raw_limit and scope["method"] == "PUT"
+                   and scope.get("path", "").startswith(self.raw_prefix))
+        limit = self.raw_limit() if raw else self.max_body
+        too_big = ({"error": f"file larger than {limit} bytes (LIMS_ATTACHMENT_MAX_MB on the "
+                             "server)"} if raw else
+                   {"error": f"request body larger than {limit} bytes; send the "
+                             "readings in smaller batches"})
         length = headers.get("content-length", "")
-        if length.isdigit() and int(length) > self.max_body:
+        if length.isdigit() and int(length) > limit:
             await self._drain(receive, int(length))
             await JSONResponse(too_big, status_code=413)(scope, receive, send)
             return
@@ -81,7 +92,7 @@ class BodyGuard:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body:
+            if size > limit:
                 if message.get("more_body", False):
                     await self._drain(receive, DRAIN_LIMIT)
                 await JSONResponse(too_big, status_code=413)(scope, receive, send)
@@ -90,7 +101,7 @@ class BodyGuard:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if body:
+        if body and not raw:
             media = headers.get("content-type", "").split(";")[0].strip().lower()
             if media and media != "application/json" and not media.endswith("+json"):
                 await JSONResponse({"error": f"send JSON (Content-Type: application/json), not "

@@ -18,6 +18,7 @@ from sqlmodel import select
 from lims.cli.common import current_actor, emit_json, handle_errors, session
 from lims.models import SyncPeer
 from lims.sync.http import Central, token_from_env
+from lims.sync.owners import backfill_owners
 from lims.sync.parked import list_parked, parked_count, retry
 from lims.sync.pull import is_station, pull
 from lims.sync.push import pending_change_count, pending_count, push
@@ -153,3 +154,28 @@ def retry_cmd(ids: list[int] = typer.Argument(None, help="Parked change id(s) (`
         emit_json({"queued": n})
     else:
         typer.echo(f"{n} parked change(s) queued for the next `lims sync push`")
+
+
+@app.command("backfill-owners")
+@handle_errors
+def backfill_owners_cmd(
+        station: str = typer.Option(..., "--station", help="The station whose results these are."),
+        sample_prefix: str = typer.Option(None, "--sample-prefix",
+                                          help="Only results whose sample codes start so (the "
+                                               "station's slips): you vouch they are its."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Count, change nothing."),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """On the central server: owner rows for a station's results uploaded before the change
+    sync (migration 0027), so its later changes to them apply. Refuses when it cannot tell
+    which station uploaded a result."""
+    actor = current_actor()
+    with session() as s:
+        rep = backfill_owners(session=s, actor=actor, station=station,
+                              sample_prefix=sample_prefix, dry_run=dry_run)
+    data = {**rep.to_dict(), "dry_run": dry_run}
+    if as_json:
+        emit_json(data)
+        return
+    verb = "would add" if dry_run else "added"
+    typer.echo(f"{station}: {verb} {rep.created} owner row(s); {rep.others} result(s) of other "
+               f"stations and {rep.unknown} of no known token left alone")

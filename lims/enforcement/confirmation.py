@@ -12,7 +12,7 @@ from lims.enforcement.cases import PERMISSION, _fmt, _open, _refuse, _step, get_
 from lims.enforcement.grades import regrade_vendor
 from lims.intake.pipeline import ReadingIn, accept_readings
 from lims.intake.retests import COUNTED
-from lims.models import EnforcementCase, Method, Sample, TestResult
+from lims.models import Analyte, EnforcementCase, Method, Sample, TestResult, Threshold
 from lims.models.enums import ResultStatus
 from lims.reference.lookup import RefCache
 from lims.security.auth import Actor, require
@@ -129,3 +129,39 @@ def refresh_cases_of(*, session: Session, actor: Actor, result_ids: list[int]) -
             regrade_vendor(session=session, actor=actor, vendor_id=case.vendor_id)
             changed.append(case.id)
     return changed
+
+
+def link_confirmatory(*, session: Session, actor: Actor, case_id: int, result_id: int,
+                      at: datetime) -> ConfirmatoryOutcome:
+    """A lab result stored already as a re-test of the case's result (e.g. uploaded by the
+    station that recorded it, ``lims.sync.apply``) becomes the case's confirmatory result: the
+    outcome, the link and the ``confirmatory_result`` step, as ``record_confirmatory`` makes
+    them. The verdict is this database's own (its thresholds)."""
+    require(actor, PERMISSION)
+    case = get_case(session=session, case_id=case_id)
+    _open(case)
+    lab = session.get(TestResult, result_id)
+    m = session.get(Method, lab.method_id) if lab is not None else None
+    if lab is None or m is None or lab.retest_of_id != case.result_id or m.is_rapid:
+        _refuse(case_id, "result_id", f"result {result_id} is not a lab re-test of the case's "
+                f"result {case.result_id}", "re-test")
+    old_outcome = case.outcome
+    refresh_outcome(session=session, case=case)
+    if case.outcome != old_outcome:
+        session.flush()
+        regrade_vendor(session=session, actor=actor, vendor_id=case.vendor_id)
+    if lab.verdict == Outcome.NONCOMPLIANT.value or case.confirmatory_result_id is None:
+        case.confirmatory_result_id = lab.id
+    threshold = session.get(Threshold, lab.threshold_id) if lab.threshold_id else None
+    analyte = session.get(Analyte, lab.analyte_id) if lab.analyte_id else None
+    std = f"{threshold.standard}-{threshold.edition}" if threshold is not None else None
+    raw = lab.raw or {}
+    value, unit = raw.get("value", lab.computed_value), raw.get("unit", lab.computed_unit)
+    _step(session, actor, case, "confirmatory_result", at,
+          {"result_id": lab.id, "method": m.code, "analyte": analyte.name_zh if analyte else "",
+           "value": value, "unit": unit, "verdict": lab.verdict, "standard": std,
+           "reasons": list(lab.verdict_reasons or []), "case_outcome": case.outcome},
+          old={"outcome": old_outcome})
+    return ConfirmatoryOutcome(case.id, lab.id, lab.verdict, lab.computed_value,
+                               lab.computed_unit, std, tuple(lab.verdict_reasons or []),
+                               case.outcome, held=lab.status == ResultStatus.HELD.value)

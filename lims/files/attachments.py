@@ -184,16 +184,17 @@ def attach_permission(owner_kind: str) -> str:
 
 
 def attach(session: Session, actor: Actor, owner_kind: str, owner_id: int, name: str,
-           data: bytes, *, types: tuple[str, ...] = ALL_TYPES, field: str = "file"
-           ) -> Attachment:
-    """Check the file, store it and record it on its owner (audited ``attachment.add``).
-    The same content on the same owner again: the existing attachment, nothing new written."""
+           data: bytes, *, types: tuple[str, ...] = ALL_TYPES, field: str = "file",
+           var_dir: Path | None = None) -> Attachment:
+    """Check the file, store it (under ``var_dir``, default LIMS_VAR_DIR) and record it on its
+    owner (audited ``attachment.add``). The same content on the same owner again: the existing
+    attachment, nothing new written."""
     table, permission = _owner(owner_kind)
     require(actor, permission)
     if session.get(table, owner_id) is None:
         raise NotFound(f"no {owner_kind} with id {owner_id}")
     media_type = check(data, name, types=types, field=field)
-    digest = store(data)
+    digest = store(data, var_dir)
     existing = _find(session, owner_kind, owner_id, digest)
     if existing is not None:
         return existing

@@ -16,17 +16,25 @@ its own savepoint). Order: a later change to the same result as a refused one is
 ("waits for refused change N"), so nothing about one result applies out of order; the station
 parks both and sends them again, in order, on ``lims sync retry``. The station's audit
 chain head, sent with the changes, is kept per station (``StationChainHead``).
+
+Files: a patrol's photos and a case's ``attachment.add`` name their content by SHA-256; the
+station uploaded the bytes before (``lims.sync.files``); applying the change attaches them to
+the record here (``lims.files.attachments.attach``, audited). A file not here refuses the change
+(it parks on the station). A case's ``confirmatory_result`` step links the lab result the
+station uploaded (``lims.enforcement.confirmation.link_confirmatory``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, select
 
-from lims.enforcement import alerts, cases
-from lims.errors import LimsError, RowError, ValidationFailed
+from lims.enforcement import alerts, cases, confirmation
+from lims.errors import LimsError, NotFound, RowError, ValidationFailed
+from lims.files import attachments
 from lims.intake import corrections, review
 from lims.lab import release
 from lims.models import (
@@ -151,11 +159,32 @@ def _apply_result(session: Session, actor: Actor, tr: TestResult, action: str,
         review.accept(session=session, actor=actor, result_id=tr.id, reason=reason)
 
 
+def _file(var_dir: Path | None, f: Any, field: str) -> tuple[bytes, str]:
+    """(bytes, name) of a file the change names, uploaded before by the station."""
+    sha = f.get("sha256") if isinstance(f, dict) else None
+    if not isinstance(sha, str) or not sha:
+        raise Refused(field, "a file needs its sha256")
+    try:
+        return attachments.load(sha, var_dir), str(f.get("name") or "")
+    except NotFound:
+        raise Refused(field, f"file {sha} was not uploaded (PUT /api/v1/attachments/{sha}): "
+                             "push again") from None
+
+
 def _apply_case(session: Session, actor: Actor, tr: TestResult, action: str, reason: str,
-                data: dict[str, Any]) -> None:
+                data: dict[str, Any], var_dir: Path | None = None) -> None:
     case = session.exec(select(EnforcementCase).where(EnforcementCase.result_id == tr.id)).first()
     if case is None:
         raise Refused("result.ingest_key", f"result {tr.ingest_key} has no case here")
+    if action == "attachment.add":
+        content, name = _file(var_dir, data, "data.sha256")
+        attachments.attach(session, actor, "case", case.id, name, content, var_dir=var_dir)
+        return
+    if action == "case.confirmatory_result":
+        lab = _result(session, actor.username.removeprefix("station:"), data.get("lab"))
+        confirmation.link_confirmatory(session=session, actor=actor, case_id=case.id,
+                                       result_id=lab.id, at=_at(data))
+        return
     kw = {"session": session, "actor": actor, "case_id": case.id, "at": _at(data)}
     kind = action.removeprefix("case.")
     if kind == "vendor_notified":
@@ -200,7 +229,8 @@ def _int(data: dict[str, Any], key: str) -> int:
     return value
 
 
-def _apply_outreach(session: Session, actor: Actor, action: str, data: dict[str, Any]) -> None:
+def _apply_outreach(session: Session, actor: Actor, action: str, data: dict[str, Any],
+                    var_dir: Path | None = None) -> None:
     if action == "team.create":
         name = _text(data, "name").strip()
         if session.exec(select(VolunteerTeam.id).where(VolunteerTeam.name == name)).first():
@@ -217,7 +247,11 @@ def _apply_outreach(session: Session, actor: Actor, action: str, data: dict[str,
                             people_served=_int(data, "people_served"),
                             talks_given=_int(data, "talks_given"))
     else:
-        patrols.record_patrol(session=session, actor=actor, route=_text(data, "route"),
+        photos = data.get("photos") or []
+        if not isinstance(photos, list):
+            raise Refused("data.photos", "must be a list of files")
+        content = [_file(var_dir, f, "data.photos") for f in photos]
+        p = patrols.record_patrol(session=session, actor=actor, route=_text(data, "route"),
                               started_at=_at(data, "started_at"),
                               ended_at=_at(data, "ended_at", required=False),
                               market_id=_market_id(session, data.get("market")),
@@ -226,9 +260,18 @@ def _apply_outreach(session: Session, actor: Actor, action: str, data: dict[str,
                               samples_tested=_int(data, "samples_tested"),
                               issues_found=_int(data, "issues_found"),
                               issues=_text(data, "issues"))
+        stored = [attachments.attach(session, actor, "patrol", p.id, name, raw,
+                                     types=attachments.IMAGE_TYPES, field="photos",
+                                     var_dir=var_dir) for raw, name in content]
+        if stored:   # as lims.outreach.patrols lists them
+            p.photos = [{"path": attachments.relative_path(f.sha256), "sha256": f.sha256,
+                         "mime": f.media_type, "attachment_id": f.id} for f in stored]
+            session.add(p)
+            session.flush()
 
 
-def _apply_one(session: Session, station: str, change: dict[str, Any]) -> None:
+def _apply_one(session: Session, station: str, change: dict[str, Any],
+               var_dir: Path | None = None) -> None:
     action = change["action"]
     actor = Actor(f"station:{station}", SERVICE_ROLES[action])
     data, reason = change.get("data") or {}, change.get("reason") or ""
@@ -237,11 +280,11 @@ def _apply_one(session: Session, station: str, change: dict[str, Any]) -> None:
         if action in RESULT_ACTIONS:
             _apply_result(session, actor, tr, action, reason, data)
         elif action in CASE_ACTIONS:
-            _apply_case(session, actor, tr, action, reason, data)
+            _apply_case(session, actor, tr, action, reason, data, var_dir)
         else:
             _apply_alert(session, actor, tr, action, data)
     else:
-        _apply_outreach(session, actor, action, data)
+        _apply_outreach(session, actor, action, data, var_dir)
 
 
 def _field_of(exc: LimsError) -> tuple[str, str]:
@@ -270,8 +313,8 @@ def _refuse(session: Session, station: str, change: dict[str, Any], field: str,
     return {"status": "refused", "field": field, "message": message}
 
 
-def apply_changes(*, session: Session, station: str,
-                  changes: list[dict[str, Any]]) -> list[dict[str, str]]:
+def apply_changes(*, session: Session, station: str, changes: list[dict[str, Any]],
+                  var_dir: Path | None = None) -> list[dict[str, str]]:
     """Apply the batch in the caller's transaction, each change in a savepoint: one answer per
     change, ``{"status": "applied" | "duplicate" | "refused", "field", "message"}``. A refused
     change is kept in ``SyncRefused`` and the batch goes on; a later change of the batch to the
@@ -298,7 +341,7 @@ def apply_changes(*, session: Session, station: str,
             continue
         try:
             with session.begin_nested():
-                _apply_one(session, station, change)
+                _apply_one(session, station, change, var_dir)
         except LimsError as exc:
             field, message = _field_of(exc)
             if key:

@@ -9,11 +9,16 @@ from the token) and refers to what it changes by natural keys, never by station-
   person's release of a lab result, e.g. a confirmatory one) by the result's ingest key and
   sample code; cases (``case.*`` steps) and alerts (``alert.acknowledge``, ``alert.arrive``) by
   the ingest key of the result they belong to (one case and one alert per result);
-* teams by name, events and patrols by their content (markets by code, teams by name).
+* teams by name, events and patrols by their content (markets by code, teams by name);
+* files (a patrol's photos, ``attachment.add`` of a case's evidence) by SHA-256 and name: the
+  push uploads the bytes the server lacks before the change (``lims.sync.files``);
+* a case's confirmatory (lab) result (``case.confirmatory_result``) by the ingest keys of the
+  case's result and of the lab result (which goes up with the results, before the step).
 
 A correction carries only the raw values it changed (the server re-judges, as the station did).
 Steps the server makes by itself are not sent: ``case.opened`` (the follow-up of the result or
-of its acceptance opens it) and the closing of a case whose result was voided (the void does).
+of its acceptance opens it) and the closing of a case whose result was voided (the void does);
+nor files of other owners (samples, calibration records; a patrol's go with ``patrol.record``).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from sqlmodel import Session, select
 
 from lims.models import (
     Alert,
+    Attachment,
     AuditEvent,
     EnforcementCase,
     EventTeam,
@@ -39,7 +45,8 @@ from lims.models import (
 
 RESULT_ACTIONS = ("result.correct", "result.void", "result.accept", "result.release")
 CASE_ACTIONS = ("case.vendor_notified", "case.sale_suspended", "case.objection",
-                "case.disposal", "case.public_notice", "case.closed")
+                "case.disposal", "case.public_notice", "case.closed", "case.confirmatory_result",
+                "attachment.add")
 ALERT_ACTIONS = ("alert.acknowledge", "alert.arrive")
 OUTREACH_ACTIONS = ("team.create", "event.create", "patrol.record")
 #: the audit actions that go up, in the station's order
@@ -108,11 +115,17 @@ def item(session: Session, ev: AuditEvent) -> tuple[dict[str, Any] | None, int]:
         data = ({"raw": _raw_diff(old.get("raw") or {}, new.get("raw") or {})}
                 if ev.action == "result.correct" else {})
         return {**base, "result": ref, "data": data}, needs
+    if ev.action == "attachment.add":
+        return _case_file(session, base, ev)
     if ev.action in CASE_ACTIONS:
         if ev.action == "case.closed" and "voided_result_id" in new:
             return None, 0
         case = session.get(EnforcementCase, entity_id)
         ref, needs = _result_ref(session, case.result_id if case else 0)
+        if ev.action == "case.confirmatory_result":
+            lab, lab_id = _result_ref(session, int(new.get("result_id") or 0))
+            return {**base, "result": ref, "data": {"at": new.get("at"), "lab": lab}}, max(
+                needs, lab_id)
         keep = ("at", "note", "disposal", "text", "reason")
         return {**base, "result": ref, "data": {k: new[k] for k in keep if k in new}}, needs
     if ev.action in ALERT_ACTIONS:
@@ -135,9 +148,29 @@ def item(session: Session, ev: AuditEvent) -> tuple[dict[str, Any] | None, int]:
             "starts_at": _iso(e.starts_at), "ends_at": _iso(e.ends_at),
             "people_served": e.people_served, "talks_given": e.talks_given}}, 0
     p = session.get(PatrolLog, entity_id)   # patrol.record
-    # photos stay on the station (sha256 in the audit event); not uploaded yet (docs/deployment.md)
     return {**base, "data": {
+        "photos": _files(session, "patrol", p.id),
         "market": _market_code(session, p.market_id), "route": p.route,
         "started_at": _iso(p.started_at), "ended_at": _iso(p.ended_at), "staff": p.staff,
         "stalls_checked": p.stalls_checked, "samples_tested": p.samples_tested,
         "issues_found": p.issues_found, "issues": p.issues}}, 0
+
+
+def _files(session: Session, owner_kind: str, owner_id: int) -> list[dict[str, str]]:
+    return [{"sha256": a.sha256, "name": a.name, "mime": a.media_type}
+            for a in session.exec(select(Attachment).where(
+                Attachment.owner_kind == owner_kind, Attachment.owner_id == owner_id)
+                .order_by(Attachment.id))]
+
+
+def _case_file(session: Session, base: dict[str, Any], ev: AuditEvent
+               ) -> tuple[dict[str, Any] | None, int]:
+    """``attachment.add`` of a case's file (evidence) goes up; other owners' files do not."""
+    kind, _, owner = str((ev.new or {}).get("owner") or "").partition(":")
+    att = session.get(Attachment, int(ev.entity_id)) if ev.entity_id.isdigit() else None
+    if kind != "case" or not owner.isdigit() or att is None:
+        return None, 0
+    case = session.get(EnforcementCase, int(owner))
+    ref, needs = _result_ref(session, case.result_id if case else 0)
+    return {**base, "result": ref, "data": {"sha256": att.sha256, "name": att.name,
+                                            "mime": att.media_type}}, needs

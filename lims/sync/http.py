@@ -69,11 +69,16 @@ class Central:
         return self.base.rstrip("/") + "/api/v1" + path
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
-        url = self.url(path)
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
+        return self.send(method, path, data, "application/json")
+
+    def send(self, method: str, path: str, data: bytes | None, content_type: str) -> Any:
+        """A request with a raw body (e.g. a file: ``PUT /attachments/{sha256}``); its JSON
+        answer."""
+        url = self.url(path)
         headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
         if data is not None:
-            headers["Content-Type"] = "application/json"
+            headers["Content-Type"] = content_type
         req = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as reply:

@@ -14,6 +14,8 @@ keeps them with the reason, as the station does. Unbound readings do not go up.
 Changes: then the station's audit events of the kinds that sync (``lims.sync.changes``) after
 ``SyncPeer.last_pushed_event_id`` go up as ``POST /api/v1/changes``, each with its event id; the
 server applies each once. A change is sent only once the result it refers to has been sent.
+The files those changes name (patrol photos, case evidence) go up just before them, only those
+the server lacks (``lims.sync.files``).
 Then volunteers' service hours (``lims.sync.hours``), whenever they changed.
 A change the server refuses is parked (``lims.sync.parked``: kept with the reason, later changes
 to the same result park behind it) and the push goes on; ``lims sync retry`` queues it again.
@@ -43,7 +45,7 @@ from lims.models import (
 )
 from lims.security.auth import Actor, require
 from lims.security.chainhead import witness
-from lims.sync import calibrations, changes, hours, parked
+from lims.sync import calibrations, changes, files, hours, parked
 from lims.sync.http import Central, ServerBusy
 from lims.timeutil import aware, local_tz, now
 from lims.wire.readings import RAW_FIELDS
@@ -71,6 +73,9 @@ class PushReport:
     #: volunteers' service hours (sent whenever they changed)
     hours: dict[str, Any] = field(default_factory=lambda: {
         "sent": 0, "stored": 0, "refused": 0, "messages": []})
+    #: files named by the changes: uploaded now, already on the server, missing on this station
+    attachments: dict[str, int] = field(default_factory=lambda: {
+        "uploaded": 0, "present": 0, "missing_here": 0, "refused": 0, "bytes": 0})
     #: the server answered 503 (maintenance): the seconds it asked to wait; nothing was lost
     try_later: int | None = None
 
@@ -79,7 +84,7 @@ class PushReport:
                 "duplicates": self.duplicates, "batches": self.batches,
                 "last_result_id": self.last_result_id, "pending": self.pending,
                 "changes": dict(self.changes), "calibrations": dict(self.calibrations),
-                "hours": dict(self.hours),
+                "hours": dict(self.hours), "attachments": dict(self.attachments),
                 "try_later": self.try_later}
 
 
@@ -205,6 +210,7 @@ def _send(session: Session, central: Central, row: SyncPeer, report: PushReport,
     """POST the changes; park the refused ones (their result blocks the later changes to it),
     take the applied ones off the parked list. The caller commits."""
     ch = report.changes
+    files.upload(central, items, report.attachments)   # the files first: the changes link them
     try:
         answer = central.call("POST", "/changes", {"changes": items,
                                                    "chain_head": witness(session)})

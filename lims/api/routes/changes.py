@@ -87,7 +87,8 @@ def post_changes(batch: ChangeBatch, request: Request,
             item.pop("result")
     with Session(engine_of(request), expire_on_commit=False) as session:
         try:
-            answers = apply_changes(session=session, station=caller.station, changes=items)
+            answers = apply_changes(session=session, station=caller.station, changes=items,
+                                    var_dir=request.app.state.var_dir)
             if batch.chain_head is not None:
                 record_chain_head(session, caller.station, batch.chain_head.model_dump())
             session.commit()

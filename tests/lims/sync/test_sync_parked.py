@@ -24,6 +24,7 @@ from lims.metrology import calibration
 from lims.models import (
     AuditEvent,
     CalibrationRecord,
+    CaseStep,
     EnforcementCase,
     EventService,
     Instrument,
@@ -231,9 +232,14 @@ def test_a_confirmatory_lab_result_and_its_release_decide_the_central_case_too(w
     with Session(world.central) as s:   # linked as the screen's re-test, released, decided
         central_case = s.exec(select(EnforcementCase).where(EnforcementCase.status == "open")
                               ).one()
-        labs = s.exec(select(TestResult.status).where(TestResult.retest_of_id.is_not(None),
-                                                      TestResult.computed_unit == "mg/kg")).all()
-    assert (central_case.outcome, labs) == ("confirmed", ["accepted"])
+        labs = s.exec(select(TestResult.id, TestResult.status).where(
+            TestResult.retest_of_id.is_not(None), TestResult.computed_unit == "mg/kg")).all()
+        (step,) = s.exec(select(CaseStep).where(CaseStep.case_id == central_case.id,
+                                                CaseStep.kind == "confirmatory_result")).all()
+    assert (central_case.outcome, [st for _i, st in labs]) == ("confirmed", ["accepted"])
+    # the case's timeline there shows the step too, made by the station's service actor
+    assert (step.details["result_id"], step.at) == (labs[0][0], T0 + timedelta(days=1))
+    assert (step.by, central_case.confirmatory_result_id) == ("station:station-east", labs[0][0])
 
 
 def test_volunteers_service_hours_go_up_and_an_edit_follows(world):
