@@ -8,10 +8,11 @@ list, export or public page, pushed to no central server — and their real stat
 ``import_stage``. Nothing else is set in motion for them yet (no case, alert or regrade).
 
 * ``publish`` — once every chunk is in, one transaction gives every staged result of the file its
-  real status, re-seals them (chained, ``RESEAL_CHUNK`` results per audit event), counts them
-  into the rollups (``counting.recount`` of their samples, the same differences a review
-  applies) and marks them ``published``. Readers see none of the file before this commit and all
-  of it after.
+  real status, seal and pass-rate flags (worked out when its chunk was stored,
+  ``lims.intake.staging``; one UPDATE … FROM), chains the re-seals (``RESEAL_CHUNK`` results per
+  ``result.reseal`` event), adds the counted ones to the rollups (samples that had results
+  before the import are counted again, ``counting.recount``) and marks them ``published``.
+  Readers see none of the file before this commit and all of it after.
 * ``follow_up_published`` — then the follow-up a batch gets in the pipeline (cases, alerts to
   the grid group, re-test decisions, vendor grades, a kit lot's agreement) runs in chunks of
   ``FOLLOW_UP_CHUNK``, each committed with the deletion of its ``import_stage`` rows: exactly
@@ -90,44 +91,65 @@ def _staged_ids(session: Session, import_sha: str) -> list[int]:
         .with_for_update()).scalars())
 
 
-def _samples_of(session: Session, ids: list[int]) -> set[int]:
-    out: set[int] = set()
-    for i in range(0, len(ids), _IN):
-        out.update(session.execute(sa.select(_T.c.sample_id).distinct()
-                                   .where(_T.c.id.in_(ids[i:i + _IN]))).scalars())
-    return out
-
-
 def publish(*, session: Session, actor: Actor, import_sha: str, name: str = "",
             progress: Callable[[str, int], None] | None = None) -> int:
     """Make every staged result of the import visible in this transaction (the caller commits).
-    Returns how many."""
+    Returns how many.
+
+    Set-based: what each result becomes was worked out when its chunk was stored
+    (``lims.intake.staging``): one UPDATE … FROM gives the results their status, seal and
+    pass-rate flags; the re-seals are chained as ``result.reseal`` events of ``RESEAL_CHUNK``
+    results; the counted ones are added to the rollups; only samples that had results before
+    the import are counted again from the table."""
     require(actor, "results.import")
     begin_write(session)
-    ids = _staged_ids(session, import_sha)
-    if not ids:
-        return 0
     s = _S.c
+    mine = sa.and_(s.import_sha == import_sha, s.phase == STAGED)
+    n, first, last = session.execute(sa.select(sa.func.count(), sa.func.min(s.result_id),
+                                               sa.func.max(s.result_id)).where(mine)).one()
+    if not n:
+        return 0
     session.execute(_T.update()   # UPDATE … FROM: one statement on SQLite and PostgreSQL
-                    .where(_T.c.id == s.result_id, s.import_sha == import_sha,
-                           s.phase == STAGED, _T.c.status == ResultStatus.STAGED.value)
-                    .values(status=s.status))
-    for i in range(0, len(ids), RESEAL_CHUNK):   # status is sealed content
-        seals.reseal(session, actor, ids[i:i + RESEAL_CHUNK],
-                     reason=f"import of {name or import_sha[:12]} published")
+                    .where(_T.c.id == s.result_id, mine,
+                           _T.c.status == ResultStatus.STAGED.value)
+                    .values(status=s.status, seal=s.final_seal, counts=s.counts,
+                            count_date=s.count_date, count_week=s.count_week))
+    reason = f"import of {name or import_sha[:12]} published"
+    after = 0
+    while True:   # the re-seals, chained as seals.reseal would: [id, old seal, new seal]
+        rows = session.execute(sa.select(s.result_id, s.staged_seal, s.final_seal)
+                               .where(mine, s.result_id > after).order_by(s.result_id)
+                               .limit(RESEAL_CHUNK)).all()
+        if not rows:
+            break
+        changes = [[r.result_id, r.staged_seal, r.final_seal] for r in rows
+                   if r.staged_seal != r.final_seal]
+        if changes:
+            audit.record(session=session, actor=actor, action=seals.RESEAL_ACTION,
+                         entity=seals.SEAL_ENTITY, entity_id=f"{changes[0][0]}-{changes[-1][0]}",
+                         new={"seals": changes}, reason=reason)
+        after = rows[-1].result_id
         if progress:
-            progress("publishing", min(i + RESEAL_CHUNK, len(ids)))
-    removed, added = counting.recount(session=session, sample_ids=_samples_of(session, ids))
-    rollups.apply(session=session, added=added, removed=removed)
-    session.execute(_S.update().where(s.import_sha == import_sha, s.phase == STAGED)
-                    .values(phase=PUBLISHED))
+            progress("publishing", after - first + 1)
+    t = _T.c
+    added = [counting.counted_of(r) for r in session.execute(
+        sa.select(t.market_id, s.count_date, s.count_week, t.commodity_id, t.analyte_id,
+                  t.verdict).select_from(_S.join(_T, t.id == s.result_id))
+        .where(mine, s.counts)).mappings()]
+    rollups.apply(session=session, added=added)
+    again = set(session.execute(sa.select(t.sample_id).distinct()
+                                .select_from(_S.join(_T, t.id == s.result_id))
+                                .where(mine, s.recount)).scalars())
+    if again:   # samples with results from before the import: counted again from the table
+        removed, more = counting.recount(session=session, sample_ids=again)
+        rollups.apply(session=session, added=more, removed=removed)
+    session.execute(_S.update().where(mine).values(phase=PUBLISHED))
     audit.record(session=session, actor=actor, action=PUBLISH, entity="test_result",
                  entity_id=(name or import_sha)[:60],
-                 new={"sha256": import_sha, "results": len(ids), "first": ids[0],
-                      "last": ids[-1]})
+                 new={"sha256": import_sha, "results": n, "first": first, "last": last})
     if progress:
-        progress("published", len(ids))
-    return len(ids)
+        progress("published", n)
+    return n
 
 
 @dataclass
@@ -144,12 +166,13 @@ def follow_up_published(*, session: Session, actor: Actor, chunk: int = FOLLOW_U
     out = FollowedUp()
     s = _S.c
     while True:
-        begin_write(session)   # then read: another importer finishing the same rows waits
-        ids = list(session.execute(sa.select(s.result_id).where(s.phase == PUBLISHED)
-                                   .order_by(s.result_id).limit(chunk)
+        waiting = sa.select(s.result_id).where(s.phase == PUBLISHED)
+        if session.execute(waiting.limit(1)).first() is None:   # (no write lock taken)
+            return out
+        begin_write(session)   # then read again: another importer finishing them waits
+        ids = list(session.execute(waiting.order_by(s.result_id).limit(chunk)
                                    .with_for_update(skip_locked=True)).scalars())
         if not ids:
-            session.rollback()
             return out
         cases, alerts = _follow_up(session, actor, ids)
         session.execute(_S.delete().where(s.result_id.in_(ids), s.phase == PUBLISHED))

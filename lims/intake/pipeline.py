@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from lims.errors import RowError, ValidationFailed
-from lims.intake import gate, judging, rollups, storing
+from lims.intake import gate, judging, rollups, staging, storing
 from lims.intake.binding import Bound, bind
 from lims.intake.readings import IngestReport, ReadingIn, Stored, new_sample_code
 from lims.models import (
@@ -236,7 +236,9 @@ def _store(session: Session, bound: list[Bound], cache: RefCache, tz: ZoneInfo,
     result_ids = storing.insert_ids(session, TestResult.__table__, [p[1] for p in pending],
                                     "ingest_key")
     if stage is not None:
-        storing.stage_results(session, stage, result_ids, staged_as)
+        staging.stage_results(session, stage, [p[1] for p in pending], result_ids, staged_as,
+                              set(sample_ids), {p[0].method.id: p[0].method.is_rapid
+                                                for p in pending})
     _link_new_samples(session, pending, result_ids)
     retest_ids.update(rid for p, rid in zip(pending, result_ids, strict=True)
                       if p[1]["retest_of_id"] is not None)

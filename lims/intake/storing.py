@@ -16,7 +16,7 @@ from sqlmodel import Session
 from lims.errors import Conflict
 from lims.intake import counting
 from lims.intake.readings import new_sample_code
-from lims.models import ImportStage, Sample, TestResult
+from lims.models import Sample, TestResult
 from lims.security import seals
 from lims.storage import bulk
 
@@ -134,12 +134,3 @@ def _pg_copy(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
     except psycopg.IntegrityError as exc:  # as SQLAlchemy would report it (callers retry)
         raise sa.exc.IntegrityError(sql, None, exc) from exc
 
-
-def stage_results(session: Session, import_sha: str, result_ids: list[int],
-                  statuses: list[str]) -> None:
-    """Remember the real status of results stored ``staged`` by an import (one batch insert;
-    ``lims.files.import_publish`` publishes them)."""
-    if result_ids:
-        session.execute(ImportStage.__table__.insert(), [
-            {"result_id": rid, "import_sha": import_sha, "status": st, "phase": "staged"}
-            for rid, st in zip(result_ids, statuses, strict=True)])

@@ -25,6 +25,12 @@ def upgrade() -> None:
         sa.Column('import_sha', sa.String(length=64), nullable=False),
         sa.Column('status', sa.String(length=20), nullable=False),
         sa.Column('phase', sa.String(length=10), nullable=False),
+        sa.Column('staged_seal', sa.String(length=64), nullable=False),
+        sa.Column('final_seal', sa.String(length=64), nullable=False),
+        sa.Column('counts', sa.Boolean(), nullable=False),
+        sa.Column('count_date', sa.Date(), nullable=True),
+        sa.Column('count_week', sa.Date(), nullable=True),
+        sa.Column('recount', sa.Boolean(), nullable=False),
     )
     op.create_index('ix_import_stage_import_sha', 'import_stage', ['import_sha'])
     op.create_index('ix_import_stage_phase', 'import_stage', ['phase'])

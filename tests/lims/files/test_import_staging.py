@@ -88,10 +88,30 @@ def db(sqlite_engine):
     return sqlite_engine
 
 
+def _with_retests_of(path: Path, code: str) -> Path:
+    """Two re-tests (positive) of an existing sample ``code`` in the middle of the file: their
+    sample is counted again at the publish (``recount``)."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    extra = [f"IMP-01,A01,小白菜,ENZ-5009.199,2026-03-01 09:0{i}:00,刘敏,0.5,0.15,,{code}\n"
+             for i in (1, 2)]
+    mid = len(lines) // 2
+    path.write_text("".join(lines[:mid] + extra + lines[mid:]), encoding="utf-8")
+    return path
+
+
 def test_staged_import_publishes_what_one_transaction_stores(db, tmp_path):
-    f = _mixed_csv(tmp_path / "mixed.csv", 900)
+    pre = _mixed_csv(tmp_path / "pre.csv", 3, start=datetime(2026, 3, 1, 8, 0))
+    pre.write_text(pre.read_text(encoding="utf-8").replace(
+        "\n", "\n", 1).splitlines(keepends=True)[0] +
+        "IMP-01,A01,小白菜,ENZ-5009.199,2026-03-01 09:00:00,刘敏,0.5,0.15,,PRE00001\n",
+        encoding="utf-8")   # an earlier positive screen (sample PRE00001)
+    f = _with_retests_of(_mixed_csv(tmp_path / "mixed.csv", 900), "PRE00001")
     other = _ready_engine(f"sqlite:///{tmp_path / 'one.sqlite3'}")
     import_bench.add_place(other)
+    for eng in (other, db):
+        with Session(eng) as s:
+            import_results(session=s, actor=SYSTEM, path=pre)
+            s.commit()
     with Session(other) as s:   # one chunk: one transaction, as before staging
         one = import_results(session=s, actor=SYSTEM, path=f, chunk_rows=100_000)
         s.commit()
@@ -105,6 +125,8 @@ def test_staged_import_publishes_what_one_transaction_stores(db, tmp_path):
     with Session(db) as s:
         assert s.exec(select(ImportStage)).all() == []
         assert seals.verify(session=s).ok
+        pre_id = s.exec(select(Sample.id).where(Sample.code == "PRE00001")).one()
+        assert len(s.exec(select(TestResult).where(TestResult.sample_id == pre_id)).all()) == 3
 
 
 def _visible(engine) -> tuple[int, int, int]:
