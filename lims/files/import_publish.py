@@ -43,6 +43,8 @@ STAGED, PUBLISHED = "staged", "published"
 PUBLISH, DISCARD = "results.import.publish", "results.import.discard"
 #: results per re-seal audit event at the publish (an event lists [id, old seal, new seal])
 RESEAL_CHUNK = 5000
+#: counted results added to the rollups per step of the publish (bounded memory)
+APPLY_CHUNK = 20_000
 #: results followed up per transaction after the publish
 FOLLOW_UP_CHUNK = 1000
 _S = ImportStage.__table__
@@ -132,11 +134,17 @@ def publish(*, session: Session, actor: Actor, import_sha: str, name: str = "",
         if progress:
             progress("publishing", after - first + 1)
     t = _T.c
-    added = [counting.counted_of(r) for r in session.execute(
-        sa.select(t.market_id, s.count_date, s.count_week, t.commodity_id, t.analyte_id,
-                  t.verdict).select_from(_S.join(_T, t.id == s.result_id))
-        .where(mine, s.counts)).mappings()]
-    rollups.apply(session=session, added=added)
+    after = 0
+    while True:   # the counted ones into the rollups, APPLY_CHUNK at a time (memory bounded)
+        rows = session.execute(
+            sa.select(s.result_id, t.market_id, s.count_date, s.count_week, t.commodity_id,
+                      t.analyte_id, t.verdict).select_from(_S.join(_T, t.id == s.result_id))
+            .where(mine, s.counts, s.result_id > after).order_by(s.result_id)
+            .limit(APPLY_CHUNK)).mappings().all()
+        if not rows:
+            break
+        rollups.apply(session=session, added=[counting.counted_of(r) for r in rows])
+        after = rows[-1]["result_id"]
     again = set(session.execute(sa.select(t.sample_id).distinct()
                                 .select_from(_S.join(_T, t.id == s.result_id))
                                 .where(mine, s.recount)).scalars())

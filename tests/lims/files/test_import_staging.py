@@ -99,7 +99,9 @@ def _with_retests_of(path: Path, code: str) -> Path:
     return path
 
 
-def test_staged_import_publishes_what_one_transaction_stores(db, tmp_path):
+def test_staged_import_publishes_what_one_transaction_stores(db, tmp_path, monkeypatch):
+    monkeypatch.setattr(import_publish, "APPLY_CHUNK", 50)    # several steps of each
+    monkeypatch.setattr(import_publish, "RESEAL_CHUNK", 120)
     pre = _mixed_csv(tmp_path / "pre.csv", 3, start=datetime(2026, 3, 1, 8, 0))
     pre.write_text(pre.read_text(encoding="utf-8").replace(
         "\n", "\n", 1).splitlines(keepends=True)[0] +
