@@ -45,6 +45,7 @@ class PageTiming:
     seconds: list[float] = field(default_factory=list)
     plot_bytes: int = 0
     server_peak_mb: float = 0.0   # the app server's peak RSS over the whole run
+    errors: int = 0               # exception boxes or error alerts the page showed
 
     @property
     def p50(self) -> float:
@@ -53,7 +54,8 @@ class PageTiming:
     def to_dict(self) -> dict:
         return {"page": self.title, "p50_s": round(self.p50, 3),
                 "max_s": round(max(self.seconds), 3), "runs": len(self.seconds),
-                "plot_bytes": self.plot_bytes, "server_peak_mb": round(self.server_peak_mb)}
+                "plot_bytes": self.plot_bytes, "server_peak_mb": round(self.server_peak_mb),
+                "errors": self.errors}
 
 
 def _free_port() -> int:
@@ -213,6 +215,10 @@ def time_pages(*, url: str, var_dir: Path, data_end, repeat: int = 3,
                     seconds = _settle(page, t0, lambda: sizes.get("bytes", 0) > 0)
                     tm = timings.setdefault(title, PageTiming(title))
                     tm.seconds.append(seconds)
+                    # a page that failed is fast: say so (an exception box or an error alert)
+                    tm.errors = max(tm.errors, page.locator(
+                        '[data-testid="stException"], [data-testid="stAlertContentError"]'
+                    ).count())
                     tm.plot_bytes = max(tm.plot_bytes, sizes.get("bytes", 0))
                     done += 1
                     if progress:
@@ -231,9 +237,10 @@ def markdown(timings: list[PageTiming], results: int, backend: str) -> str:
     peak = max((tm.server_peak_mb for tm in timings), default=0.0)
     lines = [f"Pages at {results:,} results on {backend} (load {load:.2f}, "
              f"{os.cpu_count()} cores): click → settled; app server peak RSS {peak:.0f} MB", "",
-             "| page | p50 s | max s | websocket bytes |", "|---|---:|---:|---:|"]
+             "| page | p50 s | max s | websocket bytes | errors shown |",
+             "|---|---:|---:|---:|---:|"]
     for tm in sorted(timings, key=lambda x: -x.p50):
         lines.append(f"| {tm.title} | {tm.p50:.2f} | {max(tm.seconds):.2f} | "
-                     f"{tm.plot_bytes:,} |")
+                     f"{tm.plot_bytes:,} | {tm.errors or ''} |")
     return "\n".join(lines) + "\n"
 
