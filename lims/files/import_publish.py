@@ -8,10 +8,10 @@ list, export or public page, pushed to no central server — and their real stat
 ``import_stage``. Nothing else is set in motion for them yet (no case, alert or regrade).
 
 * ``publish`` — once every chunk is in, one transaction gives every staged result of the file its
-  real status, seal and pass-rate flags (worked out when its chunk was stored,
-  ``lims.intake.staging``; one UPDATE … FROM), chains the re-seals (``RESEAL_CHUNK`` results per
-  ``result.reseal`` event), adds the counted ones to the rollups (samples that had results
-  before the import are counted again, ``counting.recount``) and marks them ``published``.
+  real status and pass-rate flags (worked out when its chunk was stored, when it was also sealed
+  with that status: ``lims.intake.staging``; one UPDATE … FROM), adds the counted ones to the
+  rollups (samples that had results before the import are counted again,
+  ``counting.recount``) and marks them ``published``.
   Readers see none of the file before this commit and all of it after.
 * ``follow_up_published`` — then the follow-up a batch gets in the pipeline (cases, alerts to
   the grid group, re-test decisions, vendor grades, a kit lot's agreement) runs in chunks of
@@ -33,7 +33,7 @@ from sqlmodel import Session
 
 from lims.errors import InvalidInput
 from lims.intake import counting, rollups
-from lims.models import ImportStage, TestResult
+from lims.models import ImportStage, Sample, TestResult
 from lims.models.enums import ResultStatus
 from lims.security import audit, seals
 from lims.security.auth import Actor, require
@@ -41,7 +41,7 @@ from lims.storage.engine import begin_write
 
 STAGED, PUBLISHED = "staged", "published"
 PUBLISH, DISCARD = "results.import.publish", "results.import.discard"
-#: results per re-seal audit event at the publish (an event lists [id, old seal, new seal])
+#: results per re-seal audit event when staged results are discarded (voided)
 RESEAL_CHUNK = 5000
 #: counted results added to the rollups per step of the publish (bounded memory)
 APPLY_CHUNK = 20_000
@@ -49,6 +49,7 @@ APPLY_CHUNK = 20_000
 FOLLOW_UP_CHUNK = 1000
 _S = ImportStage.__table__
 _T = TestResult.__table__
+_SA = Sample.__table__
 _IN = 500   # ids per IN (…): SQLite's limit on bound variables
 
 
@@ -99,10 +100,10 @@ def publish(*, session: Session, actor: Actor, import_sha: str, name: str = "",
     Returns how many.
 
     Set-based: what each result becomes was worked out when its chunk was stored
-    (``lims.intake.staging``): one UPDATE … FROM gives the results their status, seal and
-    pass-rate flags; the re-seals are chained as ``result.reseal`` events of ``RESEAL_CHUNK``
-    results; the counted ones are added to the rollups; only samples that had results before
-    the import are counted again from the table."""
+    (``lims.intake.staging``, which also sealed it with that status): one UPDATE … FROM gives
+    the results their status and pass-rate flags; the counted ones are added to the rollups
+    ``APPLY_CHUNK`` at a time; only samples that had results before the import are counted
+    again from the table."""
     require(actor, "results.import")
     begin_write(session)
     s = _S.c
@@ -114,31 +115,16 @@ def publish(*, session: Session, actor: Actor, import_sha: str, name: str = "",
     session.execute(_T.update()   # UPDATE … FROM: one statement on SQLite and PostgreSQL
                     .where(_T.c.id == s.result_id, mine,
                            _T.c.status == ResultStatus.STAGED.value)
-                    .values(status=s.status, seal=s.final_seal, counts=s.counts,
-                            count_date=s.count_date, count_week=s.count_week))
-    reason = f"import of {name or import_sha[:12]} published"
-    after = 0
-    while True:   # the re-seals, chained as seals.reseal would: [id, old seal, new seal]
-        rows = session.execute(sa.select(s.result_id, s.staged_seal, s.final_seal)
-                               .where(mine, s.result_id > after).order_by(s.result_id)
-                               .limit(RESEAL_CHUNK)).all()
-        if not rows:
-            break
-        changes = [[r.result_id, r.staged_seal, r.final_seal] for r in rows
-                   if r.staged_seal != r.final_seal]
-        if changes:
-            audit.record(session=session, actor=actor, action=seals.RESEAL_ACTION,
-                         entity=seals.SEAL_ENTITY, entity_id=f"{changes[0][0]}-{changes[-1][0]}",
-                         new={"seals": changes}, reason=reason)
-        after = rows[-1].result_id
-        if progress:
-            progress("publishing", after - first + 1)
+                    .values(status=s.status, counts=s.counts, count_date=s.count_date,
+                            count_week=s.count_week))
+    # (no re-seal: each row was sealed with this status when it was stored, lims.intake.staging)
     t = _T.c
     after = 0
     while True:   # the counted ones into the rollups, APPLY_CHUNK at a time (memory bounded)
         rows = session.execute(
             sa.select(s.result_id, t.market_id, s.count_date, s.count_week, t.commodity_id,
-                      t.analyte_id, t.verdict).select_from(_S.join(_T, t.id == s.result_id))
+                      t.analyte_id, t.verdict, _SA.c.vendor_id)
+            .select_from(_S.join(_T, t.id == s.result_id).join(_SA, _SA.c.id == t.sample_id))
             .where(mine, s.counts, s.result_id > after).order_by(s.result_id)
             .limit(APPLY_CHUNK)).mappings().all()
         if not rows:

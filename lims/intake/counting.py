@@ -29,13 +29,14 @@ from datetime import date
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from lims.models import Method, TestResult
+from lims.models import Method, Sample, TestResult
 from lims.models.enums import ResultStatus
 from lims.verdicts import Outcome
 
 COUNTED_STATUSES = (ResultStatus.RECORDED.value, ResultStatus.ACCEPTED.value)
 _T = TestResult.__table__
 _ME = Method.__table__
+_S = Sample.__table__
 _CHUNK = 400
 
 
@@ -62,12 +63,17 @@ class Counted:
     commodity_id: int
     analyte_key: int
     kind: int
+    vendor_key: int = 0     # the sample's vendor (stall), 0 when it has none
 
 
-def counted_of(row) -> Counted:
-    """The contribution of a counting result (a mapping or row with the columns)."""
+def counted_of(row, vendor_id: int | None = None) -> Counted:
+    """The contribution of a counting result (a mapping or row with the columns; the sample's
+    vendor from ``vendor_id`` or the row's ``vendor_id``, when it has one)."""
+    if vendor_id is None:
+        vendor_id = row.get("vendor_id")
     return Counted(row["market_id"] or 0, _d(row["count_date"]), _d(row["count_week"]),
-                   row["commodity_id"], row["analyte_id"] or 0, kind_of(row["verdict"]))
+                   row["commodity_id"], row["analyte_id"] or 0, kind_of(row["verdict"]),
+                   vendor_id or 0)
 
 
 def _d(value) -> date:
@@ -105,8 +111,9 @@ def recount(*, session: Session, sample_ids: Iterable[int], new_keys: frozenset[
         rows = conn.execute(
             sa.select(t.id, t.sample_id, t.status, t.tested_at, t.local_date, t.week_start,
                       t.counts, t.count_date, t.count_week, t.market_id, t.commodity_id,
-                      t.analyte_id, t.verdict, t.ingest_key, _ME.c.is_rapid)
-            .join(_ME, _ME.c.id == t.method_id).where(t.sample_id.in_(ids[i:i + _CHUNK]))
+                      t.analyte_id, t.verdict, t.ingest_key, _ME.c.is_rapid, _S.c.vendor_id)
+            .join(_ME, _ME.c.id == t.method_id).join(_S, _S.c.id == t.sample_id)
+            .where(t.sample_id.in_(ids[i:i + _CHUNK]))
         ).mappings().all()
         by_sample: dict[int, list] = {}
         for r in rows:

@@ -232,7 +232,7 @@ def _store(session: Session, bound: list[Bound], cache: RefCache, tz: ZoneInfo,
 
     for _x, row, s_slot, _v, _m in pending:
         row["sample_id"] = sample_of(s_slot)[0]
-    staged_as = [p[1].pop("staged_as") for p in pending] if stage is not None else []
+    staged_as = staging.prepare([p[1] for p in pending]) if stage is not None else []
     result_ids = storing.insert_ids(session, TestResult.__table__, [p[1] for p in pending],
                                     "ingest_key")
     if stage is not None:

@@ -7,8 +7,10 @@ owns the database). ``rebuild_in_slices`` commits many short transactions instea
 1. the ``counts`` flags, per slice of ``samples_per_slice`` samples (keyset by sample id): the
    results of those samples are counted again (``counting.recount``) and the flags that differ
    are updated;
-2. the four rollup tables, per slice of ``weeks_per_slice`` ISO weeks (4 ≈ a month): the groups
-   of those weeks are deleted and inserted again from the base table.
+2. the rollup tables keyed by week, per slice of ``weeks_per_slice`` ISO weeks (4 ≈ a month):
+   the groups of those weeks are deleted and inserted again from the base table;
+3. the vendor × month rollup (issue 17), per slice of ``max(1, weeks_per_slice // 4)`` months,
+   likewise (the months of the weeks of phase 2, and any month the table holds).
 
 Why it is race-free with the intake's incremental updates (which, in ONE transaction, insert
 results, set their samples' flags and add their differences with ``INSERT … ON CONFLICT DO
@@ -37,18 +39,21 @@ test_rollup_rebuild.py proves it with a second process and a short busy timeout)
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from lims.intake import counting, rollups
+from lims.intake import counting, rollups, vendor_rollups
 from lims.storage.engine import begin_write
 
 Progress = Callable[[str, int, int], None]
 SAMPLES_PER_SLICE = 5000
 WEEKS_PER_SLICE = 4
+_WEEK_ENDS = (timedelta(0), timedelta(days=6))
 _T = rollups._T
+_BY_WEEK = {n: t for n, t in rollups._TABLES.items() if "week_start" in t.c}
+_VM = vendor_rollups.VM
 
 
 def _only_writer(session: Session) -> None:
@@ -66,7 +71,7 @@ def _weeks(engine: sa.Engine) -> list[date]:
     with engine.connect() as conn:
         found = set(conn.execute(sa.select(_T.c.count_week).distinct()
                                  .where(_T.c.count_week.is_not(None))).scalars())
-        for table in rollups._TABLES.values():
+        for table in _BY_WEEK.values():
             found.update(conn.execute(sa.select(table.c.week_start).distinct()).scalars())
     return sorted({rollups._norm((w,))[0] for w in found})
 
@@ -91,10 +96,36 @@ def _recompute_weeks(engine: sa.Engine, weeks: list[date]) -> None:
         _only_writer(s)
         conn = s.connection()
         for name, q in rollups.fresh_queries().items():
-            table = rollups._TABLES[name]
+            table = _BY_WEEK.get(name)
+            if table is None:
+                continue
             conn.execute(table.delete().where(table.c.week_start.in_(weeks)))
             conn.execute(table.insert().from_select(
                 [c.name for c in table.columns], q.where(_T.c.count_week.in_(weeks))))
+        s.commit()
+
+
+def _months(engine: sa.Engine, weeks: list[date]) -> list[date]:
+    """The months of ``weeks`` (a count date lies in its count week) and of the stored
+    vendor × month rows."""
+    found = {vendor_rollups.month_of(w + d) for w in weeks for d in _WEEK_ENDS}
+    with engine.connect() as conn:
+        found.update(conn.execute(sa.select(_VM.c.month_start).distinct()).scalars())
+    return sorted({rollups._norm((m,))[0] for m in found})
+
+
+def _recompute_months(engine: sa.Engine, months: list[date]) -> None:
+    """Delete the vendor × month groups of ``months`` and aggregate them again, in one
+    committed transaction."""
+    ms = vendor_rollups.month_start(_T.c.count_date)
+    q = vendor_rollups.fresh_queries()["rollup_vendor_month"].where(
+        _T.c.count_date >= months[0], _T.c.count_date < vendor_rollups.next_month(months[-1]),
+        ms.in_(months))
+    with Session(engine) as s:
+        _only_writer(s)
+        conn = s.connection()
+        conn.execute(_VM.delete().where(_VM.c.month_start.in_(months)))
+        conn.execute(_VM.insert().from_select([c.name for c in _VM.columns], q))
         s.commit()
 
 
@@ -124,6 +155,12 @@ def rebuild_in_slices(*, engine: sa.Engine, recount: bool = True,
         _recompute_weeks(engine, weeks[i:i + weeks_per_slice])
         if progress:
             progress("weeks", min(i + weeks_per_slice, len(weeks)), len(weeks))
+    months = _months(engine, weeks)
+    per = max(1, weeks_per_slice // 4)
+    for i in range(0, len(months), per):
+        _recompute_months(engine, months[i:i + per])
+        if progress:
+            progress("months", min(i + per, len(months)), len(months))
     with engine.connect() as conn:
         return {name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
                 for name, t in rollups._TABLES.items()}

@@ -1,12 +1,13 @@
 """Pre-aggregated pass-rate rollups, kept exact (issue 8; design in docs/performance.md).
 
-Four tables (lims/models/rollups.py) hold passed/failed/invalid counts of samples, not readings
+Six tables (lims/models/rollups.py) hold passed/failed/invalid counts of samples, not readings
 (issue 16): each sample counts once, with the verdict of its one result flagged ``counts``
 (``lims.intake.counting``: a lab result overrules the screen, the last re-test the earlier ones;
 held and voided results never count), under the day and ISO week the sample was taken
 (``count_date``/``count_week``) — per market × week, per market × day, per county × week ×
-commodity × analyte, and per week × commodity × analyte for the whole province. They change in
-the same transaction as the results:
+commodity × analyte, and per week × commodity × analyte for the whole province; and per vendor ×
+week and vendor × month (``lims.intake.vendor_rollups``, issue 17). They change in the same
+transaction as the results:
 
 * ``add_results`` — new results (the ingest service): their samples' flags are set (a re-test or
   lab result moves the flag from an earlier result) and the differences are added with an atomic
@@ -30,8 +31,8 @@ from datetime import date
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from lims.intake import counting
-from lims.models import Market, TestResult
+from lims.intake import counting, vendor_rollups
+from lims.models import Market, Sample, TestResult
 from lims.models.enums import ResultStatus
 from lims.models.rollups import (
     RollupCountyItemWeek,
@@ -51,6 +52,7 @@ INVALID_OUTCOMES = tuple(o.value for o in Outcome if o.passes is None)
 
 _T = TestResult.__table__
 _M = Market.__table__
+_S = Sample.__table__
 W = RollupMarketWeek.__table__
 D = RollupMarketDay.__table__
 C = RollupCountyItemWeek.__table__
@@ -109,9 +111,9 @@ def add_results(*, session: Session, results: Iterable[dict]) -> int:
     """
     rows = list(results)
     per_sample: Counter = Counter(r["sample_id"] for r in rows)
-    stored = _results_per_sample(session, list(per_sample))
+    stored, vendor = _results_per_sample(session, list(per_sample))
     others = {sid for sid, n in per_sample.items() if n > 1 or stored.get(sid, 0) > n}
-    added = [counting.counted_of(r) for r in rows
+    added = [counting.counted_of(r, vendor.get(r["sample_id"])) for r in rows
              if r["sample_id"] not in others and r.get("counts")]
     removed: list[counting.Counted] = []
     if others:
@@ -121,20 +123,28 @@ def add_results(*, session: Session, results: Iterable[dict]) -> int:
     return apply(session=session, added=added, removed=removed)
 
 
-def _results_per_sample(session: Session, sample_ids: list[int]) -> dict[int, int]:
+def _results_per_sample(session: Session, sample_ids: list[int],
+                        ) -> tuple[dict[int, int], dict[int, int | None]]:
+    """Stored results and the vendor of each sample (one query per chunk)."""
     t = _T.c
     out: dict[int, int] = {}
+    vendor: dict[int, int | None] = {}
     ids = sorted(sample_ids)
     for i in range(0, len(ids), _CHUNK):
-        out.update(session.execute(sa.select(t.sample_id, sa.func.count()).where(
-            t.sample_id.in_(ids[i:i + _CHUNK])).group_by(t.sample_id)).all())
-    return out
+        for sid, vid, n in session.execute(
+                sa.select(t.sample_id, _S.c.vendor_id, sa.func.count())
+                .join(_S, _S.c.id == t.sample_id).where(t.sample_id.in_(ids[i:i + _CHUNK]))
+                .group_by(t.sample_id, _S.c.vendor_id)):
+            out[sid] = n
+            vendor[sid] = vid
+    return out, vendor
 
 
 def apply(*, session: Session, added: Iterable[counting.Counted],
           removed: Iterable[counting.Counted] = ()) -> int:
     """Add (+1 each) and take out (−1 each) counting results; groups left at zero are deleted,
     as a fresh aggregation has no such row. Returns the market × week groups touched."""
+    added, removed = list(added), list(removed)
     week: Counter = Counter()
     day: Counter = Counter()
     item: Counter = Counter()
@@ -145,9 +155,13 @@ def apply(*, session: Session, added: Iterable[counting.Counted],
             day[(c.market_key, c.count_date, c.count_week, c.kind)] += sign
             item[(c.market_key, c.count_week, c.commodity_id, c.analyte_key, c.kind)] += sign
             markets.add(c.market_key)
-    if not any(week.values()) and not any(day.values()) and not any(item.values()):
+    vendor_rows = vendor_rollups.fold(added, removed)
+    if (not any(week.values()) and not any(day.values()) and not any(item.values())
+            and not any(rows for _t, rows in vendor_rows)):
         return 0
     conn = session.connection()
+    for table, rows in vendor_rows:
+        _upsert_add(conn, table, rows)
     county = _counties(conn, markets)
 
     def fold(counter: Counter, nkey: int) -> dict[tuple, list[int]]:
@@ -186,6 +200,8 @@ def apply(*, session: Session, added: Iterable[counting.Counted],
                 conn.execute(table.delete().where(table.c.week_start.in_(weeks[i:i + _CHUNK]),
                                                   table.c.passed == 0, table.c.failed == 0,
                                                   table.c.invalid == 0))
+        for stmt in vendor_rollups.stale(removed):
+            conn.execute(stmt)
     return len(wk)
 
 
@@ -213,6 +229,7 @@ def refresh(*, session: Session, keys: set[RollupKey]) -> None:
     removed, added = counting.recount(session=session, sample_ids=samples)
     keys = set(keys) | {(c.market_key, c.count_week) for c in (*removed, *added)}
     conn = session.connection()
+    vendor_rollups.refresh(conn, (*removed, *added))
     norm = sorted({(mk or 0, ws) for mk, ws in keys})
     county = _counties(conn, {mk for mk, _ in norm})
     t = _T.c
@@ -285,11 +302,12 @@ def fresh_queries() -> dict[str, sa.Select]:
         .group_by(cty, t.count_week, t.commodity_id, akey),
         "rollup_item_week": sa.select(t.count_week, t.commodity_id, akey, *_counts())
         .where(counted).group_by(t.count_week, t.commodity_id, akey),
+        **vendor_rollups.fresh_queries(),
     }
 
 
 _TABLES = {"rollup_market_week": W, "rollup_market_day": D, "rollup_county_item_week": C,
-           "rollup_item_week": P}
+           "rollup_item_week": P, **vendor_rollups.TABLES}
 
 
 def rebuild(*, session: Session, recount: bool = True) -> dict[str, int]:

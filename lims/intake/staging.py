@@ -5,10 +5,12 @@ A multi-chunk file import stores its results with status ``staged`` (``lims.file
 Python under the write lock, each chunk works out here, in its own transaction, what the publish
 will write for each of its results and keeps it in ``import_stage``:
 
-* ``status`` — the status the pipeline gave it (recorded, held …);
-* ``staged_seal`` / ``final_seal`` — its seal as stored (status ``staged``) and with that status:
-  the publish swaps them and chains ``[id, staged_seal, final_seal]`` as ``result.reseal``
-  events, exactly what ``seals.reseal`` would write;
+* ``status`` — the status the pipeline gave it (recorded, held …). The row is **sealed with that
+  status** (``final_seal``), not with ``staged``: its seal, chained by the batch's
+  ``result.seal`` event, is what it will be once published, so the publish changes no seal and
+  writes no re-seal; ``lims.security.seals.verify`` checks a staged row with the status waiting
+  here (an edited ``import_stage.status`` is caught after the publish: the row no longer
+  matches its chained seal);
 * ``counts`` / ``count_date`` / ``count_week`` — its pass-rate flags (``lims.intake.counting``)
   once published, for a sample this chunk created: every result of such a sample is in the
   chunk (a chunk keeps one sample's readings together), so the rule is applied here. A result of
@@ -27,13 +29,20 @@ from lims.intake.counting import COUNTED_STATUSES
 from lims.models import ImportStage
 from lims.security.seals import SEALED, content_hash
 
-_I_STATUS = SEALED.index("status")
+
+def final_seal(row: dict, status: str) -> str:
+    """The seal of a new result row (stored ``staged``) as it will be published: with
+    ``status``, the status the pipeline gave it."""
+    return content_hash([status if n == "status" else row.get(n) for n in SEALED])
 
 
-def _final_seal(row: dict, status: str) -> str:
-    values = [row.get(n) for n in SEALED]
-    values[_I_STATUS] = status
-    return content_hash(values)
+def prepare(rows: list[dict]) -> list[str]:
+    """Before the insert: take each staged row's real status out of it (``staged_as``, set by
+    the pipeline) and seal the row with it. Returns the statuses, in order."""
+    statuses = [row.pop("staged_as") for row in rows]
+    for row, st in zip(rows, statuses, strict=True):
+        row["seal"] = final_seal(row, st)
+    return statuses
 
 
 def stage_results(session: Session, import_sha: str, rows: list[dict], result_ids: list[int],
@@ -60,7 +69,6 @@ def stage_results(session: Session, import_sha: str, rows: list[dict], result_id
             flags[k] = (True, day, week) if k == final else (False, None, None)
     session.execute(ImportStage.__table__.insert(), [
         {"result_id": rid, "import_sha": import_sha, "status": st, "phase": "staged",
-         "staged_seal": row["seal"], "final_seal": _final_seal(row, st),
          "counts": flags.get(k, (False,))[0], "count_date": flags.get(k, (0, None))[1],
          "count_week": flags.get(k, (0, None, None))[2], "recount": k not in flags}
         for k, (row, rid, st) in enumerate(zip(rows, result_ids, statuses, strict=True))])

@@ -67,11 +67,12 @@ def insert_ids(session: Session, table: sa.Table, rows: list[dict], key: str) ->
     """Insert ``rows`` in one batch; their new ids in order, found by the unique column ``key``.
 
     New test results are sealed (``lims.security.seals``): each row's seal goes in with the
-    INSERT, and one audit event chains the batch's seals.
+    INSERT, and one audit event chains the batch's seals. A row of a staged import comes sealed
+    with the status it will be published with (``lims.intake.staging``).
     """
     if table is not TestResult.__table__ or not rows:
         return _insert_ids(session, table, rows, key)
-    seals.seal_rows(rows)
+    seals.seal_rows([r for r in rows if not r.get("seal")])   # (a staged row: sealed already)
     ids = _insert_ids(session, table, rows, key)
     seals.record_batch(session, ids, [r["seal"] for r in rows])
     return ids

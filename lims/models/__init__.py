@@ -35,6 +35,8 @@ from lims.models.rollups import (
     RollupItemWeek,
     RollupMarketDay,
     RollupMarketWeek,
+    RollupVendorMonth,
+    RollupVendorWeek,
 )
 from lims.models.security import AppSession
 from lims.models.sync import (
@@ -83,6 +85,8 @@ __all__ = [
     "RollupItemWeek",
     "RollupMarketDay",
     "RollupMarketWeek",
+    "RollupVendorMonth",
+    "RollupVendorWeek",
     "ImportStage",
     "Sample",
     "StationChainHead",

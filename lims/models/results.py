@@ -111,10 +111,8 @@ class ImportStage(SQLModel, table=True):
     import_sha: str = Field(max_length=64, index=True)
     status: str = Field(max_length=20)
     phase: str = Field(default="staged", max_length=10, index=True)
-    # what the publish writes (lims.intake.staging): the seals before and after, and the
-    # pass-rate flags; recount: its sample is counted again at the publish instead
-    staged_seal: str = Field(max_length=64)
-    final_seal: str = Field(max_length=64)
+    # what the publish writes (lims.intake.staging): the pass-rate flags; recount: its
+    # sample is counted again at the publish instead
     counts: bool = False
     count_date: date | None = None
     count_week: date | None = None

@@ -72,3 +72,31 @@ class RollupItemWeek(SQLModel, table=True):
     passed: int = 0
     failed: int = 0
     invalid: int = 0
+
+
+class RollupVendorWeek(SQLModel, table=True):
+    """Counts per vendor (stall) × ISO week of the samples bound to a vendor: sampling coverage
+    reads this (issue 17). The key starts with the week, so a range of weeks is one
+    contiguous read of the table (SQLite: WITHOUT ROWID); a vendor's rows are found through
+    the key too (one seek per week)."""
+
+    __tablename__ = "rollup_vendor_week"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    week_start: date = Field(primary_key=True)
+    vendor_id: int = Field(sa_column=_key_col())
+    passed: int = 0
+    failed: int = 0
+    invalid: int = 0
+
+
+class RollupVendorMonth(SQLModel, table=True):
+    """Counts per vendor × calendar month (``month_start``: the first day of the sample's
+    ``count_date`` month): monthly coverage and the grade-weighted pass rates read this."""
+
+    __tablename__ = "rollup_vendor_month"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    month_start: date = Field(primary_key=True)
+    vendor_id: int = Field(sa_column=_key_col())
+    passed: int = 0
+    failed: int = 0
+    invalid: int = 0

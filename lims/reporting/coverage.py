@@ -8,7 +8,8 @@ What is counted:
   months; invalid results count as tested, the market was visited);
 * a **stall is tested** when at least one of its samples counts in the period (each sample once,
   by the day it was taken: ``TestResult.counts`` and ``count_date``/``count_week``, as the pass
-  rates count; ``lims.reporting.stats``). All methods count: a lab sample taken at the stall is
+  rates count; ``lims.reporting.stats``), read from the vendor rollups (``rollup_vendor_week``,
+  ``rollup_vendor_month``: ``lims.intake.vendor_rollups``, issue 17). All methods count: a lab sample taken at the stall is
   a sample of the stall;
 * **the plan** asks ``per_month`` samples of each stall by its grade (``credit_grades.toml``
   ``[sampling]``: A 1, B 2, C 4, D 8); for a week it asks ``per_month × 12 / 52``. The grade is
@@ -37,9 +38,8 @@ from sqlmodel import Session
 
 from lims.enforcement.rules import GradeRules, load_grade_rules
 from lims.errors import InvalidInput
-from lims.intake import rollups
-from lims.models import GridGroup, Market, Sample, TestResult, Vendor
-from lims.reporting.stats import counted
+from lims.intake import rollups, vendor_rollups
+from lims.models import GridGroup, Market, Vendor
 from lims.timeutil import local_tz, now, week_start
 
 PERIODS = ("week", "month")
@@ -47,8 +47,6 @@ GROUPS = ("county", "grid_group")
 WEEKS_PER_MONTH = 52 / 12
 CHUNK = 400
 
-_T = TestResult.__table__
-_S = Sample.__table__
 _V = Vendor.__table__
 _M = Market.__table__
 
@@ -111,14 +109,6 @@ def plan_per_period(per_month: float, period: str) -> float:
     return per_month if period == "month" else per_month / WEEKS_PER_MONTH
 
 
-def _bucket(day_col, week_col, period: str, buckets: list[tuple[date, date]]):
-    """The period index of a row: its ISO week (weeks) or a CASE over the months."""
-    if period == "week":
-        return week_col
-    return sa.case(*[(sa.and_(day_col >= a, day_col <= b), i)
-                     for i, (a, b) in enumerate(buckets)], else_=-1)
-
-
 def _index(period: str, buckets: list[tuple[date, date]]):
     """Map a returned bucket value to its period index (None when outside)."""
     if period == "month":
@@ -159,6 +149,7 @@ def coverage(*, session: Session, period: str = "month", start: date, end: date,
     gcol = _group_col(group)
     index = _index(period, buckets)
     lo, hi = buckets[0][0], buckets[-1][1]
+    by_start = {a: i for i, (a, _b) in enumerate(buckets)}
 
     markets: dict = {}                       # group key → active markets
     stalls: dict = {}                        # group key → active stalls
@@ -175,13 +166,14 @@ def coverage(*, session: Session, period: str = "month", start: date, end: date,
                 .where(*scope, _V.c.active == sa.true()).group_by(gcol, _V.c.credit_grade)):
             stalls[key] = stalls.get(key, 0) + int(n)
             planned[key] = planned.get(key, 0.0) + int(n) * per.get(grade, default)
-        for key, b, n in conn.execute(_markets_tested(period, buckets, gcol, scope, lo, hi)):
-            i = index(b)
-            if i is not None:
-                tested_m[(key, i)] = tested_m.get((key, i), 0) + int(n)
+        for q in _markets_tested(period, buckets, gcol, scope, lo, hi):
+            for key, b, n in conn.execute(q):
+                i = index(b)
+                if i is not None:
+                    tested_m[(key, i)] = tested_m.get((key, i), 0) + int(n)
         for key, b, n_stalls, on_plan, taken, toward in conn.execute(
                 _stalls_tested(period, buckets, gcol, scope, lo, hi, per, default)):
-            i = index(b)
+            i = by_start.get(b if isinstance(b, date) else date.fromisoformat(str(b)))
             if i is None:
                 continue
             acc = tested_s.setdefault((key, i), [0, 0, 0, 0.0])
@@ -203,51 +195,48 @@ def coverage(*, session: Session, period: str = "month", start: date, end: date,
     return out
 
 
-def _markets_tested(period, buckets, gcol, scope, lo: date, hi: date) -> sa.Select:
-    """(group key, period, markets with a counted sample) from the market rollups."""
-    r = rollups.W.c if period == "week" else rollups.D.c
-    table = rollups.W if period == "week" else rollups.D
-    conds = [r.week_start >= week_start(lo), r.week_start <= hi,
-             (r.passed + r.failed + r.invalid) > 0]
+def _markets_tested(period, buckets, gcol, scope, lo: date, hi: date) -> list[sa.Select]:
+    """(group key, period, markets with a counted sample) from the market rollups.
+
+    A month asks, per active market, whether ``rollup_market_day`` has a row in the month: one
+    probe on its key (market, day) per market and month, one query per month, instead of
+    reading every market-day of the months (issue 17)."""
     if period == "month":
-        conds += [r.local_date >= lo, r.local_date <= hi]
-    day = r.week_start if period == "week" else r.local_date
-    rows = (sa.select(gcol.label("g"), _bucket(day, r.week_start, period, buckets).label("b"),
-                      r.market_key.label("mk"))
-            .select_from(table.join(_M, _M.c.id == r.market_key)).where(*conds, *scope)
+        d = rollups.D.c
+        return [sa.select(gcol, sa.literal_column(str(i), sa.Integer), sa.func.count())
+                .where(*scope, sa.exists().where(d.market_key == _M.c.id, d.local_date >= a,
+                                                 d.local_date <= b,
+                                                 (d.passed + d.failed + d.invalid) > 0))
+                .group_by(gcol) for i, (a, b) in enumerate(buckets)]
+    r = rollups.W.c
+    rows = (sa.select(gcol.label("g"), r.week_start.label("b"), r.market_key.label("mk"))
+            .select_from(rollups.W.join(_M, _M.c.id == r.market_key))
+            .where(r.week_start >= week_start(lo), r.week_start <= hi,
+                   (r.passed + r.failed + r.invalid) > 0, *scope)
             .subquery())
-    return (sa.select(rows.c.g, rows.c.b, sa.func.count(sa.distinct(rows.c.mk)))
-            .group_by(rows.c.g, rows.c.b))
+    return [sa.select(rows.c.g, rows.c.b, sa.func.count(sa.distinct(rows.c.mk)))
+            .group_by(rows.c.g, rows.c.b)]
 
 
 def _stalls_tested(period, buckets, gcol, scope, lo: date, hi: date, per: dict[str, float],
                    default: float) -> sa.Select:
-    """(group key, period, stalls tested, stalls on plan, samples, Σ min(samples, planned)).
-
-    Samples per stall × period are counted first (each sample once: its counting result), then
-    summed per group with the plan of the stall's grade.
-    """
-    t, s, v = _T.c, _S.c, _V.c
-    conds = [*counted(t), s.vendor_id.is_not(None), t.count_week >= week_start(lo),
-             t.count_week <= hi, t.count_date >= lo, t.count_date <= hi]
-    if len(scope) > 1:   # a county or markets picked: only their results are read (the
-        # whole province reads the period's results as they lie, faster than by market)
-        conds.append(t.market_id.in_(sa.select(_M.c.id).where(*scope)))
-    rows = (sa.select(s.vendor_id.label("vid"),
-                      _bucket(t.count_date, t.count_week, period, buckets).label("b"))
-            .select_from(_T.join(_S, s.id == t.sample_id)).where(*conds).subquery())
-    per_stall = (sa.select(rows.c.vid, rows.c.b, sa.func.count().label("n"))
-                 .group_by(rows.c.vid, rows.c.b).subquery())
+    """(group key, period start, stalls tested, stalls on plan, samples, Σ min(samples,
+    planned)), from the vendor rollups (``rollup_vendor_week`` / ``rollup_vendor_month``: the
+    samples of each stall × period, each sample once by its counting result), summed per group
+    with the plan of the stall's grade. A stall's samples are in its own market's group (a
+    sample's market is its stall's)."""
+    r = vendor_rollups.VW if period == "week" else vendor_rollups.VM
+    when = r.c.week_start if period == "week" else r.c.month_start
+    v = _V.c
+    n = r.c.passed + r.c.failed + r.c.invalid
     plan = sa.case(*[(v.credit_grade == g, sa.literal(x, sa.Float)) for g, x in per.items()],
                    else_=sa.literal(default, sa.Float))
-    n = per_stall.c.n
-    return (sa.select(gcol, per_stall.c.b, sa.func.count(),
+    return (sa.select(gcol, when, sa.func.count(),
                       sa.func.sum(sa.case((n >= plan, 1), else_=0)), sa.func.sum(n),
                       sa.func.sum(sa.case((n < plan, sa.cast(n, sa.Float)), else_=plan)))
-            .select_from(per_stall.join(_V, v.id == per_stall.c.vid)
-                         .join(_M, _M.c.id == v.market_id))
-            .where(*scope, v.active == sa.true())
-            .group_by(gcol, per_stall.c.b))
+            .select_from(r.join(_V, v.id == r.c.vendor_id).join(_M, _M.c.id == v.market_id))
+            .where(when >= lo, when <= hi, *scope, v.active == sa.true())
+            .group_by(gcol, when))
 
 
 def _group_names(conn, group: str, markets: dict) -> dict:

@@ -26,7 +26,9 @@ missing vendors all failing, or all passing). With no stratum observed, or no ac
 weight by, the status is ``"no_data"`` and there is no weighted rate.
 
 Samples count as in ``lims.reporting.stats`` (each sample once, by the day it was taken; invalid
-results count neither way). The grade is each vendor's current grade. Samples not bound to a
+results count neither way). For whole calendar months (the coverage page and the monthly report
+ask for one) the counts come from the rollups (``rollup_market_day`` and
+``rollup_vendor_month``, issue 17); any other period reads the results. The grade is each vendor's current grade. Samples not bound to a
 vendor (residents' purchases, market-level samples) are in the raw rate only.
 """
 
@@ -34,13 +36,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from lims.enforcement.rules import GRADES
 from lims.errors import InvalidInput
+from lims.intake import rollups, vendor_rollups
 from lims.models import Market, Sample, TestResult, Vendor
 from lims.reporting.stats import FAIL_OUTCOMES, PASS_OUTCOMES, counted, wilson_interval
 from lims.timeutil import week_start
@@ -136,8 +139,11 @@ def weighted_pass_rates(*, session: Session, start: date, end: date, county: str
     counts: dict[int, dict] = {}          # market → grade (None: no vendor) → (passed, tested)
     vendors: dict[int, dict[str, int]] = {}
     markets: dict[int, tuple[str, str]] = {}
+    whole_months = start.day == 1 and (end + timedelta(days=1)).day == 1
     for scope in _scopes(county, market_ids):
         in_scope = sa.select(_M.c.id).where(*scope)
+        if whole_months:   # from the rollups (issue 17)
+            _counts_from_rollups(conn, counts, in_scope if scope else None, start, end)
         # (the whole province reads the period's results as they lie: faster than by market)
         picked = [t.market_id.in_(in_scope)] if scope else [t.market_id.is_not(None)]
         q = (sa.select(t.market_id, v.credit_grade, passed, failed)
@@ -149,7 +155,7 @@ def weighted_pass_rates(*, session: Session, start: date, end: date, county: str
                     t.count_week >= week_start(start), t.count_week <= end,
                     t.count_date >= start, t.count_date <= end)
              .group_by(t.market_id, v.credit_grade))
-        for mid, grade, p, fl in conn.execute(q):
+        for mid, grade, p, fl in ([] if whole_months else conn.execute(q)):
             counts.setdefault(mid, {})[grade] = (int(p or 0), int(p or 0) + int(fl or 0))
         for mid, grade, n in conn.execute(
                 sa.select(v.market_id, v.credit_grade, sa.func.count())
@@ -173,3 +179,36 @@ def weighted_pass_rates(*, session: Session, start: date, end: date, county: str
     out.sort(key=lambda r: (r.weighted.rate is None, r.weighted.rate or 0.0, r.raw_rate or 0.0,
                             r.market))
     return out
+
+
+def _counts_from_rollups(conn: sa.Connection, counts: dict[int, dict], in_scope, start: date,
+                         end: date) -> None:
+    """The counts of whole months [start, end] from the rollups, as the results query gives
+    them: every sample of a market from ``rollup_market_day`` (by the day it was taken), those
+    of its stalls per grade from ``rollup_vendor_month`` (a stall's samples are its market's);
+    the samples bound to no stall are the difference, under the grade None."""
+    d, r, v = rollups.D.c, vendor_rollups.VM.c, _V.c
+    by_market = (sa.select(d.market_key, sa.func.sum(d.passed), sa.func.sum(d.failed))
+                 .where(d.local_date >= start, d.local_date <= end,
+                        d.market_key.in_(in_scope) if in_scope is not None else d.market_key != 0)
+                 .group_by(d.market_key))
+    per_grade = (sa.select(v.market_id, v.credit_grade, sa.func.sum(r.passed),
+                           sa.func.sum(r.failed))
+                 .select_from(vendor_rollups.VM.join(_V, v.id == r.vendor_id))
+                 .where(r.month_start >= start, r.month_start <= end,
+                        *([v.market_id.in_(in_scope)] if in_scope is not None else []))
+                 .group_by(v.market_id, v.credit_grade))
+    left: dict[int, list[int]] = {}
+    for mid, p, fl in conn.execute(by_market):
+        left[mid] = [int(p or 0), int(fl or 0)]
+        counts.setdefault(mid, {})
+    for mid, grade, p, fl in conn.execute(per_grade):
+        if mid not in left:
+            continue
+        p, fl = int(p or 0), int(fl or 0)
+        counts[mid][grade] = (p, p + fl)
+        left[mid][0] -= p
+        left[mid][1] -= fl
+    for mid, (p, fl) in left.items():
+        if p or fl:
+            counts[mid][None] = (p, p + fl)

@@ -25,8 +25,6 @@ def upgrade() -> None:
         sa.Column('import_sha', sa.String(length=64), nullable=False),
         sa.Column('status', sa.String(length=20), nullable=False),
         sa.Column('phase', sa.String(length=10), nullable=False),
-        sa.Column('staged_seal', sa.String(length=64), nullable=False),
-        sa.Column('final_seal', sa.String(length=64), nullable=False),
         sa.Column('counts', sa.Boolean(), nullable=False),
         sa.Column('count_date', sa.Date(), nullable=True),
         sa.Column('count_week', sa.Date(), nullable=True),

@@ -11,12 +11,12 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from lims.intake import rollups
+from lims.intake import rollups, vendor_rollups
 from lims.intake.pipeline import ReadingIn, accept_readings
 from lims.intake.rollup_rebuild import rebuild_in_slices
 from lims.models import CalibrationRecord, Instrument, Market
 from lims.security.auth import SYSTEM
-from tests.lims.intake.test_rollups import T0, readings
+from tests.lims.intake.test_rollups import T0, add_stalls, readings
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[3]
 def _seed(s: Session, n: int, seed: int) -> None:
     for code, county in (("M1", "东城区"), ("M2", "东城区"), ("M3", "西城区")):
         s.add(Market(code=code, name=f"{code} 市场", county=county, kind="farmers"))
+    add_stalls(s)
     inst = Instrument(serial_no="SN-OK", model="RP", kind="pesticide_analyzer", driver="profile")
     s.add_all([inst, Instrument(serial_no="SN-OLD", model="RP", kind="pesticide_analyzer",
                                 driver="profile")])
@@ -48,6 +49,7 @@ def test_sliced_rebuild_equals_the_incremental_rollups(session):
     engine = session.get_bind()
     before = _tables(session.connection())
     assert len({r[1] for r in before["rollup_market_week"]}) > 8   # many weeks, several slices
+    assert before["rollup_vendor_week"] and before["rollup_vendor_month"]
     session.commit()
     with engine.begin() as c:   # spoil flags and groups: the rebuild must put them right
         c.execute(rollups._T.update().values(counts=False, count_date=None, count_week=None)
@@ -58,6 +60,9 @@ def test_sliced_rebuild_equals_the_incremental_rollups(session):
         c.execute(rollups.D.insert().values(market_key=0, local_date=date(2020, 1, 1),
                                             week_start=date(2019, 12, 30), passed=1, failed=0,
                                             invalid=0))
+        c.execute(vendor_rollups.VW.update().values(passed=vendor_rollups.VW.c.passed + 2))
+        c.execute(vendor_rollups.VM.insert().values(month_start=date(2020, 1, 1), vendor_id=1,
+                                                    passed=1, failed=0, invalid=0))
     seen: list[tuple] = []
     counts = rebuild_in_slices(engine=engine, samples_per_slice=17, weeks_per_slice=3,
                                progress=lambda *a: seen.append(a))
@@ -66,6 +71,7 @@ def test_sliced_rebuild_equals_the_incremental_rollups(session):
     assert counts == {name: len(rows) for name, rows in before.items()}
     stages = [a[0] for a in seen]
     assert stages.count("samples") > 3 and stages.count("weeks") > 2
+    assert stages.count("months") > 3 and stages[-1] == "months"
     assert stages.index("weeks") > max(i for i, st in enumerate(stages) if st == "samples")
 
 

@@ -12,11 +12,12 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import select
 
-from lims.intake import rollups
+from lims.intake import rollups, vendor_rollups
 from lims.intake.pipeline import ReadingIn, accept_readings
-from lims.models import CalibrationRecord, Instrument, Market, TestResult
+from lims.models import CalibrationRecord, Instrument, Market, TestResult, Vendor
 from lims.reporting import stats
 from lims.security.auth import SYSTEM
 from lims.verdicts import Outcome
@@ -30,6 +31,7 @@ COUNTED = {"recorded", "accepted"}
 def world(session):
     for code, county in (("M1", "东城区"), ("M2", "东城区"), ("M3", "西城区")):
         session.add(Market(code=code, name=f"{code} 市场", county=county, kind="farmers"))
+    add_stalls(session)
     inst = Instrument(serial_no="SN-OK", model="RP", kind="pesticide_analyzer", driver="profile")
     lapsed = Instrument(serial_no="SN-OLD", model="RP", kind="pesticide_analyzer",
                         driver="profile")
@@ -42,8 +44,19 @@ def world(session):
     return session
 
 
+STALLS = ("S1", "S2")
+
+
+def add_stalls(session):
+    """Stalls S1, S2 in every market (readings() binds some samples to them)."""
+    session.flush()
+    session.add_all([Vendor(market_id=m.id, stall=st) for m in session.exec(select(Market))
+                     for st in STALLS])
+
+
 def readings(n, seed, *, start=T0, days=40):
     rnd = random.Random(seed)
+    stall = random.Random(seed + 1000)   # its own sequence: the readings stay as they were
     out = []
     for i in range(n):
         at = start + timedelta(days=rnd.randrange(days), hours=rnd.randrange(-12, 14))
@@ -68,6 +81,8 @@ def readings(n, seed, *, start=T0, days=40):
     for r in out:  # resident purchases need an event or the flag; use the flag
         if r.market is None:
             r.resident_purchase = True
+        else:   # two in three samples are bound to a stall (the vendor rollups count them)
+            r.vendor_stall = stall.choice([*STALLS, None])
     return out
 
 
@@ -97,6 +112,9 @@ def actual_market_week(session, **kw):
 
 def assert_exact(session):
     assert rollups.check(session=session) == []
+    vendor_rows = sum(session.connection().execute(sa.select(sa.func.count()).select_from(t))
+                      .scalar_one() for t in vendor_rollups.TABLES.values())
+    assert vendor_rows > 0      # the check covered the vendor rollups too
     assert actual_market_week(session) == expected_market_week(session)
     for start, end in [(date(2026, 3, 4), date(2026, 3, 26)), (date(2026, 3, 9), None),
                        (None, date(2026, 3, 18)), (date(2026, 3, 10), date(2026, 3, 12)),

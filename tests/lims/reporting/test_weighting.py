@@ -111,3 +111,13 @@ def test_weighted_rates_from_the_store(session, world):
     assert [r.market for r in only_w2] == ["乙市场"]
     with pytest.raises(InvalidInput):
         weighted_pass_rates(session=session, start=date(2026, 3, 2), end=date(2026, 3, 1))
+
+
+def test_whole_months_from_the_rollups_equal_the_results(session, world):
+    # March 1–31 is read from the rollups, March 2–31 (the same samples: all on March 10)
+    # from the results
+    for kw in ({}, {"county": "X县"}, {"market_ids": (world["W1"].id,)}):
+        from_rollups = weighted_pass_rates(session=session, start=date(2026, 3, 1),
+                                           end=date(2026, 3, 31), **kw)
+        assert from_rollups and from_rollups == weighted_pass_rates(
+            session=session, start=date(2026, 3, 2), end=date(2026, 3, 31), **kw)
