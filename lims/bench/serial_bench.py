@@ -158,7 +158,7 @@ def pty_latency(engine: sa.Engine, n: int, *, market: str, gap: float = 0.02) ->
     from lims.intake.pipeline import ReadingIn, accept_readings
     from lims.reference.lookup import RefCache
     from lims.security.auth import SYSTEM
-    from lims.timeutil import local_tz
+    from lims.timeutil import local_tz, now
 
     tz = local_tz()
     msgs = _messages(n)
@@ -183,7 +183,8 @@ def pty_latency(engine: sa.Engine, n: int, *, market: str, gap: float = 0.02) ->
                     if not isinstance(ev, Decoded) or not isinstance(ev.reading, AnalyzerReading):
                         continue
                     r = ev.reading
-                    at = (r.tested_at or datetime_now()).replace(tzinfo=tz)
+                    # the instrument's own time is local (naive); none: the app clock
+                    at = r.tested_at.replace(tzinfo=tz) if r.tested_at else now()
                     reading = ReadingIn(
                         method="ENZ-5009.199", raw=dict(r.values), tested_at=at, market=market,
                         commodity=commodity, instrument_verdict=r.verdict,
@@ -318,8 +319,3 @@ def listener_latency(engine: sa.Engine, n: int, *, market: str, gap: float = 0.0
     return LatencyResult(lat, "pty → lims listen service (journal fsync, profile decoder "
                               f"enzyme-12ch, ingest, commit); outcomes {kinds}", details)
 
-
-def datetime_now():
-    from datetime import datetime
-
-    return datetime.now()
