@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import typer
@@ -13,6 +13,7 @@ from lims.errors import ValidationFailed
 from lims.files import results_export, results_import
 from lims.files.output import open_output
 from lims.settings import load_settings
+from lims.timeutil import now
 
 app = typer.Typer(help="Import, export and look up test results.", no_args_is_help=True)
 
@@ -119,7 +120,7 @@ def export(fmt: str = typer.Option("csv", "--format", help="csv or xlsx."),
         fail(f"--encoding must be utf-8-sig, utf-8 or gb18030, got {encoding!r}")
     first, last = _date(start, "--from"), _date(end, "--to")
     if out is None and fmt == "xlsx":
-        out = Path(f"results-{datetime.now(settings.timezone):%Y%m%d-%H%M%S}.xlsx")
+        out = Path(f"results-{now().astimezone(settings.timezone):%Y%m%d-%H%M%S}.xlsx")
     actor = current_actor()
     with session() as s:
         if out is None:
