@@ -15,7 +15,15 @@ from pathlib import Path
 import numpy as np
 import sqlalchemy as sa
 
-from lims.bench import api_bench, datagen, ingest_bench, memory, queries, serial_bench
+from lims.bench import (
+    api_bench,
+    datagen,
+    import_bench,
+    ingest_bench,
+    memory,
+    queries,
+    serial_bench,
+)
 from lims.storage.engine import make_engine
 from lims.storage.schema import upgrade
 
@@ -48,6 +56,7 @@ class Options:
     api_readings: int = 20_000     # POST /api/v1/readings, batches of 1 000
     push_results: int = 100_000    # a station's lims sync push
     codec_messages: int = 1000
+    import_rows: int = 20_000      # lims results import of a generated CSV (SQLite, a child)
     duckdb: bool = True
     baseline: bool = True
     reuse: bool = True
@@ -241,6 +250,18 @@ def run_codecs(opts: Options, report: Report, progress: Progress) -> None:
         progress("codecs", i, len(targets))
 
 
+def run_import(opts: Options, report: Report, progress: Progress) -> None:
+    """The file import (issue 18): rows/s, peak memory and the publish (its one write
+    transaction) of a generated CSV imported into a fresh SQLite file by a child process."""
+    got = import_bench.run(opts.import_rows)
+    report.rows.append(Row("sqlite", f"import of a {got['file_mb']:.1f} MB CSV "
+                           f"({got['rows']:,} rows)", "rows/s", got["rows_per_s"], None, None,
+                           "< 500 MB at any size",
+                           f"peak RSS {got['peak_mb']:.0f} MB; {got['seconds']:.0f} s in all; "
+                           f"publish (one transaction) {got.get('publish_s') or 0:.1f} s"))
+    progress("import", 1, 1)
+
+
 def run(opts: Options, progress: Progress | None = None) -> Report:
     progress = progress or (lambda *_: None)
     report = Report(options={k: str(v) for k, v in asdict(opts).items() if k != "postgres_url"},
@@ -249,6 +270,8 @@ def run(opts: Options, progress: Progress | None = None) -> Report:
     for backend in opts.backends:
         run_backend(backend, opts, report, progress)
     run_codecs(opts, report, progress)
+    if opts.import_rows:
+        run_import(opts, report, progress)
     report.host["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     return report
 

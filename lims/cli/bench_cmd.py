@@ -32,6 +32,9 @@ def bench(
                                      help="Results a station pushes for its figure (0: skip)."),
     codec_messages: int = typer.Option(1000, "--codec-messages", min=1,
                                        help="Messages per driver for the codec figures."),
+    import_rows: int = typer.Option(20_000, "--import-rows", min=0,
+                                    help="Rows of the generated CSV imported for the file-import "
+                                         "figure (0: skip; 550000 makes the 50 MB file)."),
     duckdb: bool = typer.Option(True, "--duckdb/--no-duckdb",
                                 help="Run the same queries in DuckDB for the ratio."),
     baseline: bool = typer.Option(True, "--baseline/--no-baseline",
@@ -67,7 +70,7 @@ def bench(
                           repeat=repeat, ingest=ingest, ingest_batch=ingest_batch,
                           latency_messages=latency, codec_messages=codec_messages,
                           api_readings=api_readings, push_results=push_results,
-                          duckdb=duckdb, baseline=baseline,
+                          import_rows=import_rows, duckdb=duckdb, baseline=baseline,
                           reuse=reuse, keep=keep, workdir=workdir)
     if "postgres" in backends and not opts.postgres_url:
         raise ValueError("--backend postgres needs --postgres-url or LIMS_TEST_POSTGRES_URL")
@@ -114,7 +117,7 @@ def _pages(results: int, backend: str, postgres_url: str | None, repeat: int, re
     opts = runner.Options(results=results, backends=backends,
                           postgres_url=postgres_url or os.environ.get("LIMS_TEST_POSTGRES_URL"),
                           repeat=repeat, ingest=0, ingest_batch=1, latency_messages=0,
-                          api_readings=0, push_results=0,
+                          api_readings=0, push_results=0, import_rows=0,
                           codec_messages=1, duckdb=False, baseline=False, reuse=reuse,
                           keep=keep, workdir=workdir)
     out, text = [], []

@@ -11,6 +11,9 @@ from sqlmodel import Field, SQLModel
 
 from lims.models._types import json_field, ts_field
 
+#: the flagged results the verification queue lists (a partial index has the same condition)
+TO_VERIFY = "verdict_mismatch OR verdict = 'suspicious'"
+
 
 def new_uuid() -> str:
     return str(uuid.uuid4())
@@ -51,6 +54,12 @@ class TestResult(SQLModel, table=True):
         sa.Index("ix_test_result_week_market", "week_start", "market_id"),
         sa.Index("ix_test_result_market_count_week", "market_id", "count_week"),
         sa.Index("ix_test_result_sample_tested", "sample_id", "tested_at"),   # 0028, issue 15
+        # 0032 (issue 17): re-tests of a screen; the verification queue's flagged results
+        sa.Index("ix_test_result_retest_of", "retest_of_id",
+                 sqlite_where=sa.text("retest_of_id IS NOT NULL"),
+                 postgresql_where=sa.text("retest_of_id IS NOT NULL")),
+        sa.Index("ix_test_result_to_verify", "tested_at",
+                 sqlite_where=sa.text(TO_VERIFY), postgresql_where=sa.text(TO_VERIFY)),
     )
     id: int | None = Field(default=None, primary_key=True)
     sample_id: int = Field(foreign_key="sample.id")   # indexed by ix_test_result_sample_tested

@@ -394,7 +394,9 @@ def verification_queue(*, session: Session, limit: int = 500) -> list[dict]:
          .join(Method, _T.method_id == me.id)
          .outerjoin(Instrument, _T.instrument_id == i.id)
          .outerjoin(Market, _T.market_id == _M.id)
-         .where(_T.status.not_in(NOT_SHOWN_STATUSES),
+         .where(sa.text("(test_result.verdict_mismatch OR test_result.verdict = 'suspicious')"),
+                # (the partial index's own condition, TO_VERIFY: migration 0032)
+                _T.status.not_in(NOT_SHOWN_STATUSES),
                 sa.or_(_T.verdict_mismatch, sa.and_(_T.verdict == "suspicious", ~has_retest)))
          .order_by(_T.tested_at.desc(), _T.id.desc()).limit(limit))
     return [dict(r._mapping) for r in session.connection().execute(q)]

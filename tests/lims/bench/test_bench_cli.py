@@ -11,7 +11,7 @@ def test_bench_reports_every_figure(env_db, tmp_path):
     res = CliRunner().invoke(app, [
         "bench", "--results", "2000", "--repeat", "1", "--ingest", "300", "--ingest-batch",
         "150", "--latency", "3", "--codec-messages", "20", "--api", "200", "--push", "100",
-        "--workdir", str(tmp_path / "b"),
+        "--import-rows", "1200", "--workdir", str(tmp_path / "b"),
         "--markdown", str(tmp_path / "b.md"), "--json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.output[res.output.index("{"):])
@@ -28,6 +28,9 @@ def test_bench_reports_every_figure(env_db, tmp_path):
         assert rows[label]["median"] > 0 and "by CPU time" in rows[label]["note"]
     assert rows["API upload, POST /api/v1/readings × 1 000"]["median"] > 0
     assert "results/s" in rows["station push of 100 results"]["note"]
+    imp = next(r for r in data["rows"] if r["figure"].startswith("import of a"))
+    assert "(1,200 rows)" in imp["figure"] and imp["median"] > 0
+    assert "peak RSS" in imp["note"] and "publish (one transaction)" in imp["note"]
     lat = rows["serial frame → committed row"]["note"]
     assert "chunks" in lat and "listener CPU" in lat and "warm-up 3 message(s)" in lat
     duck = [r for r in data["rows"]
