@@ -3,9 +3,10 @@
 The bench database is served by a real ``lims serve`` (headless, its own port); headless Chromium
 (Playwright; Debian's package, ``LIMS_CHROMIUM``) logs in as an administrator and clicks every
 page of the navigation in turn, ``repeat`` times. A page's time runs from the click to the
-moment the app has stopped running for good (Streamlit's status widget gone and staying gone for
-``QUIET`` seconds; the quiet tail is not counted). The figures are p50 and max per page, and the
-size of the page's plotly figures (bytes of JSON the browser received), the usual suspect.
+end of the last script run the click caused (Streamlit's ``script_finished`` message on the
+websocket, with no frame for ``QUIET`` seconds after it; the quiet tail is not counted). The
+figures are p50 and max per page, and the bytes the page received (plotly figures and tables,
+the usual suspects).
 """
 
 from __future__ import annotations
@@ -141,28 +142,55 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def _settle(page, since: float, started: Callable[[], bool] = lambda: True) -> float:
-    """Seconds from ``since`` to the last moment the app was running (waits for QUIET).
+class Frames:
+    """What the app server sent over its websocket: bytes, the time of the last frame, and the
+    times its script runs finished (Streamlit's ``ForwardMsg.script_finished``: a run that
+    completed, or stopped with ``st.stop()``; not a run cut short for a rerun, nor a fragment)."""
 
-    The quiet time only counts once ``started()`` (the server answered the click: a websocket
-    frame arrived, or the status widget showed): on a loaded machine the rerun can begin more
-    than QUIET after the click, and the page would count as settled before it had started."""
-    last_running = since
-    quiet_from = None
-    deadline = since + 600
-    begun = False
-    while time.monotonic() < deadline:
-        running = page.locator('[data-testid="stStatusWidget"]').count() > 0
+    def __init__(self) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        self._msg = ForwardMsg
+        self._done = (ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR)
+        self.bytes = 0
+        self.last = 0.0
+        self.finished: list[float] = []
+
+    def __call__(self, payload) -> None:
         t = time.monotonic()
-        begun = begun or running or started()
-        if running or not begun:
-            last_running, quiet_from = (t if running else last_running), None
-        elif quiet_from is None:
-            quiet_from = t
-        elif t - quiet_from >= QUIET:
-            return last_running - since if last_running > since else t - since - QUIET
+        self.bytes += len(payload or b"")
+        self.last = t
+        if isinstance(payload, bytes | bytearray):
+            msg = self._msg()
+            try:
+                msg.ParseFromString(bytes(payload))
+            except Exception:   # noqa: BLE001 — not a ForwardMsg: only counted
+                return
+            if msg.WhichOneof("type") == "script_finished" and msg.script_finished in self._done:
+                self.finished.append(t)
+
+
+def _quiet(frames: Frames) -> None:
+    """Wait until the server has sent nothing for QUIET seconds."""
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and time.monotonic() - frames.last < QUIET:
         time.sleep(POLL)
-    raise LimsError("a page did not settle within 10 minutes")
+
+
+def _settle(frames: Frames, since: float) -> float:
+    """Seconds from ``since`` (the click) to the end of the last script run it caused: a
+    finished run after ``since`` with no frame for QUIET seconds after it (a rerun the page
+    asked for, e.g. ``st.switch_page``, is waited for too). Before, the end was read from
+    Streamlit's status widget, which this version does not show while a script runs: a page
+    whose query ran for minutes counted as settled in 0.2 s."""
+    deadline = since + 600
+    while time.monotonic() < deadline:
+        done = [t for t in frames.finished if t > since]
+        now_ = time.monotonic()
+        if done and now_ - max(done[-1], frames.last) >= QUIET:
+            return done[-1] - since
+        time.sleep(POLL)
+    raise LimsError("a page did not finish within 10 minutes")
 
 
 def time_pages(*, url: str, var_dir: Path, data_end, repeat: int = 3,
@@ -189,19 +217,18 @@ def time_pages(*, url: str, var_dir: Path, data_end, repeat: int = 3,
                                         args=["--no-sandbox", "--disable-gpu"])
             page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
             page.set_default_timeout(600_000)
-            sizes: dict[str, int] = {}
-            page.on("websocket", lambda ws: ws.on(
-                "framereceived", lambda payload: sizes.__setitem__(
-                    "bytes", sizes.get("bytes", 0) + len(payload or b""))))
+            frames = Frames()
+            page.on("websocket", lambda ws: ws.on("framereceived", frames))
             page.goto(base)
             side = page.locator('[data-testid="stSidebar"]')
             side.get_by_label("用户名").wait_for()
-            _settle(page, time.monotonic())
+            _quiet(frames)
             side.get_by_label("用户名").fill(USERNAME)
             side.get_by_label("密码").fill(password)
+            t_login = time.monotonic()
             side.get_by_label("密码").press("Enter")
             side.get_by_text("已登录").wait_for()
-            _settle(page, time.monotonic())
+            _settle(frames, t_login)
             links = page.locator('[data-testid="stSidebarNavLink"]')
             titles = [links.nth(i).inner_text().strip().splitlines()[-1].strip()
                       for i in range(links.count())]   # (the first lines are the icon's name)
@@ -209,17 +236,16 @@ def time_pages(*, url: str, var_dir: Path, data_end, repeat: int = 3,
             done = 0
             for _ in range(repeat):
                 for i, title in enumerate(titles):
-                    sizes["bytes"] = 0
-                    t0 = time.monotonic()
+                    b0, t0 = frames.bytes, time.monotonic()
                     links.nth(i).click()
-                    seconds = _settle(page, t0, lambda: sizes.get("bytes", 0) > 0)
+                    seconds = _settle(frames, t0)
                     tm = timings.setdefault(title, PageTiming(title))
                     tm.seconds.append(seconds)
                     # a page that failed is fast: say so (an exception box or an error alert)
                     tm.errors = max(tm.errors, page.locator(
                         '[data-testid="stException"], [data-testid="stAlertContentError"]'
                     ).count())
-                    tm.plot_bytes = max(tm.plot_bytes, sizes.get("bytes", 0))
+                    tm.plot_bytes = max(tm.plot_bytes, frames.bytes - b0)
                     done += 1
                     if progress:
                         progress("pages", done, total)
