@@ -170,14 +170,14 @@ class Frames:
                 self.finished.append(t)
 
 
-def _quiet(frames: Frames) -> None:
+def _quiet(page, frames: Frames) -> None:
     """Wait until the server has sent nothing for QUIET seconds."""
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline and time.monotonic() - frames.last < QUIET:
-        time.sleep(POLL)
+        page.wait_for_timeout(POLL * 1000)   # (Playwright delivers frames while it waits)
 
 
-def _settle(frames: Frames, since: float) -> float:
+def _settle(page, frames: Frames, since: float) -> float:
     """Seconds from ``since`` (the click) to the end of the last script run it caused: a
     finished run after ``since`` with no frame for QUIET seconds after it (a rerun the page
     asked for, e.g. ``st.switch_page``, is waited for too). Before, the end was read from
@@ -189,7 +189,7 @@ def _settle(frames: Frames, since: float) -> float:
         now_ = time.monotonic()
         if done and now_ - max(done[-1], frames.last) >= QUIET:
             return done[-1] - since
-        time.sleep(POLL)
+        page.wait_for_timeout(POLL * 1000)   # (Playwright delivers frames while it waits)
     raise LimsError("a page did not finish within 10 minutes")
 
 
@@ -222,13 +222,13 @@ def time_pages(*, url: str, var_dir: Path, data_end, repeat: int = 3,
             page.goto(base)
             side = page.locator('[data-testid="stSidebar"]')
             side.get_by_label("用户名").wait_for()
-            _quiet(frames)
+            _quiet(page, frames)
             side.get_by_label("用户名").fill(USERNAME)
             side.get_by_label("密码").fill(password)
             t_login = time.monotonic()
             side.get_by_label("密码").press("Enter")
             side.get_by_text("已登录").wait_for()
-            _settle(frames, t_login)
+            _settle(page, frames, t_login)
             links = page.locator('[data-testid="stSidebarNavLink"]')
             titles = [links.nth(i).inner_text().strip().splitlines()[-1].strip()
                       for i in range(links.count())]   # (the first lines are the icon's name)
@@ -238,7 +238,7 @@ def time_pages(*, url: str, var_dir: Path, data_end, repeat: int = 3,
                 for i, title in enumerate(titles):
                     b0, t0 = frames.bytes, time.monotonic()
                     links.nth(i).click()
-                    seconds = _settle(frames, t0)
+                    seconds = _settle(page, frames, t0)
                     tm = timings.setdefault(title, PageTiming(title))
                     tm.seconds.append(seconds)
                     # a page that failed is fast: say so (an exception box or an error alert)
