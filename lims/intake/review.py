@@ -18,6 +18,7 @@ from lims.intake import rollups
 from lims.intake.pipeline import follow_up_results
 from lims.models import Commodity, Instrument, Market, Method, Sample, TestResult
 from lims.models.enums import ResultStatus
+from lims.models.results import IS_HELD
 from lims.security import audit, seals
 from lims.security.auth import Actor, require
 
@@ -39,7 +40,7 @@ def held(*, session: Session, instrument_serial: str | None = None, limit: int =
          .join(Sample.__table__, _T.sample_id == s.id)
          .outerjoin(Instrument.__table__, _T.instrument_id == i.id)
          .outerjoin(Market.__table__, _T.market_id == m.id)
-         .where(_T.status == ResultStatus.HELD.value, me.requires_release.is_(False))
+         .where(_T.status == IS_HELD, me.requires_release.is_(False))   # (partial index)
          .order_by(_T.tested_at, _T.id).limit(limit))   # awaiting release: lims.lab.release
     if instrument_serial:
         q = q.where(i.serial_no == instrument_serial)

@@ -29,6 +29,7 @@ from lims.intake.gate import RELEASE_HOLD
 from lims.intake.pipeline import follow_up_results
 from lims.models import Analyte, AuditEvent, Commodity, Method, Sample, TestResult
 from lims.models.enums import ResultStatus
+from lims.models.results import IS_HELD
 from lims.security import audit
 from lims.security.auth import Actor, require
 from lims.timeutil import now
@@ -83,7 +84,7 @@ def pending(*, session: Session, at: datetime | None = None, recorder: str | Non
          .join(Sample.__table__, t.sample_id == s.id)
          .join(Commodity.__table__, t.commodity_id == c.id)
          .outerjoin(Analyte.__table__, t.analyte_id == a.id)
-         .where(t.status == ResultStatus.HELD.value, me.requires_release.is_(True))
+         .where(t.status == IS_HELD, me.requires_release.is_(True))   # (partial index)
          .order_by(t.created_at, t.id).limit(limit))
     if recorder:
         q = q.where(sa.func.lower(t.tested_by) == recorder.strip().lower())

@@ -13,6 +13,10 @@ from lims.models._types import json_field, ts_field
 
 #: the flagged results the verification queue lists (a partial index has the same condition)
 TO_VERIFY = "verdict_mismatch OR verdict = 'suspicious'"
+#: held results (partial indexes have this condition; a query names it as a literal so that
+#: SQLite's planner, which does not look into bound parameters, can use them)
+HELD = "status = 'held'"
+IS_HELD = sa.literal_column("'held'")
 
 
 def new_uuid() -> str:
@@ -60,6 +64,11 @@ class TestResult(SQLModel, table=True):
                  postgresql_where=sa.text("retest_of_id IS NOT NULL")),
         sa.Index("ix_test_result_to_verify", "tested_at",
                  sqlite_where=sa.text(TO_VERIFY), postgresql_where=sa.text(TO_VERIFY)),
+        # 0033 (issue 17): held results only (calibration status, held list, release queue)
+        *[sa.Index(name, *cols, sqlite_where=sa.text(HELD), postgresql_where=sa.text(HELD))
+          for name, cols in (("ix_test_result_held_instrument", ("instrument_id", "tested_at")),
+                             ("ix_test_result_held_tested", ("tested_at",)),
+                             ("ix_test_result_held_created", ("created_at",)))],
     )
     id: int | None = Field(default=None, primary_key=True)
     sample_id: int = Field(foreign_key="sample.id")   # indexed by ix_test_result_sample_tested

@@ -28,7 +28,8 @@ from lims.models import (
     TestResult,
     Vendor,
 )
-from lims.models.enums import NOT_SHOWN_STATUSES, CalibrationState, ResultStatus
+from lims.models.enums import NOT_SHOWN_STATUSES, CalibrationState
+from lims.models.results import IS_HELD
 from lims.reporting import stats
 from lims.reporting.stats import FAIL_OUTCOMES, PASS_OUTCOMES, TrendFilter, wilson_interval
 from lims.timeutil import local_tz, now
@@ -196,7 +197,7 @@ def instrument_status(*, session: Session, on: date | None = None, soon_days: in
         .order_by(Instrument.__table__.c.serial_no)))
     records = gate.latest_records(session, {i.id for i in instruments})
     held = dict(session.connection().execute(
-        sa.select(_T.instrument_id, sa.func.count()).where(_T.status == ResultStatus.HELD.value)
+        sa.select(_T.instrument_id, sa.func.count()).where(_T.status == IS_HELD)
         .group_by(_T.instrument_id)).all())
     markets = dict(session.connection().execute(sa.select(_M.id, _M.name)).all())
     out = []
