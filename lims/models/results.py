@@ -64,6 +64,9 @@ class TestResult(SQLModel, table=True):
                  postgresql_where=sa.text("retest_of_id IS NOT NULL")),
         sa.Index("ix_test_result_to_verify", "tested_at",
                  sqlite_where=sa.text(TO_VERIFY), postgresql_where=sa.text(TO_VERIFY)),
+        # 0033 (issue 17): an instrument's newest result (the field page polls it); replaces
+        # the index on instrument_id alone (its prefix)
+        sa.Index("ix_test_result_instrument_tested", "instrument_id", "tested_at"),
         # 0033 (issue 17): held results only (calibration status, held list, release queue)
         *[sa.Index(name, *cols, sqlite_where=sa.text(HELD), postgresql_where=sa.text(HELD))
           for name, cols in (("ix_test_result_held_instrument", ("instrument_id", "tested_at")),
@@ -74,7 +77,8 @@ class TestResult(SQLModel, table=True):
     sample_id: int = Field(foreign_key="sample.id")   # indexed by ix_test_result_sample_tested
     method_id: int = Field(foreign_key="method.id")
     analyte_id: int | None = Field(default=None, foreign_key="analyte.id")
-    instrument_id: int | None = Field(default=None, foreign_key="instrument.id", index=True)
+    # indexed with tested_at (ix_test_result_instrument_tested, 0033)
+    instrument_id: int | None = Field(default=None, foreign_key="instrument.id")
     channel: str | None = Field(default=None, max_length=10)
     tested_at: datetime = ts_field()
     tested_by: str = Field(default="", max_length=100)

@@ -27,9 +27,16 @@ def upgrade() -> None:
                        ('ix_test_result_held_created', ['created_at'])):
         op.create_index(name, 'test_result', cols, sqlite_where=sa.text(HELD),
                         postgresql_where=sa.text(HELD))
+    # an instrument's newest result (the field page polls it every few seconds): the index on
+    # instrument_id alone made it read every result of the instrument
+    op.create_index('ix_test_result_instrument_tested', 'test_result',
+                    ['instrument_id', 'tested_at'])
+    op.drop_index('ix_test_result_instrument_id', table_name='test_result')
 
 
 def downgrade() -> None:
+    op.create_index('ix_test_result_instrument_id', 'test_result', ['instrument_id'])
+    op.drop_index('ix_test_result_instrument_tested', table_name='test_result')
     for name in ('ix_test_result_held_created', 'ix_test_result_held_tested',
                  'ix_test_result_held_instrument'):
         op.drop_index(name, table_name='test_result')
