@@ -36,8 +36,8 @@ def lots(db: str) -> list:
 def clocks(db: str):
     from lims.metrology import clocks as svc
 
-    with session_scope(get_engine()) as s:
-        return svc.clock_report(session=s)
+    with session_scope(get_engine()) as s:   # the last 30 days received (indexed, issue 17)
+        return svc.clock_report(session=s, since=svc.default_since())
 
 
 def _acknowledge(alert_id: int) -> None:

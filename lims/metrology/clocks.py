@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
@@ -31,6 +31,7 @@ from lims.errors import ConfigError
 from lims.models import Instrument, Sample, TestResult
 from lims.models.enums import NOT_SHOWN_STATUSES
 from lims.settings import setting
+from lims.timeutil import now
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,15 @@ def _minutes_setting(name: str) -> float:
 def thresholds() -> tuple[float, float]:
     """(drift, back-date) thresholds in minutes from the settings."""
     return (_minutes_setting("LIMS_CLOCK_DRIFT_MINUTES"), _minutes_setting("LIMS_BACKDATE_MINUTES"))
+
+
+#: how far back the method-watch page looks at received readings
+WINDOW = timedelta(days=30)
+
+
+def default_since() -> datetime:
+    """The start of the page's window: readings received in the last ``WINDOW``."""
+    return now() - WINDOW
 
 
 def clock_report(*, session: Session, since: datetime | None = None,

@@ -67,6 +67,10 @@ class TestResult(SQLModel, table=True):
         # 0033 (issue 17): an instrument's newest result (the field page polls it); replaces
         # the index on instrument_id alone (its prefix)
         sa.Index("ix_test_result_instrument_tested", "instrument_id", "tested_at"),
+        # 0033 (issue 17): readings by when a listener received them (instrument clocks)
+        sa.Index("ix_test_result_received", "received_at",
+                 sqlite_where=sa.text("received_at IS NOT NULL"),
+                 postgresql_where=sa.text("received_at IS NOT NULL")),
         # 0033 (issue 17): held results only (calibration status, held list, release queue)
         *[sa.Index(name, *cols, sqlite_where=sa.text(HELD), postgresql_where=sa.text(HELD))
           for name, cols in (("ix_test_result_held_instrument", ("instrument_id", "tested_at")),

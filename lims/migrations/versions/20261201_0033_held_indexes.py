@@ -32,9 +32,14 @@ def upgrade() -> None:
     op.create_index('ix_test_result_instrument_tested', 'test_result',
                     ['instrument_id', 'tested_at'])
     op.drop_index('ix_test_result_instrument_id', table_name='test_result')
+    # readings by when a listener received them (the method-watch page's 30 days of clocks)
+    op.create_index('ix_test_result_received', 'test_result', ['received_at'],
+                    sqlite_where=sa.text('received_at IS NOT NULL'),
+                    postgresql_where=sa.text('received_at IS NOT NULL'))
 
 
 def downgrade() -> None:
+    op.drop_index('ix_test_result_received', table_name='test_result')
     op.create_index('ix_test_result_instrument_id', 'test_result', ['instrument_id'])
     op.drop_index('ix_test_result_instrument_tested', table_name='test_result')
     for name in ('ix_test_result_held_created', 'ix_test_result_held_tested',
