@@ -6,7 +6,7 @@ cache is keyed by both; ``clear()`` empties every cache after a write.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 
@@ -192,17 +192,20 @@ def public_url(code: str) -> str:
             return sampling.public_url(code)
 
 
-@st.cache_data(ttl=300, show_spinner=False)
-def slip(db: str, code: str) -> tuple[bytes, bytes] | None:
-    """The result slip of a sample as (PNG, PDF), or None when it has no result."""
-    from lims.errors import NotFound
-    from lims.field import slips
+def slip_file(db: str, code: str, kind: str) -> Callable[[], bytes]:
+    """A callable for ``st.download_button``: the sample's slip as PNG or PDF, drawn only when
+    the button is pressed (empty when the sample has no result)."""
+    def build() -> bytes:
+        from lims.errors import NotFound
+        from lims.field import slips
 
-    try:
-        with session_scope(get_engine()) as s:
-            return slips.slip_png(session=s, code=code), slips.slip_pdf(session=s, code=code)
-    except NotFound:
-        return None
+        try:
+            with session_scope(get_engine()) as s:
+                make = slips.slip_png if kind == "png" else slips.slip_pdf
+                return make(session=s, code=code)
+        except NotFound:
+            return b""
+    return build
 
 
 def vendor_grade(db: str, vendor_id: int) -> tuple[str, str]:

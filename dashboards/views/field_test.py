@@ -128,13 +128,14 @@ def show_result(verdict: str, code: str | None, detail: str = "") -> None:
         c1.image(widgets.qr_png(url), width=170)
         c2.markdown(f"### {t('field.slip')}\n**{t('field.sample_code')}:** `{code}`")
         c2.caption(url)
-        slip = data.slip(db, code)
-        if slip:
-            d1, d2 = c2.columns(2)
-            d1.download_button(t("field.slip_png"), slip[0], file_name=f"slip_{code}.png",
-                               mime="image/png", key=f"slip_png_{code}")
-            d2.download_button(t("field.slip_pdf"), slip[1], file_name=f"slip_{code}.pdf",
-                               mime="application/pdf", key=f"slip_pdf_{code}")
+        # the slip is drawn when a button is pressed, not on every rerun (a PDF with its fonts
+        # and QR cost seconds on the first view: issue 17)
+        d1, d2 = c2.columns(2)
+        d1.download_button(t("field.slip_png"), data.slip_file(db, code, "png"),
+                           file_name=f"slip_{code}.png", mime="image/png", key=f"slip_png_{code}")
+        d2.download_button(t("field.slip_pdf"), data.slip_file(db, code, "pdf"),
+                           file_name=f"slip_{code}.pdf", mime="application/pdf",
+                           key=f"slip_pdf_{code}")
 
 
 def target_sample() -> str | None:

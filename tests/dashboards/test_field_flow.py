@@ -144,6 +144,13 @@ def test_typed_enzyme_values_bad_then_good_on_the_registered_sample(use_db, lang
         assert tr.verdict == "positive" and tr.raw == {"control_delta": 0.4,
                                                          "sample_delta": 0.1}
     assert at.text_input(key="typed_control_delta").value == ""
+    # the slip buttons are there; the slip itself is drawn only when one is pressed
+    assert {f"slip_png_{code}", f"slip_pdf_{code}"} <= {b.key for b in at.get("download_button")}
+    from dashboards import data
+
+    assert data.slip_file("db", code, "png")().startswith(b"\x89PNG")
+    assert data.slip_file("db", code, "pdf")().startswith(b"%PDF")
+    assert data.slip_file("db", "NO-SUCH-CODE", "pdf")() == b""
 
 
 def test_page_opens_on_the_instrument_that_is_sending(use_db):
