@@ -142,16 +142,53 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
+#: ``ForwardMsg.script_finished``: its field number and the statuses of a run that ended
+#: (FINISHED_SUCCESSFULLY, FINISHED_WITH_COMPILE_ERROR; not FINISHED_EARLY_FOR_RERUN nor a
+#: fragment's run). Read from the wire here: ``lims`` does not import streamlit (layering)
+SCRIPT_FINISHED, RUN_ENDED = 6, (0, 1)
+
+
+def _varint(buf: bytes, i: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        b = buf[i]
+        i += 1
+        value |= (b & 0x7F) << shift
+        if b < 0x80:
+            return value, i
+        shift += 7
+
+
+def script_finished(payload: bytes) -> int | None:
+    """The ``script_finished`` status of a Streamlit ``ForwardMsg`` (protobuf wire format, top
+    level only), None when the message is something else or not a ForwardMsg."""
+    i = 0
+    try:
+        while i < len(payload):
+            key, i = _varint(payload, i)
+            field_no, wire = key >> 3, key & 7
+            if wire == 0:
+                value, i = _varint(payload, i)
+                if field_no == SCRIPT_FINISHED:
+                    return value
+            elif wire == 2:
+                size, i = _varint(payload, i)
+                i += size
+            elif wire in (1, 5):
+                i += 8 if wire == 1 else 4
+            else:
+                return None
+    except IndexError:
+        return None
+    return None
+
+
 class Frames:
     """What the app server sent over its websocket: bytes, the time of the last frame, and the
-    times its script runs finished (Streamlit's ``ForwardMsg.script_finished``: a run that
-    completed, or stopped with ``st.stop()``; not a run cut short for a rerun, nor a fragment)."""
+    times its script runs ended (``script_finished``: a run that completed, or stopped with
+    ``st.stop()``)."""
 
     def __init__(self) -> None:
-        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
-        self._msg = ForwardMsg
-        self._done = (ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR)
         self.bytes = 0
         self.last = 0.0
         self.finished: list[float] = []
@@ -160,14 +197,9 @@ class Frames:
         t = time.monotonic()
         self.bytes += len(payload or b"")
         self.last = t
-        if isinstance(payload, bytes | bytearray):
-            msg = self._msg()
-            try:
-                msg.ParseFromString(bytes(payload))
-            except Exception:   # noqa: BLE001 — not a ForwardMsg: only counted
-                return
-            if msg.WhichOneof("type") == "script_finished" and msg.script_finished in self._done:
-                self.finished.append(t)
+        if isinstance(payload, bytes | bytearray) and \
+                script_finished(bytes(payload)) in RUN_ENDED:
+            self.finished.append(t)
 
 
 def _quiet(page, frames: Frames) -> None:

@@ -379,10 +379,8 @@ def names(*, session: Session) -> dict:
 def verification_queue(*, session: Session, limit: int = 500) -> list[dict]:
     """Results a technician should look at: the instrument's verdict disagrees with ours, or a
     suspicious screen has no re-test yet. Voided results are left out; newest first."""
-    c = Commodity.__table__.c
-    s = Sample.__table__.c
-    me = Method.__table__.c
-    i = Instrument.__table__.c
+    c, s, me, i = (Commodity.__table__.c, Sample.__table__.c, Method.__table__.c,
+                   Instrument.__table__.c)
     retest = sa.alias(TestResult.__table__, "retest")
     has_retest = sa.exists().where(retest.c.retest_of_id == _T.id)
     why = sa.case((_T.verdict_mismatch, "mismatch"), else_="suspicious").label("why")
@@ -396,7 +394,6 @@ def verification_queue(*, session: Session, limit: int = 500) -> list[dict]:
          .outerjoin(Instrument, _T.instrument_id == i.id)
          .outerjoin(Market, _T.market_id == _M.id)
          .where(sa.text("(test_result.verdict_mismatch OR test_result.verdict = 'suspicious')"),
-                # (the partial index's own condition, TO_VERIFY: migration 0032)
                 _T.status.not_in(NOT_SHOWN_STATUSES),
                 sa.or_(_T.verdict_mismatch, sa.and_(_T.verdict == "suspicious", ~has_retest)))
          .order_by(_T.tested_at.desc(), _T.id.desc()).limit(limit))

@@ -25,3 +25,23 @@ def test_the_peak_covers_a_child_that_grew():
         child.communicate(b"\n", timeout=30)
     tm = PageTiming("p", [0.5, 0.7], 1000, server_peak_mb=321.4)
     assert "app server peak RSS 321 MB" in markdown([tm], 10, "sqlite")
+
+
+def test_the_end_of_a_run_is_read_from_the_wire():
+    """`script_finished` reads Streamlit's ForwardMsg without importing streamlit in lims."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    from lims.bench.pages import RUN_ENDED, Frames, script_finished
+
+    done, rerun, other = ForwardMsg(), ForwardMsg(), ForwardMsg()
+    done.hash, done.script_finished = "h1", ForwardMsg.FINISHED_SUCCESSFULLY
+    rerun.script_finished = ForwardMsg.FINISHED_EARLY_FOR_RERUN
+    other.page_info_changed.query_string = "page=board"
+    assert script_finished(done.SerializeToString()) == 0 in RUN_ENDED
+    assert script_finished(rerun.SerializeToString()) not in RUN_ENDED
+    assert script_finished(other.SerializeToString()) is None
+    assert script_finished(b"\xff\xff") is None
+    frames = Frames()
+    for msg in (other, rerun, done):
+        frames(msg.SerializeToString())
+    assert len(frames.finished) == 1 and frames.bytes > 0
