@@ -13,9 +13,8 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import AwareDatetime, BaseModel, Field
-from sqlmodel import Session
 
-from lims.api.deps import caller_with, engine_of
+from lims.api.deps import caller_with, db
 from lims.api.errors import ErrorBody, ItemErrors
 from lims.api.tokens import Caller
 from lims.sync.calibrations import apply_calibrations
@@ -64,13 +63,8 @@ class CalibrationsAnswer(BaseModel):
 def post_calibrations(batch: CalibrationBatch, request: Request,
                       caller: Caller = Depends(caller_with("changes.write"))):
     items = [r.model_dump(mode="json") for r in batch.records]
-    with Session(engine_of(request), expire_on_commit=False) as session:
-        try:
-            answers = apply_calibrations(session=session, station=caller.station, records=items)
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with db(request) as session:   # commits, or rolls back on any error
+        answers = apply_calibrations(session=session, station=caller.station, records=items)
     statuses = [a["status"] for a in answers]
     return CalibrationsAnswer(stored=statuses.count("stored"),
                               duplicates=statuses.count("duplicate"),

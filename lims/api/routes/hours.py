@@ -12,9 +12,8 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import AwareDatetime, BaseModel, Field
-from sqlmodel import Session
 
-from lims.api.deps import caller_with, engine_of
+from lims.api.deps import caller_with, db
 from lims.api.errors import ErrorBody, ItemErrors
 from lims.api.tokens import Caller
 from lims.sync.hours import apply_hours
@@ -53,13 +52,8 @@ class HoursAnswer(BaseModel):
 def post_hours(batch: HoursBatch, request: Request,
                caller: Caller = Depends(caller_with("changes.write"))):
     items = [h.model_dump(mode="json") for h in batch.hours]
-    with Session(engine_of(request), expire_on_commit=False) as session:
-        try:
-            answers = apply_hours(session=session, station=caller.station, hours=items)
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with db(request) as session:   # commits, or rolls back on any error
+        answers = apply_hours(session=session, station=caller.station, hours=items)
     statuses = [a["status"] for a in answers]
     return HoursAnswer(stored=statuses.count("stored"), refused=statuses.count("refused"),
                        hours=[HoursStatus(**a) for a in answers])
