@@ -12,7 +12,7 @@ from datetime import date
 
 import streamlit as st
 
-from lims.reporting import drilldown, reports, stats
+from lims.reporting import drilldown, field_reads, reports, stats
 from lims.storage.engine import get_engine, session_scope
 
 
@@ -101,13 +101,13 @@ def calibration_history(db: str, instrument_id: int, kinds: tuple[str, ...] = ()
 @st.cache_data(ttl=60, show_spinner=False)
 def vendors_of(db: str, market_id: int) -> list[dict]:
     with session_scope(get_engine()) as s:
-        return reports.vendors_of(session=s, market_id=market_id)
+        return field_reads.vendors_of(session=s, market_id=market_id)
 
 
 @st.cache_data(ttl=60, show_spinner=False)
 def field_instruments(db: str, market_id: int | None) -> list[dict]:
     with session_scope(get_engine()) as s:
-        return reports.instruments_for_field(session=s, market_id=market_id)
+        return field_reads.instruments_for_field(session=s, market_id=market_id)
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -149,18 +149,18 @@ def team_report(db: str, year: int, by_month: bool = True) -> list:
 def latest_reading(instrument_id: int, since) -> dict | None:
     """Not cached: the field page polls it."""
     with session_scope(get_engine()) as s:
-        return reports.latest_reading(session=s, instrument_id=instrument_id, since=since)
+        return field_reads.latest_reading(session=s, instrument_id=instrument_id, since=since)
 
 
 def running_figures(on: date, market_id: int | None, event_id: int | None) -> dict:
     with session_scope(get_engine()) as s:
-        return reports.running_figures(session=s, on=on, market_id=market_id, event_id=event_id)
+        return field_reads.running_figures(session=s, on=on, market_id=market_id, event_id=event_id)
 
 
 @st.cache_data(ttl=60, show_spinner=False)
 def recent_events(db: str, on: date) -> list[dict]:
     with session_scope(get_engine()) as s:
-        return reports.recent_events(session=s, on=on)
+        return field_reads.recent_events(session=s, on=on)
 
 
 def record_field_test(actor, *, card_colour: str, blank_ok: bool = True, **kwargs):

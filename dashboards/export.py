@@ -51,10 +51,13 @@ def to_xlsx(rows: list[dict], sheet: str = "data") -> bytes:
 
 
 def buttons(rows: list[dict], name: str, key: str) -> None:
-    """CSV and XLSX download buttons for ``rows`` (already labelled in the UI language)."""
+    """CSV and XLSX download buttons for ``rows`` (already labelled in the UI language).
+
+    The files are written when a button is pressed, not on every rerun (an XLSX of a
+    2 000-market table costs a good part of a second: issue 17)."""
     c1, c2, _ = st.columns([1, 1, 4])
-    c1.download_button(t("export.csv"), to_csv(rows), file_name=f"{name}.csv",
+    c1.download_button(t("export.csv"), lambda: to_csv(rows), file_name=f"{name}.csv",
                        mime="text/csv", key=f"{key}_csv", disabled=not rows)
-    c2.download_button(t("export.xlsx"), to_xlsx(rows, name), file_name=f"{name}.xlsx",
+    c2.download_button(t("export.xlsx"), lambda: to_xlsx(rows, name), file_name=f"{name}.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        key=f"{key}_xlsx", disabled=not rows)

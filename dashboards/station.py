@@ -13,12 +13,13 @@ from dashboards.i18n import t
 def _unsent(db: str) -> int | None:
     """Results and changes (corrections, voids, case steps …) waiting to go up; None when this
     database is not a station."""
-    from lims.sync.pull import is_station
-    from lims.sync.push import pending_change_count, pending_count
+    from lims.sync.role import is_station  # light: push imports the calibration maths
 
     with data.session() as s:
         if not is_station(s):
             return None
+        from lims.sync.push import pending_change_count, pending_count
+
         return pending_count(s) + pending_change_count(s)
 
 

@@ -16,6 +16,7 @@ from lims.reporting.monthly_report import month_bounds
 from lims.timeutil import week_start
 
 MAX_WEEKS, MAX_MONTHS = 13, 6   # the stall counts read every result of the range
+SHOWN = 50   # weighted rates shown at once: the weakest markets (a province has 2 000)
 
 identity.guard("management")
 st.title(t("page.coverage"))
@@ -112,14 +113,23 @@ def interval(lo: float | None, hi: float | None) -> str:
     return f"{fmt.pct(lo)} – {fmt.pct(hi)}"
 
 
-wtable = [{t("market"): r.market, t("tested"): r.tested,
-           t("weighted.raw"): fmt.pct(r.raw_rate), t("weighted.raw_ci"): interval(r.raw_low,
-                                                                               r.raw_high),
-           t("weighted.rate"): fmt.pct(r.weighted.rate),
-           t("weighted.rate_ci"): interval(r.weighted.low, r.weighted.high),
-           t("weighted.strata"): " · ".join(f"{s.grade} {s.passed}/{s.tested} ({s.vendors})"
-                                            for s in r.strata if s.vendors or s.tested),
-           t("weighted.note"): note(r.weighted)} for r in rates]
-st.dataframe(wtable, hide_index=True, width="stretch")
+def row(r: weighting.WeightedRate) -> dict:
+    return {t("market"): r.market, t("tested"): r.tested,
+            t("weighted.raw"): fmt.pct(r.raw_rate),
+            t("weighted.raw_ci"): interval(r.raw_low, r.raw_high),
+            t("weighted.rate"): fmt.pct(r.weighted.rate),
+            t("weighted.rate_ci"): interval(r.weighted.low, r.weighted.high),
+            t("weighted.strata"): " · ".join(f"{s.grade} {s.passed}/{s.tested} ({s.vendors})"
+                                             for s in r.strata if s.vendors or s.tested),
+            t("weighted.note"): note(r.weighted)}
+
+
+query = st.text_input(t("weighted.search"), key="weighted_q").strip().lower()
+found = [r for r in rates if query in r.market.lower()] if query else rates
+# the weakest first; markets without enough data for a weighted rate after them
+found = sorted(found, key=lambda r: (r.weighted.rate is None, r.weighted.rate or 0.0, r.market))
+st.dataframe([row(r) for r in found[:SHOWN]], hide_index=True, width="stretch")
+if len(found) > SHOWN:
+    st.caption(t("weighted.shown", shown=SHOWN, total=len(found)))
 st.caption(t("weighted.strata_help"))
-export.buttons(wtable, f"weighted_{month:%Y-%m}", key="weighted")
+export.buttons([row(r) for r in rates], f"weighted_{month:%Y-%m}", key="weighted")

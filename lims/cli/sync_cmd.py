@@ -20,8 +20,9 @@ from lims.models import SyncPeer
 from lims.sync.http import Central, token_from_env
 from lims.sync.owners import backfill_owners
 from lims.sync.parked import list_parked, parked_count, retry
-from lims.sync.pull import is_station, pull
+from lims.sync.pull import pull
 from lims.sync.push import pending_change_count, pending_count, push
+from lims.sync.role import is_station
 
 app = typer.Typer(help="Field station ↔ central server: pull reference data, push results.",
                   no_args_is_help=True)

@@ -72,7 +72,7 @@ def register_sample(*, session: Session, actor: Actor, commodity: str,
         errors.append(RowError(where, "vendor_stall", "a resident's purchase has no stall"))
     elif vendor_stall and m is not None:
         try:
-            v = cache.vendor(m, vendor_stall)
+            v = cache.vendor(m, vendor_stall, session)
         except NotFound as exc:
             errors.append(RowError(where, "vendor_stall", str(exc)))
     elif not vendor_stall and not resident_purchase:

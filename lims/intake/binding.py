@@ -68,6 +68,7 @@ class SampleBook:
     """The samples a batch names, with their results' fingerprints and first screens."""
 
     def __init__(self, session: Session, codes: set[str]):
+        self.session = session
         self.by_code: dict[str, Sample] = {}
         self.have: dict[tuple, TestResult] = {}   # (sample, method, second, raw) → result
         self.screens: dict[int, TestResult] = {}  # sample id → its first screen
@@ -188,7 +189,7 @@ def _bind_one(r: ReadingIn, idx: int, cache: RefCache, book: SampleBook,
         elif not r.resident_purchase and r.event_id is None:
             bad("market", "missing (give a market, or an event for a resident's purchase)")
         if r.vendor_stall and market is not None:
-            vendor = look("vendor_stall", cache.vendor, market, r.vendor_stall)
+            vendor = look("vendor_stall", cache.vendor, market, r.vendor_stall, book.session)
     if r.analyte:
         analyte = look("analyte", cache.analyte, r.analyte)
     elif method is not None and method.analyte_id is not None:

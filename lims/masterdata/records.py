@@ -25,7 +25,7 @@ from lims.models import (
 )
 from lims.security import audit
 from lims.security.auth import Actor, require
-from lims.sync.pull import refuse_on_station
+from lims.sync.role import refuse_on_station
 
 PERMISSION = "masterdata.edit"
 Outcome = Literal["created", "updated", "unchanged"]

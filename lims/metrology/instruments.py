@@ -18,7 +18,7 @@ from lims.errors import Conflict, InvalidInput, NotFound
 from lims.models import Instrument, Market, Method
 from lims.security import audit
 from lims.security.auth import Actor, require
-from lims.sync.pull import refuse_on_station
+from lims.sync.role import refuse_on_station
 
 
 def add_instrument(*, session: Session, actor: Actor, serial_no: str, model: str, kind: str,

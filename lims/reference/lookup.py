@@ -42,6 +42,7 @@ class RefCache:
     methods: dict[str, Method] = field(default_factory=dict)
     instruments: dict[str, Instrument] = field(default_factory=dict)
     vendors: dict[tuple[int, str], Vendor] = field(default_factory=dict)
+    vendor_markets: set[int] = field(default_factory=set)   # markets whose stalls are in
     thresholds: list[Threshold] = field(default_factory=list)
     commodity_by_id: dict[int, Commodity] = field(default_factory=dict)
     analyte_by_id: dict[int, Analyte] = field(default_factory=dict)
@@ -68,8 +69,8 @@ class RefCache:
             c.method_by_id[me.id] = me
         for i in session.exec(select(Instrument)):
             c.instruments[_key(i.serial_no)] = i
-        for v in session.exec(select(Vendor)):
-            c.vendors[(v.market_id, _key(v.stall))] = v
+        # stalls are read per market on first use (``vendor``): a province has 40 000 of them
+        # and a page or a batch touches a few markets
         c.thresholds = list(session.exec(select(Threshold).where(Threshold.active)))
         c.groups = read_commodity_groups()
         c.banned = read_banned()
@@ -105,7 +106,12 @@ class RefCache:
         except KeyError:
             raise NotFound(f"unknown instrument serial number {serial_no!r}") from None
 
-    def vendor(self, market: Market, stall: str) -> Vendor:
+    def vendor(self, market: Market, stall: str, session: Session | None = None) -> Vendor:
+        """The market's stall; the market's stalls are read with ``session`` the first time."""
+        if market.id not in self.vendor_markets and session is not None:
+            for v in session.exec(select(Vendor).where(Vendor.market_id == market.id)):
+                self.vendors[(v.market_id, _key(v.stall))] = v
+            self.vendor_markets.add(market.id)
         try:
             return self.vendors[(market.id, _key(stall))]
         except KeyError:

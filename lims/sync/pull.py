@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from lims.errors import Conflict, LimsError
-from lims.models import Analyte, Commodity, Instrument, Market, Method, SyncPeer, Threshold, Vendor
+from lims.errors import LimsError
+from lims.models import Analyte, Commodity, Instrument, Market, Method, Threshold, Vendor
 from lims.security.audit import record as audit
 from lims.security.auth import Actor, require
 from lims.sync.http import Central
@@ -41,20 +41,6 @@ class PullReport:
         return {"url": self.url, "created": self.created, "updated": self.updated,
                 "missing_methods": self.missing_methods,
                 "missing_thresholds": self.missing_thresholds, "version": self.version}
-
-
-def is_station(session: Session) -> bool:
-    """True once this database has pulled from a central server."""
-    return session.exec(select(SyncPeer.id).where(SyncPeer.pulled_at.is_not(None))).first() \
-        is not None
-
-
-def refuse_on_station(session: Session, what: str) -> None:
-    """Masterdata services call this before a local edit of places, vendors or instruments."""
-    if is_station(session):
-        raise Conflict(f"{what}: this database is a field station; places, vendors and "
-                       "instruments come from the central server (`lims sync pull`): change "
-                       "them there")
 
 
 def _set(obj: Any, values: dict[str, Any]) -> bool:

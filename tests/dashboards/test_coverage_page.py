@@ -33,3 +33,23 @@ def test_coverage_page(use_db, lang):
     no_exception(at)
     weeks = at.dataframe[0].value[s["coverage.when"]]
     assert len(set(weeks)) == 13
+
+
+def test_weighted_rates_weakest_first_and_searchable(use_db):
+    """A province has 2 000 markets: the table shows the weakest first and finds one by name."""
+    use_db("demo")
+    at = run_page("coverage", lang="en")
+    no_exception(at)
+    s = {k: v["en"] for k, v in strings().items()}
+    weighted = at.dataframe[1].value
+    rates = [float(v.rstrip("%").strip()) for v in weighted[s["weighted.rate"]]
+             if v.rstrip("%").strip().replace(".", "", 1).isdigit()]
+    assert rates == sorted(rates) and len(rates) >= 2
+    market = weighted[s["market"]].iloc[-1]
+    at.text_input(key="weighted_q").set_value(market[:4].lower()).run()
+    no_exception(at)
+    found = at.dataframe[1].value
+    assert market in set(found[s["market"]])
+    assert all(market[:4].lower() in m.lower() for m in found[s["market"]])
+    at.text_input(key="weighted_q").set_value("no such market").run()
+    assert len(at.dataframe[1].value) == 0

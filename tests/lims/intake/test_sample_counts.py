@@ -19,7 +19,7 @@ from lims.intake.pipeline import ReadingIn, accept_readings
 from lims.lab import release
 from lims.models import Market, Method, Sample, TestResult
 from lims.models.enums import Role
-from lims.reporting import reports, stats
+from lims.reporting import field_reads, reports, stats
 from lims.security.auth import SYSTEM, Actor
 from lims.verdicts import Outcome
 from tests.conftest import TZ
@@ -110,7 +110,7 @@ def test_a_positive_screen_and_two_retests_count_once(world):
     assert_agree(s)
     (row,) = reports.breakdown(session=s, filters=stats.TrendFilter(), by="market")
     assert (row["tested"], row["passed"]) == (2, 2)
-    figs = reports.running_figures(session=s, on=SAT.date(), market_id=m1)
+    figs = field_reads.running_figures(session=s, on=SAT.date(), market_id=m1)
     assert figs == {"negative": 2, "total": 2}
     board = market_board(session=s, market="M1", on=SAT.date())
     assert board.counts(board.week) == {"negative": 2}

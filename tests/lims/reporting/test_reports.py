@@ -9,7 +9,7 @@ import pytest
 
 from lims.intake.pipeline import ReadingIn, accept_readings
 from lims.models import CalibrationRecord, GridGroup, Instrument, Market, Vendor
-from lims.reporting import reports
+from lims.reporting import field_reads, reports
 from lims.reporting.stats import TrendFilter
 from lims.security.auth import SYSTEM
 from tests.conftest import TZ
@@ -108,11 +108,11 @@ def test_instrument_status_counts_held_results(session, world):
 
 
 def test_field_figures_and_vendor_list(session, world):
-    figs = reports.running_figures(session=session, on=world["day"], market_id=world["m1"].id)
+    figs = field_reads.running_figures(session=session, on=world["day"], market_id=world["m1"].id)
     assert figs == {"negative": 5, "positive": 2, "total": 7}   # the held positive is shown too
-    assert [v["credit_grade"] for v in reports.vendors_of(session=session,
+    assert [v["credit_grade"] for v in field_reads.vendors_of(session=session,
                                                           market_id=world["m2"].id)] == ["A"]
-    latest = reports.latest_reading(session=session, instrument_id=world["inst"].id)
+    latest = field_reads.latest_reading(session=session, instrument_id=world["inst"].id)
     assert latest["verdict"] == "positive" and latest["status"] == "held"
 
 

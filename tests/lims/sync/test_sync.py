@@ -26,7 +26,7 @@ from lims.intake.readings import ReadingIn
 from lims.masterdata import records
 from lims.models import Instrument, Market, SyncPeer, TestResult, Vendor
 from lims.security.auth import SYSTEM
-from lims.sync.pull import is_station, refuse_on_station
+from lims.sync.role import is_station, refuse_on_station
 from tests.conftest import _ready_engine
 from tests.lims.api.conftest import T0, seed, token_for
 
