@@ -17,6 +17,7 @@ from pathlib import Path
 import streamlit as st
 
 from lims.settings import load_settings
+from lims.timeutil import local_tz
 
 LANGS = ("zh", "en")
 STRINGS_FILE = Path(__file__).resolve().parent / "strings.toml"
@@ -96,7 +97,7 @@ def moment(value: datetime | None) -> str:
     """A timestamp in the configured local time zone."""
     if value is None:
         return "—"
-    local = value.astimezone(load_settings().timezone)
+    local = value.astimezone(local_tz())   # cached per LIMS_TIMEZONE
     return f"{day(local.date())} {local:%H:%M}"
 
 

@@ -12,11 +12,14 @@ from lims.errors import LimsError
 
 
 def held_table_and_actions(held: list[dict]) -> None:
-    table = [{"ID": h["id"], t("cal.tested_at"): fmt.moment(h["tested_at"]),
-              t("cal.serial"): h["serial_no"], t("field.sample_code"): h["sample"],
-              t("market"): h["market"], t("field.commodity"): h["commodity"],
-              t("method"): h["method"], t("verdict"): widgets.verdict_chip(h["verdict"]),
-              t("cal.state"): t(f"cal.state.{h['calibration_state']}")} for h in held]
+    cols = [t(k) for k in ("cal.tested_at", "cal.serial", "field.sample_code", "market",
+                           "field.commodity", "method", "verdict", "cal.state")]
+    chips = {v: widgets.verdict_chip(v) for v in {h["verdict"] for h in held}}
+    states = {c: t(f"cal.state.{c}") for c in {h["calibration_state"] for h in held}}
+    table = [dict(zip(["ID", *cols], (h["id"], fmt.moment(h["tested_at"]), h["serial_no"],
+                                      h["sample"], h["market"], h["commodity"], h["method"],
+                                      chips[h["verdict"]], states[h["calibration_state"]]),
+                      strict=True)) for h in held]   # labels once, not per row (500 rows)
     st.dataframe(table, hide_index=True, width="stretch")
     export.buttons(table, "held_results", key="held")
     a = actor()

@@ -57,6 +57,20 @@ def test_p_chart_flags_the_market_with_a_spike(use_db):
     no_exception(at)
     assert at.error and "1 个市场" in at.error[0].value
     assert list(at.dataframe[0].value.iloc[:, 0]) == ["河西夜市"]
+    # the flagged market is picked first; its chart is drawn from its own weeks only, and
+    # shows as many weeks, with as many points above the upper limit, as the table says
+    weeks, high = at.dataframe[0].value.iloc[0, 2], at.dataframe[0].value.iloc[0, 1]
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    p = spec["data"][3]
+    assert len(p["y"]) == weeks
+    assert sum(1 for y, u in zip(p["y"], spec["data"][0]["y"], strict=True) if y > u) == high
+    with Session(get_engine()) as s:   # a market in control
+        other = s.exec(select(Market.id).where(Market.name != "河西夜市")).first()
+    at.selectbox(key="pchart_market").set_value(other).run()
+    no_exception(at)
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["data"][3]["y"] and all(y <= u + 1e-9 for y, u in
+                                         zip(spec["data"][3]["y"], spec["data"][0]["y"], strict=True))
 
 
 def test_field_card_positive_shows_the_words_and_opens_a_case(use_db):
