@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Callable
 from datetime import datetime
 
 import streamlit as st
@@ -50,14 +51,18 @@ def to_xlsx(rows: list[dict], sheet: str = "data") -> bytes:
     return out.getvalue()
 
 
-def buttons(rows: list[dict], name: str, key: str) -> None:
-    """CSV and XLSX download buttons for ``rows`` (already labelled in the UI language).
+def buttons(rows: list[dict] | Callable[[], list[dict]], name: str, key: str) -> None:
+    """CSV and XLSX download buttons for ``rows`` (already labelled in the UI language), or for
+    a function that makes them (a table larger than the one shown: its rows are labelled only
+    when a button is pressed).
 
     The files are written when a button is pressed, not on every rerun (an XLSX of a
     2 000-market table costs a good part of a second: issue 17)."""
+    make = rows if callable(rows) else (lambda: rows)
+    empty = not callable(rows) and not rows
     c1, c2, _ = st.columns([1, 1, 4])
-    c1.download_button(t("export.csv"), lambda: to_csv(rows), file_name=f"{name}.csv",
-                       mime="text/csv", key=f"{key}_csv", disabled=not rows)
-    c2.download_button(t("export.xlsx"), lambda: to_xlsx(rows, name), file_name=f"{name}.xlsx",
+    c1.download_button(t("export.csv"), lambda: to_csv(make()), file_name=f"{name}.csv",
+                       mime="text/csv", key=f"{key}_csv", disabled=empty)
+    c2.download_button(t("export.xlsx"), lambda: to_xlsx(make(), name), file_name=f"{name}.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                       key=f"{key}_xlsx", disabled=not rows)
+                       key=f"{key}_xlsx", disabled=empty)

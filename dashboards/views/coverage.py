@@ -67,28 +67,34 @@ st.caption(t("coverage.explain", plan=" · ".join(f"{g} {n}" for g, n in sorted(
 if not rows:
     st.info(t("coverage.no_markets"))
 else:
-    latest = coverage.totals(rows)[-1]
-    m1, m2, m3 = st.columns(3)
-    m1.metric(t("coverage.market_share"), fmt.pct(latest.market_share))
-    m2.metric(t("coverage.stall_share"), fmt.pct(latest.stall_share))
-    m3.metric(t("coverage.plan_share"), fmt.pct(latest.plan_share))
-
     def when(r: coverage.CoverageRow) -> str:
         label = fmt.week(r.start) if r.period == "week" else fmt.month(r.start)
         return f"{label} ({t('coverage.running')})" if r.partial else label
 
-    table = [{t("coverage.when"): when(r),
-              t(f"breakdown.{group}"): r.name or t("coverage.no_grid"),
-              t("coverage.markets"): f"{r.markets_tested} / {r.markets}",
-              t("coverage.market_share"): fmt.pct(r.market_share),
-              t("coverage.stalls"): f"{r.stalls_tested} / {r.stalls}",
-              t("coverage.stall_share"): fmt.pct(r.stall_share),
-              t("coverage.on_plan"): f"{r.stalls_on_plan} / {r.stalls}",
-              t("coverage.planned"): fmt.num(r.planned, 1), t("coverage.taken"): r.taken,
-              t("coverage.plan_share"): fmt.pct(r.plan_share)}
-             for r in sorted(rows, key=lambda r: r.start, reverse=True)]
-    st.dataframe(table, hide_index=True, width="stretch")
-    export.buttons(table, f"coverage_{period}_{group}", key="coverage")
+    def line(r: coverage.CoverageRow) -> dict:
+        return {t("coverage.when"): when(r),
+                t(f"breakdown.{group}"): r.name or t("coverage.no_grid"),
+                t("coverage.markets"): f"{r.markets_tested} / {r.markets}",
+                t("coverage.market_share"): fmt.pct(r.market_share),
+                t("coverage.stalls"): f"{r.stalls_tested} / {r.stalls}",
+                t("coverage.stall_share"): fmt.pct(r.stall_share),
+                t("coverage.on_plan"): f"{r.stalls_on_plan} / {r.stalls}",
+                t("coverage.planned"): fmt.num(r.planned, 1), t("coverage.taken"): r.taken,
+                t("coverage.plan_share"): fmt.pct(r.plan_share)}
+
+    # one period at a time (a province has ~100 counties × 13 weeks); the download has them all
+    totals = {r.start: r for r in coverage.totals(rows)}
+    starts = sorted(totals, reverse=True)
+    pick = st.selectbox(t("coverage.when"), starts, key="coverage_when",
+                        format_func=labeller(starts, lambda d: when(totals[d])))
+    shown = totals[pick]
+    m1, m2, m3 = st.columns(3)
+    m1.metric(t("coverage.market_share"), fmt.pct(shown.market_share))
+    m2.metric(t("coverage.stall_share"), fmt.pct(shown.stall_share))
+    m3.metric(t("coverage.plan_share"), fmt.pct(shown.plan_share))
+    st.dataframe([line(r) for r in rows if r.start == pick], hide_index=True, width="stretch")
+    export.buttons(lambda: [line(r) for r in sorted(rows, key=lambda r: r.start, reverse=True)],
+                   f"coverage_{period}_{group}", key="coverage")
 
 st.subheader(t("weighted.title"))
 st.caption(t("weighted.explain"))
@@ -132,4 +138,4 @@ st.dataframe([row(r) for r in found[:SHOWN]], hide_index=True, width="stretch")
 if len(found) > SHOWN:
     st.caption(t("weighted.shown", shown=SHOWN, total=len(found)))
 st.caption(t("weighted.strata_help"))
-export.buttons([row(r) for r in rates], f"weighted_{month:%Y-%m}", key="weighted")
+export.buttons(lambda: [row(r) for r in rates], f"weighted_{month:%Y-%m}", key="weighted")

@@ -20,7 +20,13 @@ def test_coverage_page(use_db, lang):
     cover, weighted = (df.value for df in at.dataframe)
     # by county, by month: the two counties of the demo, each month of the filter period
     assert set(cover[s["breakdown.county"]]) == {"城关区", "河西县"}
-    assert "2 / 2" in set(cover[s["coverage.markets"]])
+    assert len(set(cover[s["coverage.when"]])) == 1          # one period at a time
+    seen = set()
+    for i in range(len(at.selectbox(key="coverage_when").options)):   # each month of the period
+        at.selectbox(key="coverage_when").select_index(i).run()
+        no_exception(at)
+        seen |= set(at.dataframe[0].value[s["coverage.markets"]])
+    assert "2 / 2" in seen
     # this month's weighted rates: one row per market, raw and weighted side by side
     assert len(weighted) == 4
     assert weighted[s["weighted.rate"]].str.endswith("%").all()
@@ -31,8 +37,7 @@ def test_coverage_page(use_db, lang):
     assert (one_grade[s["weighted.rate"]] == one_grade[s["weighted.raw"]]).all()
     at.segmented_control(key="coverage_period").set_value("week").run()
     no_exception(at)
-    weeks = at.dataframe[0].value[s["coverage.when"]]
-    assert len(set(weeks)) == 13
+    assert len(at.selectbox(key="coverage_when").options) == 13
 
 
 def test_weighted_rates_weakest_first_and_searchable(use_db):
