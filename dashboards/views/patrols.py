@@ -28,8 +28,8 @@ with data.session() as s:
     recent = patrols.list_patrols(session=s, limit=20)
 names = {m.id: m.name for m in markets}
 # night markets first (the log is theirs), then the grid group's order
-market_ids = sorted(names, key=lambda i: next(m.kind != "night_market" for m in markets
-                                              if m.id == i))
+night = {m.id: m.kind == "night_market" for m in markets}
+market_ids = sorted(names, key=lambda i: not night[i])   # stable: the grid order stays
 
 if flash := st.session_state.pop("patrol_flash", None):
     st.success(flash)
