@@ -37,9 +37,9 @@ if a is not None and a.can("results.review"):
     with st.form("queue_void"):
         st.subheader(t("queue.void_title"))
         ids = [r["id"] for r in rows]
+        sample_of = {r["id"]: r["sample"] for r in rows}
         rid = st.selectbox("ID", ids, key="queue_void_id",
-                           format_func=labeller(ids, lambda i: f"{i} · " + next(
-                               r["sample"] for r in rows if r["id"] == i)))
+                           format_func=labeller(ids, lambda i: f"{i} · {sample_of[i]}"))
         reason = st.text_input(t("reason"), key="queue_void_reason")
         if st.form_submit_button(t("cal.void"), type="primary"):
             try:

@@ -53,8 +53,9 @@ if a is None or not a.can(release.PERMISSION):
     st.info(t("release.no_permission"))
     st.stop()
 ids = [r["id"] for r in rows]
-label = labeller(ids, lambda i: next(f"{i} · {r['sample']} · {r['method']} · {r['tested_by']}"
-                                     for r in rows if r["id"] == i))
+by_id = {r["id"]: r for r in rows}
+label = labeller(ids, lambda i: f"{i} · {by_id[i]['sample']} · {by_id[i]['method']} · "
+                                f"{by_id[i]['tested_by']}")
 
 
 def _act(fn, rid: int, reason: str, message: str) -> None:

@@ -17,10 +17,12 @@ its own savepoint). Order: a later change to the same result as a refused one is
 parks both and sends them again, in order, on ``lims sync retry``. The station's audit
 chain head, sent with the changes, is kept per station (``StationChainHead``).
 
-Files: a patrol's photos and a case's ``attachment.add`` name their content by SHA-256; the
-station uploaded the bytes before (``lims.sync.files``); applying the change attaches them to
-the record here (``lims.files.attachments.attach``, audited). A file not here refuses the change
-(it parks on the station). A case's ``confirmatory_result`` step links the lab result the
+Files: a patrol's photos and ``attachment.add`` (of a case, a sample or a calibration record)
+name their content by SHA-256; the station uploaded the bytes before (``lims.sync.files``);
+applying the change attaches them to the record here (``lims.files.attachments.attach``,
+audited; the same content on the same owner once). A sample is found by its code, a calibration
+record by (instrument serial, kind, performed_at) (``lims.sync.files.owner_here``). A file or
+owner not here refuses the change (it parks on the station). A case's ``confirmatory_result`` step links the lab result the
 station uploaded (``lims.enforcement.confirmation.link_confirmatory``).
 """
 
@@ -52,6 +54,7 @@ from lims.models import (
 from lims.models.enums import Role
 from lims.outreach import events, patrols
 from lims.security.auth import Actor
+from lims.sync import files
 from lims.sync.changes import ALERT_ACTIONS, CASE_ACTIONS, RESULT_ACTIONS
 from lims.timeutil import now
 
@@ -171,6 +174,19 @@ def _file(var_dir: Path | None, f: Any, field: str) -> tuple[bytes, str]:
                              "push again") from None
 
 
+def _apply_owned_file(session: Session, station: str, data: dict[str, Any],
+                      var_dir: Path | None) -> None:
+    """``attachment.add`` of a sample's or a calibration record's file, with the role its owner
+    needs (``results.create``; ``calibration.record``)."""
+    kind, owner_id = files.owner_here(session, station, data)
+    content, name = _file(var_dir, data, "data.sha256")
+    role = Role.LAB_TECHNICIAN if kind == "calibration" else Role.FIELD_TESTER
+    att = attachments.attach(session, Actor(f"station:{station}", role), kind, owner_id, name,
+                             content, var_dir=var_dir)
+    if kind == "calibration" and data.get("certificate") is True:
+        files.mark_certificate(session, owner_id, att)
+
+
 def _apply_case(session: Session, actor: Actor, tr: TestResult, action: str, reason: str,
                 data: dict[str, Any], var_dir: Path | None = None) -> None:
     case = session.exec(select(EnforcementCase).where(EnforcementCase.result_id == tr.id)).first()
@@ -275,7 +291,9 @@ def _apply_one(session: Session, station: str, change: dict[str, Any],
     action = change["action"]
     actor = Actor(f"station:{station}", SERVICE_ROLES[action])
     data, reason = change.get("data") or {}, change.get("reason") or ""
-    if action in RESULT_ACTIONS or action in CASE_ACTIONS or action in ALERT_ACTIONS:
+    if action == "attachment.add" and data.get("owner") not in (None, "case"):
+        _apply_owned_file(session, station, data, var_dir)
+    elif action in RESULT_ACTIONS or action in CASE_ACTIONS or action in ALERT_ACTIONS:
         tr = _result(session, station, change.get("result"))
         if action in RESULT_ACTIONS:
             _apply_result(session, actor, tr, action, reason, data)

@@ -12,8 +12,9 @@ computes the outcome and due date again and writes its audit event), once: the n
 (instrument serial number, kind, performed_at); a record with that key answers ``"duplicate"``.
 A record the server refuses (an instrument it does not know, readings its procedure rejects) is
 answered ``"refused"`` with the reason, reported by the push, and not sent again: results of that
-instrument may then be held there (``lims review`` on the server). Certificate files stay on the
-station (not uploaded yet).
+instrument may then be held there (``lims review`` on the server). A record's files (its
+certificate scan) go up afterwards as ``attachment.add`` changes named by this key
+(``lims.sync.changes``, ``lims.sync.files``).
 """
 
 from __future__ import annotations

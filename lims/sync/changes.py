@@ -10,15 +10,18 @@ from the token) and refers to what it changes by natural keys, never by station-
   sample code; cases (``case.*`` steps) and alerts (``alert.acknowledge``, ``alert.arrive``) by
   the ingest key of the result they belong to (one case and one alert per result);
 * teams by name, events and patrols by their content (markets by code, teams by name);
-* files (a patrol's photos, ``attachment.add`` of a case's evidence) by SHA-256 and name: the
-  push uploads the bytes the server lacks before the change (``lims.sync.files``);
+* files (a patrol's photos; ``attachment.add`` of a case's evidence, a sample's photo or a
+  calibration record's certificate scan) by SHA-256 and name: the push uploads the bytes the
+  server lacks before the change (``lims.sync.files``); a sample's file names its sample by code
+  (and waits for the sample's first result to go up), a calibration record's by instrument
+  serial, kind and performed_at (``lims.sync.calibrations``' key; records go up first);
 * a case's confirmatory (lab) result (``case.confirmatory_result``) by the ingest keys of the
   case's result and of the lab result (which goes up with the results, before the step).
 
 A correction carries only the raw values it changed (the server re-judges, as the station did).
 Steps the server makes by itself are not sent: ``case.opened`` (the follow-up of the result or
 of its acceptance opens it) and the closing of a case whose result was voided (the void does);
-nor files of other owners (samples, calibration records; a patrol's go with ``patrol.record``).
+nor a patrol's ``attachment.add`` (its photos go with ``patrol.record``).
 """
 
 from __future__ import annotations
@@ -33,8 +36,10 @@ from lims.models import (
     Alert,
     Attachment,
     AuditEvent,
+    CalibrationRecord,
     EnforcementCase,
     EventTeam,
+    Instrument,
     Market,
     OutreachEvent,
     PatrolLog,
@@ -116,7 +121,7 @@ def item(session: Session, ev: AuditEvent) -> tuple[dict[str, Any] | None, int]:
                 if ev.action == "result.correct" else {})
         return {**base, "result": ref, "data": data}, needs
     if ev.action == "attachment.add":
-        return _case_file(session, base, ev)
+        return _file_change(session, base, ev)
     if ev.action in CASE_ACTIONS:
         if ev.action == "case.closed" and "voided_result_id" in new:
             return None, 0
@@ -163,14 +168,31 @@ def _files(session: Session, owner_kind: str, owner_id: int) -> list[dict[str, s
                 .order_by(Attachment.id))]
 
 
-def _case_file(session: Session, base: dict[str, Any], ev: AuditEvent
-               ) -> tuple[dict[str, Any] | None, int]:
-    """``attachment.add`` of a case's file (evidence) goes up; other owners' files do not."""
+def _file_change(session: Session, base: dict[str, Any], ev: AuditEvent
+                 ) -> tuple[dict[str, Any] | None, int]:
+    """``attachment.add`` of a case's, a sample's or a calibration record's file goes up (its
+    owner by natural keys); a patrol's does not (its photos go with ``patrol.record``)."""
     kind, _, owner = str((ev.new or {}).get("owner") or "").partition(":")
     att = session.get(Attachment, int(ev.entity_id)) if ev.entity_id.isdigit() else None
-    if kind != "case" or not owner.isdigit() or att is None:
+    if not owner.isdigit() or att is None:
         return None, 0
-    case = session.get(EnforcementCase, int(owner))
-    ref, needs = _result_ref(session, case.result_id if case else 0)
-    return {**base, "result": ref, "data": {"sha256": att.sha256, "name": att.name,
-                                            "mime": att.media_type}}, needs
+    f = {"sha256": att.sha256, "name": att.name, "mime": att.media_type}
+    if kind == "case":
+        case = session.get(EnforcementCase, int(owner))
+        ref, needs = _result_ref(session, case.result_id if case else 0)
+        return {**base, "result": ref, "data": f}, needs
+    if kind == "sample":
+        sample = session.get(Sample, int(owner))
+        if sample is None:
+            return None, 0
+        first = session.exec(select(sa.func.min(TestResult.id))
+                             .where(TestResult.sample_id == sample.id)).one()
+        return {**base, "data": {**f, "owner": "sample", "sample_code": sample.code}}, first or 0
+    rec = session.get(CalibrationRecord, int(owner)) if kind == "calibration" else None
+    if rec is None:
+        return None, 0
+    inst = session.get(Instrument, rec.instrument_id)
+    return {**base, "data": {**f, "owner": "calibration", "calibration": {
+        "instrument": inst.serial_no if inst else "", "kind": rec.kind,
+        "performed_at": rec.performed_at.isoformat()},
+        "certificate": rec.certificate_sha256 == att.sha256}}, 0

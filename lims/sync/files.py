@@ -8,6 +8,12 @@ sends again only what did not arrive, and a second push sends nothing. The serve
 bytes against the hash in the path and the content's first bytes against its type, stores it
 content-addressed, and links it to its record when the change that names it is applied
 (``lims.sync.apply``), through ``lims.files.attachments.attach`` as the station did.
+
+Owners: a patrol's photos go with ``patrol.record``; ``attachment.add`` names a case by its
+result's ingest key, a sample by its code and a calibration record by (instrument serial, kind,
+performed_at), the key ``lims.sync.calibrations`` stores it once by: never by station ids.
+The server finds the sample or record here (``owner_here``); one it does not know (yet) refuses
+the change with the reason, and the station parks it.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ import hashlib
 import re
 from pathlib import Path
 from typing import Any
+
+from sqlmodel import Session, select
 
 from lims.errors import (
     InvalidInput,
@@ -26,6 +34,8 @@ from lims.errors import (
     ValidationFailed,
 )
 from lims.files import attachments
+from lims.models import Attachment, CalibrationRecord, Instrument, ResultOwner, Sample, TestResult
+from lims.sync.calibrations import calibration_time
 from lims.sync.http import Unreachable
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -78,6 +88,60 @@ def receive(data: bytes, sha256: str, media_type: str, var_dir: Path | None = No
         return "present"
     attachments.store(data, var_dir)
     return "stored"
+
+
+def owner_here(session: Session, station: str, data: dict[str, Any]) -> tuple[str, int]:
+    """(kind, id here) of the sample or calibration record an ``attachment.add`` names.
+    NotFound/InvalidInput/PermissionDenied with ``field: message`` when it cannot be found or is
+    not the station's (a sample: one of its results was uploaded by this station)."""
+    kind = data.get("owner")
+    if kind == "sample":
+        code = data.get("sample_code")
+        if not isinstance(code, str) or not code:
+            raise InvalidInput("sample_code: a sample's file names its sample code")
+        sample_id = session.exec(select(Sample.id).where(Sample.code == code)).first()
+        if sample_id is None:
+            raise NotFound(f"sample_code: no sample {code} here (its results have not arrived "
+                           "or were refused); retry once they are here")
+        owners = set(session.exec(select(ResultOwner.station).join(
+            TestResult, TestResult.ingest_key == ResultOwner.ingest_key)
+            .where(TestResult.sample_id == sample_id)))
+        if station not in owners:
+            raise PermissionDenied(f"sample_code: sample {code} has no result uploaded by "
+                                   f"station {station}; a station may attach files only to "
+                                   "its own samples")
+        return kind, sample_id
+    if kind != "calibration":
+        raise InvalidInput(f"owner: {kind!r} is not case, sample or calibration")
+    ref = data.get("calibration")
+    if not isinstance(ref, dict) or not all(isinstance(ref.get(k), str) and ref.get(k)
+                                            for k in ("instrument", "kind", "performed_at")):
+        raise InvalidInput("calibration: name the record by instrument, kind and performed_at")
+    try:
+        at = calibration_time(ref)
+    except ValueError:
+        raise InvalidInput(f"calibration: performed_at {ref['performed_at']!r} is not an ISO "
+                           "time") from None
+    rec_id = session.exec(select(CalibrationRecord.id).join(
+        Instrument, Instrument.id == CalibrationRecord.instrument_id).where(
+        Instrument.serial_no == ref["instrument"], CalibrationRecord.kind == ref["kind"],
+        CalibrationRecord.performed_at == at)).first()
+    if rec_id is None:
+        raise NotFound(f"calibration: no {ref['kind']} record of instrument {ref['instrument']} "
+                       f"performed at {ref['performed_at']} here (the server refused it or has "
+                       "not received it yet: see the push's calibration messages)")
+    return kind, rec_id
+
+
+def mark_certificate(session: Session, record_id: int, att: Attachment) -> None:
+    """The file is the record's certificate on the station: point the record here at it too
+    (unless it has one already)."""
+    rec = session.get(CalibrationRecord, record_id)
+    if rec is not None and not rec.certificate_sha256:
+        rec.certificate_file = attachments.relative_path(att.sha256)
+        rec.certificate_sha256, rec.certificate_type = att.sha256, att.media_type
+        session.add(rec)
+        session.flush()
 
 
 # -- the station ------------------------------------------------------------------------------

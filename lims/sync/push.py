@@ -14,7 +14,8 @@ keeps them with the reason, as the station does. Unbound readings do not go up.
 Changes: then the station's audit events of the kinds that sync (``lims.sync.changes``) after
 ``SyncPeer.last_pushed_event_id`` go up as ``POST /api/v1/changes``, each with its event id; the
 server applies each once. A change is sent only once the result it refers to has been sent.
-The files those changes name (patrol photos, case evidence) go up just before them, only those
+The files those changes name (patrol photos, case evidence, sample photos, calibration
+certificates) go up just before them, only those
 the server lacks (``lims.sync.files``).
 Then volunteers' service hours (``lims.sync.hours``), whenever they changed.
 A change the server refuses is parked (``lims.sync.parked``: kept with the reason, later changes
