@@ -21,7 +21,7 @@ from lims.sync.http import Central, token_from_env
 from lims.sync.owners import backfill_owners
 from lims.sync.parked import list_parked, parked_count, retry
 from lims.sync.pull import pull
-from lims.sync.push import pending_change_count, pending_count, push
+from lims.sync.push import pending_change_count, pending_count, push, resend_changes
 from lims.sync.role import is_station
 
 app = typer.Typer(help="Field station ↔ central server: pull reference data, push results.",
@@ -155,6 +155,25 @@ def retry_cmd(ids: list[int] = typer.Argument(None, help="Parked change id(s) (`
         emit_json({"queued": n})
     else:
         typer.echo(f"{n} parked change(s) queued for the next `lims sync push`")
+
+
+@app.command("resend-changes")
+@handle_errors
+def resend_changes_cmd(url: str = typer.Option(..., "--to", help="Central server, e.g. https://…"),
+                       after_event: int = typer.Option(0, "--after-event",
+                                                       help="Offer again the changes after this "
+                                                            "audit event id (0: all)."),
+                       as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """After an upgrade that syncs more kinds of change: the next `lims sync push` offers the
+    station's changes again; the server answers "duplicate" for what it already applied."""
+    actor = current_actor()
+    with session() as s:
+        n = resend_changes(session=s, actor=actor, url=url, after_event=after_event)
+        s.commit()
+    if as_json:
+        emit_json({"offered_again": n})
+    else:
+        typer.echo(f"{n} change(s) will be offered again by the next `lims sync push --to {url}`")
 
 
 @app.command("backfill-owners")

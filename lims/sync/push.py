@@ -136,6 +136,28 @@ def pending_change_count(session: Session, url: str | None = None) -> int:
     return changes.pending_changes(session, min(cursors) if cursors else 0)
 
 
+def resend_changes(*, session: Session, actor: Actor, url: str, after_event: int = 0) -> int:
+    """Move the change cursor for ``url`` back to ``after_event``: the next push offers every
+    change after it again. For a station upgraded to a version that syncs more kinds of change
+    (e.g. files on samples): the events of those kinds that the cursor had already passed were
+    never sent. The server answers "duplicate" for each change it applied (it keeps every
+    applied event id per station) and applies the rest; a change it refuses parks as usual.
+    Returns how many changes the next push offers again. The caller commits."""
+    require(actor, "sync.push")
+    if after_event < 0:
+        raise InvalidInput(f"--after-event must be 0 or more, got {after_event}")
+    row = session.exec(select(SyncPeer).where(SyncPeer.url == url.rstrip("/"))).first()
+    if row is None:
+        raise InvalidInput(f"{url!r}: this station has never pushed to it (see `lims sync "
+                           "status`)")
+    if after_event >= row.last_pushed_event_id:
+        return 0
+    row.last_pushed_event_id = after_event
+    session.add(row)
+    session.flush()
+    return changes.pending_changes(session, after_event)
+
+
 def _item(r, tz, first_raw: dict[str, Any] | None = None) -> dict[str, Any]:
     raw = first_raw if first_raw is not None else (r.raw or {})
     item: dict[str, Any] = {

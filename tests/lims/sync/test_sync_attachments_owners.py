@@ -7,6 +7,7 @@ data directories (module-scoped; the tests run in order)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import io
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,7 +29,7 @@ from lims.security.auth import SYSTEM, Actor
 from lims.sync.apply import apply_changes
 from lims.sync.http import Central
 from lims.sync.pull import pull
-from lims.sync.push import push
+from lims.sync.push import push, resend_changes
 from tests.conftest import _pg_database, _ready_engine
 from tests.lims.api.conftest import ANALYZER, T0, LiveServer, seed, token_for
 from tests.lims.metrology.calibration_data import ANALYZER as ANALYZER_READINGS
@@ -112,13 +113,13 @@ def test_sample_photo_and_certificate_scan_arrive_linked_once(world):
     assert (rec.certificate_sha256, rec.certificate_type) == (hashlib.sha256(CERT).hexdigest(),
                                                               "application/pdf")
 
-    with Session(world.station) as s:   # the change cursor lost: sent again, linked once
-        peer = s.exec(select(SyncPeer)).one()
-        peer.last_pushed_event_id = 0
-        s.add(peer)
+    with Session(world.station) as s:   # offered again (`lims sync resend-changes`): linked once
+        offered = resend_changes(session=s, actor=SYSTEM, url=world.link.base)
         s.commit()
+        assert s.exec(select(SyncPeer.last_pushed_event_id)).one() == 0
         resent = push(session=s, actor=SYSTEM, central=world.link)
-    assert resent.changes["applied"] == 0 and resent.changes["duplicates"] >= 2
+    assert offered >= 2
+    assert resent.changes["applied"] == 0 and resent.changes["duplicates"] == offered
     assert resent.attachments["uploaded"] == 0
     assert _count(world.central) == 2
 
@@ -155,3 +156,22 @@ def test_a_file_of_a_sample_the_server_lacks_parks_with_the_reason(world):
     assert (row.action, row.field) == ("attachment.add", "data.sample_code")
     assert "no sample NOTSENT1 here" in row.message
     assert _count(world.central) == 2
+
+
+def test_resend_changes_cli_names_an_unknown_server_and_rewinds_a_known_one(world, monkeypatch):
+    from typer.testing import CliRunner
+
+    from lims.cli import app as cli
+
+    monkeypatch.setenv("LIMS_DATABASE_URL", world.station.url.render_as_string(
+        hide_password=False))
+    bad = CliRunner().invoke(cli, ["sync", "resend-changes", "--to", "http://other.example"])
+    assert bad.exit_code != 0 and "never pushed" in bad.output
+    out = CliRunner().invoke(cli, ["sync", "resend-changes", "--to", world.link.base,
+                                   "--after-event", "1", "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["offered_again"] >= 1
+    with Session(world.station) as s:
+        assert s.exec(select(SyncPeer.last_pushed_event_id)).one() == 1
+        again = push(session=s, actor=SYSTEM, central=world.link)
+    assert again.changes["applied"] == 0 and _count(world.central) == 2
