@@ -75,7 +75,9 @@ class TestResult(SQLModel, table=True):
         *[sa.Index(name, *cols, sqlite_where=sa.text(HELD), postgresql_where=sa.text(HELD))
           for name, cols in (("ix_test_result_held_instrument", ("instrument_id", "tested_at")),
                              ("ix_test_result_held_tested", ("tested_at",)),
-                             ("ix_test_result_held_created", ("created_at",)))],
+                             # 0034: the release queue, by method (was created_at alone)
+                             ("ix_test_result_held_method_created",
+                              ("method_id", "created_at", "id")))],
     )
     id: int | None = Field(default=None, primary_key=True)
     sample_id: int = Field(foreign_key="sample.id")   # indexed by ix_test_result_sample_tested

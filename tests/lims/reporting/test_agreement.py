@@ -25,6 +25,15 @@ def test_statistics_of_a_hand_checked_table():
     assert s.mcnemar_p == pytest.approx(0.5791, abs=1e-4)
 
 
+@pytest.mark.parametrize("n12,n21", [(5, 8), (0, 1), (30, 2), (1, 40), (200, 150)])
+def test_mcnemar_p_is_scipys_chi2_with_one_degree_of_freedom(n12, n21):
+    from scipy.stats import chi2
+
+    s = table_stats(10, n12, n21, 10)
+    assert s.mcnemar_p == pytest.approx(float(chi2.sf(s.mcnemar_chi2, df=1)), rel=1e-9,
+                                        abs=1e-300)
+
+
 def test_no_discordant_pairs_and_bad_cells():
     s = table_stats(3, 0, 0, 2)
     assert s.mcnemar_chi2 is None and s.mcnemar_p is None and s.relative_accuracy == 1.0
