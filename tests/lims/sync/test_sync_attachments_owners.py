@@ -7,8 +7,8 @@ data directories (module-scoped; the tests run in order)."""
 from __future__ import annotations
 
 import hashlib
-import json
 import io
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from PIL import Image
 from sqlmodel import Session, select
 
-from lims.api.app import create_app
 from lims.files import attachments
 from lims.intake.pipeline import accept_readings
 from lims.intake.readings import ReadingIn
@@ -28,11 +27,10 @@ from lims.models.enums import Role
 from lims.security.auth import SYSTEM, Actor
 from lims.sync.apply import apply_changes
 from lims.sync.http import Central
-from lims.sync.pull import pull
 from lims.sync.push import push, resend_changes
-from tests.conftest import _pg_database, _ready_engine
-from tests.lims.api.conftest import ANALYZER, T0, LiveServer, seed, token_for
+from tests.lims.api.conftest import ANALYZER, T0
 from tests.lims.metrology.calibration_data import ANALYZER as ANALYZER_READINGS
+from tests.lims.sync.conftest import central_and_station
 
 pytestmark = pytest.mark.postgres
 TECH = Actor("wang.tech", Role.LAB_TECHNICIAN)
@@ -60,22 +58,8 @@ def _count(engine: sa.Engine) -> int:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    dbs = _pg_database()
-    central = _ready_engine(next(dbs))
-    seed(central)
-    central_dir = tmp_path_factory.mktemp("central-var")
-    srv = LiveServer(create_app(central, var_dir=central_dir)).start()
-    with pytest.MonkeyPatch.context() as mp:   # the station's own data directory
-        mp.setenv("LIMS_VAR_DIR", str(tmp_path_factory.mktemp("station-var")))
-        station = _ready_engine(f"sqlite:///{tmp_path_factory.mktemp('st') / 'station.sqlite3'}")
-        link = Central(srv.url, token_for(central, station="station-east"))
-        with Session(station) as s:
-            pull(session=s, actor=SYSTEM, central=link)
-        yield World(central, station, central_dir, link)
-    srv.stop()
-    station.dispose()
-    central.dispose()
-    dbs.close()
+    with central_and_station(tmp_path_factory) as w:
+        yield World(w.central, w.station, w.central_dir, w.link)
 
 
 def test_sample_photo_and_certificate_scan_arrive_linked_once(world):

@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from PIL import Image
 from sqlmodel import Session, select
 
-from lims.api.app import create_app
 from lims.files import attachments
 from lims.intake.pipeline import accept_readings
 from lims.intake.readings import ReadingIn
@@ -24,10 +23,9 @@ from lims.models import Attachment, EnforcementCase, PatrolLog
 from lims.outreach import patrols
 from lims.security.auth import SYSTEM
 from lims.sync.http import Central
-from lims.sync.pull import pull
 from lims.sync.push import push
-from tests.conftest import _pg_database, _ready_engine
-from tests.lims.api.conftest import T0, Api, LiveServer, seed, token_for
+from tests.lims.api.conftest import T0, Api, token_for
+from tests.lims.sync.conftest import central_and_station
 
 pytestmark = pytest.mark.postgres
 
@@ -49,23 +47,8 @@ def _image(fmt: str, colour: str) -> bytes:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    dbs = _pg_database()
-    central = _ready_engine(next(dbs))
-    seed(central)
-    central_dir = tmp_path_factory.mktemp("central-var")
-    srv = LiveServer(create_app(central, var_dir=central_dir)).start()
-    with pytest.MonkeyPatch.context() as mp:   # the station's own data directory
-        mp.setenv("LIMS_VAR_DIR", str(tmp_path_factory.mktemp("station-var")))
-        station = _ready_engine(f"sqlite:///{tmp_path_factory.mktemp('st') / 'station.sqlite3'}")
-        token = token_for(central, station="station-east")
-        link = Central(srv.url, token)
-        with Session(station) as s:
-            pull(session=s, actor=SYSTEM, central=link)
-        yield World(central, station, central_dir, link, Api(srv.url + "/api/v1", token))
-    srv.stop()
-    station.dispose()
-    central.dispose()
-    dbs.close()
+    with central_and_station(tmp_path_factory) as w:
+        yield World(w.central, w.station, w.central_dir, w.link, Api(w.url + "/api/v1", w.token))
 
 
 def test_patrol_photos_and_case_evidence_arrive_byte_for_byte_once(world):
