@@ -56,10 +56,12 @@ class ResponseRow:
 
 
 def raise_alert(*, session: Session, actor: Actor, result_id: int, at: datetime | None = None,
-                rules: EnforcementRules | None = None) -> Alert | None:
-    """Raise the alert of a result (None when its verdict does not alert; idempotent)."""
+                rules: EnforcementRules | None = None, known_new: bool = False) -> Alert | None:
+    """Raise the alert of a result (None when its verdict does not alert; idempotent).
+    ``known_new``: the caller read that the result has no alert (a batch's follow-up)."""
     require(actor, PERMISSION)
-    existing = session.exec(select(Alert).where(Alert.result_id == result_id)).first()
+    existing = None if known_new else session.exec(
+        select(Alert).where(Alert.result_id == result_id)).first()
     if existing is not None:
         return existing
     result = session.get(TestResult, result_id)
@@ -79,6 +81,44 @@ def raise_alert(*, session: Session, actor: Actor, result_id: int, at: datetime 
                                           "grid_group_id": alert.grid_group_id})
     notices.enqueue_for_alert(session, alert)
     return alert
+
+
+def raise_alerts(*, session: Session, actor: Actor, result_ids: list[int],
+                 rules: EnforcementRules | None = None,
+                 known_new: bool = False) -> dict[int, Alert]:
+    """``raise_alert`` for many results (the same alerts, events and notices, in the order
+    given) with one flush for the new alerts. Returns result id -> alert (raised or found)."""
+    require(actor, PERMISSION)
+    rules = rules or load_enforcement_rules()
+    out: dict[int, Alert] = {}
+    new: list[Alert] = []
+    for rid in result_ids:
+        if known_new:
+            result = session.get(TestResult, rid)
+            if result is None:
+                raise NotFound(f"no test result with id {rid}")
+            if result.verdict not in rules.alert_verdicts:
+                continue
+            market = session.get(Market, result.market_id) if result.market_id else None
+            out[rid] = alert = Alert(
+                result_id=rid, market_id=result.market_id,
+                grid_group_id=market.grid_group_id if market else None, level=result.verdict,
+                raised_at=result.tested_at, target_minutes=rules.alert_target_minutes)
+            new.append(alert)
+        else:
+            alert = raise_alert(session=session, actor=actor, result_id=rid, rules=rules)
+            if alert is not None:
+                out[rid] = alert
+    if new:
+        session.add_all(new)
+        session.flush()
+        for alert in new:
+            audit.record(session=session, actor=actor, action="alert.raise", entity="alert",
+                         entity_id=alert.id, new={"result_id": alert.result_id,
+                                                  "level": alert.level,
+                                                  "grid_group_id": alert.grid_group_id})
+            notices.enqueue_for_alert(session, alert)
+    return out
 
 
 def _get(session: Session, alert_id: int) -> Alert:

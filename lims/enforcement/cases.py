@@ -94,11 +94,12 @@ def _step(session: Session, actor: Actor, case: EnforcementCase, kind: str, at: 
 
 
 def open_case(*, session: Session, actor: Actor, result_id: int, at: datetime | None = None,
-              rules: EnforcementRules | None = None) -> EnforcementCase:
-    """Open the case of a positive result (returns the existing case when there is one)."""
+              rules: EnforcementRules | None = None, known_new: bool = False) -> EnforcementCase:
+    """Open the case of a positive result (returns the existing case when there is one).
+    ``known_new``: the caller read that the result has no case (a batch's follow-up)."""
     require(actor, PERMISSION)
-    existing = session.exec(select(EnforcementCase)
-                            .where(EnforcementCase.result_id == result_id)).first()
+    existing = None if known_new else session.exec(
+        select(EnforcementCase).where(EnforcementCase.result_id == result_id)).first()
     if existing is not None:
         return existing
     result = session.get(TestResult, result_id)

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from lims.enforcement.alerts import raise_alert
+from lims.enforcement.alerts import raise_alert, raise_alerts
 from lims.enforcement.cases import open_case
 from lims.enforcement.grades import recompute_grades
 from lims.enforcement.rules import EnforcementRules, load_enforcement_rules
@@ -68,16 +68,24 @@ def follow_up(*, session: Session, actor: Actor, result_ids: list[int],
     results = [r for i in range(0, len(todo), 500) for r in session.exec(
         select(TestResult).where(TestResult.id.in_(todo[i:i + 500])).order_by(TestResult.id))]
     _places = _load_places(session, results)   # held: what raising alerts looks up
+    # which of these results (and their screens) have an alert or a case: read once
+    asked = sorted({r.id for r in results} | {r.retest_of_id for r in results
+                                               if r.retest_of_id is not None})
+    alerted, opened = _with_alert_or_case(session, asked)
     screens: dict[int, list[int]] = {}   # positive screen id -> the results that touch it
+    suspicious: list[int] = []
     for r in results:
         if r.retest_of_id is not None:
             screens.setdefault(r.retest_of_id, []).append(r.id)
         elif r.verdict in rules.case_verdicts:
             screens.setdefault(r.id, []).append(r.id)
         elif r.verdict in rules.alert_verdicts:
-            alert = raise_alert(session=session, actor=actor, result_id=r.id, rules=rules)
-            if alert is not None:
-                out.alert_ids[r.id] = alert.id
+            suspicious.append(r.id)
+    for known_new in (False, True):   # those with an alert already, then the new ones at once
+        for rid, alert in raise_alerts(
+                session=session, actor=actor, rules=rules, known_new=known_new,
+                result_ids=[i for i in suspicious if (i not in alerted) is known_new]).items():
+            out.alert_ids[rid] = alert.id
     # the screens and what deciding them reads, loaded for the batch (not per screen)
     have = {r.id: r for r in results}
     missing = sorted(set(screens) - set(have))
@@ -99,8 +107,10 @@ def follow_up(*, session: Session, actor: Actor, result_ids: list[int],
         # confirmed by re-tests: opened when confirmed; else (no re-test asked) at the screen
         at = d.at if d is not None and d.state is not None else None
         alert = raise_alert(session=session, actor=actor, result_id=screen_id, at=at,
-                            rules=rules) if screen.verdict in rules.alert_verdicts else None
-        case = open_case(session=session, actor=actor, result_id=screen_id, at=at, rules=rules)
+                            rules=rules, known_new=screen_id not in alerted,
+                            ) if screen.verdict in rules.alert_verdicts else None
+        case = open_case(session=session, actor=actor, result_id=screen_id, at=at, rules=rules,
+                         known_new=screen_id not in opened)
         # the screen, and the re-test that confirmed it just now (not later readings)
         deciding = d.deciding_result_id if d is not None and d.changed else None
         for rid in touched:
@@ -110,6 +120,19 @@ def follow_up(*, session: Session, actor: Actor, result_ids: list[int],
                     out.alert_ids[rid] = alert.id
     session.flush()   # samples whose re-test state changed (read with SQL after this)
     return out
+
+
+def _with_alert_or_case(session: Session, result_ids: list[int]) -> tuple[set[int], set[int]]:
+    """The ids among ``result_ids`` that have an alert, and those that have a case."""
+    alerted: set[int] = set()
+    opened: set[int] = set()
+    for i in range(0, len(result_ids), 500):
+        part = result_ids[i:i + 500]
+        alerted.update(session.execute(sa.select(Alert.result_id)
+                                       .where(Alert.result_id.in_(part))).scalars())
+        opened.update(session.execute(sa.select(EnforcementCase.result_id)
+                                      .where(EnforcementCase.result_id.in_(part))).scalars())
+    return alerted, opened
 
 
 def _load_places(session: Session, results: list[TestResult]) -> list:

@@ -22,10 +22,15 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from lims.enforcement.grade_metrics import (  # noqa: F401 (re-exported)
+    POSITIVE_VERDICTS,
+    UNDECIDED_OR_CLEARED,
+    _metrics,
+    vendor_metrics,
+)
 from lims.enforcement.rules import GradeRules, load_grade_rules
 from lims.errors import NotFound
 from lims.models import (
-    EnforcementCase,
     Method,
     Sample,
     TestResult,
@@ -33,13 +38,11 @@ from lims.models import (
     VendorGradeHistory,
     VendorRefusal,
 )
-from lims.reporting.stats import COUNTED_STATUSES
 from lims.security import audit
 from lims.security.auth import Actor, require
-from lims.timeutil import local_tz, now, week_start
+from lims.timeutil import local_tz, now
 
 PERMISSION = "cases.manage"
-POSITIVE_VERDICTS = ("positive", "noncompliant")
 
 
 @dataclass(frozen=True)
@@ -91,105 +94,6 @@ def decide_grade(metrics: dict[str, Any], rules: GradeRules) -> GradeDecision:
                          f"{rules.default}:{rules.default_reason_zh} [{rules.edition}]", None)
 
 
-UNDECIDED_OR_CLEARED = ("pending", "not_confirmed")   # Sample.retest_state (lims.intake.retests)
-
-
-def vendor_metrics(*, session: Session, at: datetime, window_days: int,
-                   vendor_ids: list[int] | None = None) -> dict[int, dict[str, Any]]:
-    """Per vendor: positives, refused_tests, objections_upheld, days_since_last_positive,
-    days_between_positives (the shortest gap between two successive positives), tests.
-
-    Counted over ``window_days`` before ``at``; a positive overturned by a compliant
-    confirmatory result is not a positive (it counts as an upheld objection when one was made).
-    """
-    since = at - timedelta(days=window_days)
-    ids = vendor_ids if vendor_ids is not None else list(session.exec(select(Vendor.id)))
-    metrics: dict[int, dict[str, Any]] = {
-        v: {"positives": 0, "refused_tests": 0, "objections_upheld": 0,
-            "days_since_last_positive": None, "days_between_positives": None, "tests": 0}
-        for v in ids}
-    if not ids:
-        return metrics
-    t, s = TestResult.__table__.c, Sample.__table__.c
-    where = (t.retest_of_id.is_(None), t.status.in_(COUNTED_STATUSES),
-             t.tested_at > since, t.tested_at <= at)
-    if session.autoflush:   # (as the ORM query that used to come first: pending changes count)
-        session.flush()
-    conn = session.connection()
-    # one walk of the vendors' results: a positive comes back as its own row (its id set), the
-    # rest of a vendor's results as one counted row (id NULL). A positive screen waiting for
-    # its re-tests, or one they did not confirm, is not (yet) a positive of the vendor
-    # (GB/T 5009.199 re-tests a positive before it is final)
-    pid = sa.case((sa.and_(t.verdict.in_(POSITIVE_VERDICTS),
-                           sa.or_(s.retest_state.is_(None),
-                                  s.retest_state.not_in(UNDECIDED_OR_CLEARED))), t.id),
-                  else_=None)
-    if _by_window(session, len(ids), since, at):
-        # most of the vendors: read the window's weeks, not every sample of every vendor
-        # ("+ 0": SQLite would otherwise walk the vendors' samples; same rows either way)
-        lo, hi = since.date() - timedelta(days=8), at.date() + timedelta(days=8)
-        rows = (sa.select(s.vendor_id, pid.label("pid"), t.tested_at)
-                .select_from(TestResult.__table__)
-                .join(Sample.__table__, s.id == t.sample_id + 0)
-                .where((s.vendor_id + 0).in_(ids), *where,
-                       t.week_start >= week_start(lo), t.week_start <= week_start(hi))
-                .subquery())
-    else:
-        rows = (sa.select(s.vendor_id, pid.label("pid"), t.tested_at)
-                .join(Sample.__table__, s.id == t.sample_id)
-                .where(s.vendor_id.in_(ids), *where).subquery())
-    found: list[tuple[int, int, datetime]] = []   # (vendor, result, tested_at) of positives
-    for vid, rid, tested_at, n in conn.execute(   # (grouped outside: PostgreSQL would not
-            sa.select(rows.c.vendor_id, rows.c.pid, sa.func.max(rows.c.tested_at),  # match
-                      sa.func.count()).group_by(rows.c.vendor_id, rows.c.pid)):  # the CASE)
-        metrics[vid]["tests"] += n
-        if rid is not None:
-            found.append((vid, rid, tested_at))
-    # overturned by a compliant confirmation: looked up for these positives only
-    pos_ids = sorted({rid for _v, rid, _t in found})
-    overturned = {r for i in range(0, len(pos_ids), 500) for r in conn.execute(
-        sa.select(EnforcementCase.__table__.c.result_id).where(
-            EnforcementCase.__table__.c.result_id.in_(pos_ids[i:i + 500]),
-            EnforcementCase.__table__.c.outcome == "overturned")).scalars()}
-    times: dict[int, list[datetime]] = defaultdict(list)
-    for vid, rid, tested_at in found:
-        if rid not in overturned:
-            metrics[vid]["positives"] += 1
-            times[vid].append(tested_at)
-    for vid, ts in times.items():
-        ts.sort()
-        metrics[vid]["days_since_last_positive"] = (at - ts[-1]).days
-        if len(ts) > 1:
-            metrics[vid]["days_between_positives"] = min((b - a).days
-                                                         for a, b in zip(ts[:-1], ts[1:], strict=True))
-    for r in session.exec(select(VendorRefusal).where(VendorRefusal.vendor_id.in_(ids),
-                                                      VendorRefusal.at > since,
-                                                      VendorRefusal.at <= at)):
-        metrics[r.vendor_id]["refused_tests"] += 1
-    for c in session.exec(select(EnforcementCase).where(
-            EnforcementCase.vendor_id.in_(ids), EnforcementCase.objection_accepted.is_(True),
-            EnforcementCase.outcome == "overturned", EnforcementCase.opened_at > since,
-            EnforcementCase.opened_at <= at)):
-        metrics[c.vendor_id]["objections_upheld"] += 1
-    return metrics
-
-
-def _by_window(session: Session, n_vendors: int, since: datetime, at: datetime) -> bool:
-    """Whether the vendors are a larger share of all vendors than the window is of the stored
-    weeks: then reading the window's results costs less than walking the vendors' samples.
-    A few vendors (a listener's message, a hand-entered test) are read by vendor, unasked."""
-    if n_vendors < 100:
-        return False
-    total = session.execute(sa.select(sa.func.count()).select_from(Vendor.__table__)).scalar()
-    t = TestResult.__table__.c
-    first, last = session.execute(sa.select(sa.func.min(t.week_start),
-                                            sa.func.max(t.week_start))).one()
-    if not total or first is None:
-        return False
-    span = (last - first).days + 7
-    return (at - since).days / span < n_vendors / total
-
-
 def _latest_as_of(session: Session, vendor_ids: list[int],
                   newest_results: dict[int, datetime] | None = None) -> dict[int, datetime]:
     """Per graded vendor: the latest of the as-of time of its latest grade decision and the
@@ -219,15 +123,18 @@ def _latest_as_of(session: Session, vendor_ids: list[int],
 
 def _grade(session: Session, rules: GradeRules, when: dict[int, datetime]
            ) -> dict[int, tuple[datetime, dict[str, Any], GradeDecision]]:
-    """Grade each vendor as of its own time (one metrics query per distinct time)."""
-    by_time: dict[datetime, list[int]] = defaultdict(list)
-    for vid, ts in when.items():
-        by_time[ts].append(vid)
+    """Grade each vendor as of its own time (one metrics read per month of distinct times)."""
+    groups: list[dict[int, datetime]] = []
+    start = None
+    for vid, ts in sorted(when.items(), key=lambda kv: kv[1]):
+        if start is None or ts - start > timedelta(days=31):
+            start = ts
+            groups.append({})
+        groups[-1][vid] = ts
     out = {}
-    for ts, vids in by_time.items():
-        for vid, m in vendor_metrics(session=session, at=ts, window_days=rules.window_days,
-                                     vendor_ids=vids).items():
-            out[vid] = (ts, m, decide_grade(m, rules))
+    for group in groups:
+        for vid, m in _metrics(session, group, rules.window_days).items():
+            out[vid] = (group[vid], m, decide_grade(m, rules))
     return out
 
 

@@ -48,6 +48,7 @@ from lims.models import (
 from lims.models.enums import CalibrationKind, CalibrationState, ResultStatus
 from lims.models.results import new_uuid
 from lims.reference.lookup import RefCache
+from lims.security import audit
 from lims.security.auth import Actor
 from lims.storage.engine import begin_write
 from lims.timeutil import local_date, local_tz, now, week_start
@@ -345,8 +346,11 @@ def _follow_up(session: Session, actor: Actor, report: IngestReport,
     # screen's positive or not); follow_up narrows these down to rapid, counted results
     flagged = [s.result_id for s in report.stored if not s.duplicate and s.unbound_id is None
                and s.result_id and (s.verdict.outcome.value in wanted or s.result_id in retest_ids)]
-    fu = follow_up(session=session, actor=actor, result_ids=flagged, rules=rules) \
-        if flagged else None
+    with audit.deferred(session):   # one INSERT for the batch's events, same chain
+        fu = follow_up(session=session, actor=actor, result_ids=flagged, rules=rules) \
+            if flagged else None
+        if ids:
+            report.graded_vendor_ids = regrade_vendors_of(session=session, actor=actor, result_ids=ids)
     dups = [s.result_id for s in report.stored if s.duplicate and s.result_id]
     cases, alerts = _cases_and_alerts(session, dups)
     for s in report.stored:
@@ -355,9 +359,6 @@ def _follow_up(session: Session, actor: Actor, report: IngestReport,
             s.alert_id = fu.alert_ids.get(s.result_id)
         elif s.duplicate:   # what the first time set in motion
             s.case_id, s.alert_id = cases.get(s.result_id), alerts.get(s.result_id)
-    if ids:
-        report.graded_vendor_ids = regrade_vendors_of(session=session, actor=actor,
-                                                      result_ids=ids)
     if retest_ids:   # a lab re-test changes its kit lot's agreement (issue 19)
         from lims.lab.watch import after_lab_results
 

@@ -30,6 +30,20 @@ def held(*, session: Session, instrument_serial: str | None = None, limit: int =
     """Held results, oldest first, with what a reviewer needs to decide."""
     i, s, c, me, m = (Instrument.__table__.c, Sample.__table__.c, Commodity.__table__.c,
                       Method.__table__.c, Market.__table__.c)
+    conn = session.connection()
+    # the oldest held results picked from the results table alone (partial index on held
+    # results by tested_at, or by instrument), then joined: joined to the methods first, SQLite
+    # read every held result of each method and sorted them (16 s at 10 M results)
+    first = sa.select(_T.id).where(_T.status == IS_HELD)
+    release = list(conn.execute(sa.select(me.id).where(me.requires_release.is_(True))).scalars())
+    if release:   # awaiting a second person's release: lims.lab.release
+        first = first.where(_T.method_id.not_in(release))
+    if instrument_serial:
+        iid = conn.execute(sa.select(i.id).where(i.serial_no == instrument_serial)).scalar()
+        if iid is None:
+            return []
+        first = first.where(_T.instrument_id == iid)
+    first = first.order_by(_T.tested_at, _T.id).limit(limit)
     q = (sa.select(_T.id, _T.tested_at, _T.verdict, _T.computed_value, _T.computed_unit,
                    _T.calibration_state, _T.channel, i.serial_no, me.code.label("method"),
                    s.code.label("sample"), c.name_en.label("commodity"),
@@ -40,11 +54,9 @@ def held(*, session: Session, instrument_serial: str | None = None, limit: int =
          .join(Sample.__table__, _T.sample_id == s.id)
          .outerjoin(Instrument.__table__, _T.instrument_id == i.id)
          .outerjoin(Market.__table__, _T.market_id == m.id)
-         .where(_T.status == IS_HELD, me.requires_release.is_(False))   # (partial index)
-         .order_by(_T.tested_at, _T.id).limit(limit))   # awaiting release: lims.lab.release
-    if instrument_serial:
-        q = q.where(i.serial_no == instrument_serial)
-    return [dict(r._mapping) for r in session.connection().execute(q)]
+         .where(_T.id.in_(first.scalar_subquery()))
+         .order_by(_T.tested_at, _T.id))
+    return [dict(r._mapping) for r in conn.execute(q)]
 
 
 def _decide(session: Session, actor: Actor, result_id: int, reason: str,

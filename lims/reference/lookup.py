@@ -34,6 +34,16 @@ def _key(text: str) -> str:
     return " ".join(text.strip().lower().split())
 
 
+@dataclass(frozen=True)
+class VendorRef:
+    """A stall as the cache keeps it: plain values, so a cache that outlives the session that
+    read it (a listener, a bench, an import in chunks) never holds an expired ORM row."""
+    id: int
+    market_id: int
+    stall: str
+    name: str
+
+
 @dataclass
 class RefCache:
     markets: dict[str, Market] = field(default_factory=dict)
@@ -41,7 +51,7 @@ class RefCache:
     analytes: dict[str, Analyte] = field(default_factory=dict)
     methods: dict[str, Method] = field(default_factory=dict)
     instruments: dict[str, Instrument] = field(default_factory=dict)
-    vendors: dict[tuple[int, str], Vendor] = field(default_factory=dict)
+    vendors: dict[tuple[int, str], VendorRef] = field(default_factory=dict)
     vendor_markets: set[int] = field(default_factory=set)   # markets whose stalls are in
     thresholds: list[Threshold] = field(default_factory=list)
     commodity_by_id: dict[int, Commodity] = field(default_factory=dict)
@@ -106,11 +116,13 @@ class RefCache:
         except KeyError:
             raise NotFound(f"unknown instrument serial number {serial_no!r}") from None
 
-    def vendor(self, market: Market, stall: str, session: Session | None = None) -> Vendor:
+    def vendor(self, market: Market, stall: str, session: Session | None = None) -> VendorRef:
         """The market's stall; the market's stalls are read with ``session`` the first time."""
         if market.id not in self.vendor_markets and session is not None:
-            for v in session.exec(select(Vendor).where(Vendor.market_id == market.id)):
-                self.vendors[(v.market_id, _key(v.stall))] = v
+            for vid, mid, vstall, name in session.exec(
+                    select(Vendor.id, Vendor.market_id, Vendor.stall, Vendor.name)
+                    .where(Vendor.market_id == market.id)):
+                self.vendors[(mid, _key(vstall))] = VendorRef(vid, mid, vstall, name)
             self.vendor_markets.add(market.id)
         try:
             return self.vendors[(market.id, _key(stall))]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +39,7 @@ def _digest(prev_hash: str, ev: AuditEvent) -> str:
 _INSERT = AuditEvent.__table__.insert()   # one statement object: compiled once, then cached
 _COLUMNS = [c.name for c in AuditEvent.__table__.columns if c.name != "id"]
 _HEAD = "lims.audit.head"   # session.info: (transaction, chain head hash) of the last append
+_QUEUE = "lims.audit.queue"   # session.info: events queued by ``deferred``
 
 
 def _innermost(session: Session):
@@ -55,9 +58,24 @@ def _last_hash(session: Session) -> str:
     return last if last else GENESIS
 
 
+def _event(actor: Actor, action: str, entity: str, entity_id: Any, old: dict | None,
+           new: dict | None, reason: str) -> AuditEvent:
+    return AuditEvent(at=now().replace(microsecond=0), actor=actor.username, action=action,
+                      entity=entity, entity_id=str(entity_id), old=_jsonable(old),
+                      new=_jsonable(new), reason=reason, prev_hash="", hash="")
+
+
 def record(*, session: Session, actor: Actor, action: str, entity: str, entity_id: Any,
            old: dict | None = None, new: dict | None = None, reason: str = "") -> AuditEvent:
-    """Append one event to the chain (in the caller's transaction)."""
+    """Append one event to the chain (in the caller's transaction).
+
+    Inside ``deferred(session)`` the event is queued (its time taken now; no id or hash yet)
+    and appended, in order, when the block ends."""
+    queue = session.info.get(_QUEUE)
+    if queue is not None:
+        ev = _event(actor, action, entity, entity_id, old, new, reason)
+        queue.append(ev)
+        return ev
     # serialise writers of the chain so two transactions cannot fork it (held to commit)
     session.connection()   # begins the transaction the cache is keyed on
     cached = session.info.get(_HEAD)
@@ -65,9 +83,8 @@ def record(*, session: Session, actor: Actor, action: str, entity: str, entity_i
         begin_write(session, lock_key=CHAIN_LOCK)
     session.flush()   # what the caller changed before, as the head query's autoflush did
     prev = _last_hash(session)
-    ev = AuditEvent(at=now().replace(microsecond=0), actor=actor.username, action=action,
-                    entity=entity, entity_id=str(entity_id),
-                    old=_jsonable(old), new=_jsonable(new), reason=reason, prev_hash=prev, hash="")
+    ev = _event(actor, action, entity, entity_id, old, new, reason)
+    ev.prev_hash = prev
     ev.hash = _digest(prev, ev)
     # one INSERT (the event refers to nothing the session holds)
     ev.id = session.connection().execute(_INSERT, {c: getattr(ev, c) for c in _COLUMNS}
@@ -75,6 +92,57 @@ def record(*, session: Session, actor: Actor, action: str, entity: str, entity_i
     session.info[_HEAD] = (_innermost(session), ev.hash)
     chainhead.note_extended(session)   # the head file follows at commit
     return ev
+
+
+def record_many(*, session: Session, events: list[AuditEvent]) -> list[AuditEvent]:
+    """Append ``events`` (built like ``record`` builds one: ``at``, actor, action, entity,
+    entity_id, old, new, reason set) to the chain in their order, with one INSERT statement:
+    the same rows and hashes as one ``record`` call per event at the same times. Their
+    ``prev_hash``, ``hash`` and ``id`` are set."""
+    if not events:
+        return events
+    session.connection()
+    cached = session.info.get(_HEAD)
+    if cached is None or cached[0] is not _innermost(session):
+        begin_write(session, lock_key=CHAIN_LOCK)
+    session.flush()
+    prev = _last_hash(session)
+    for ev in events:
+        ev.prev_hash = prev
+        ev.hash = prev = _digest(prev, ev)
+    conn = session.connection()
+    if conn.dialect.insert_executemany_returning:   # the ids in one round trip
+        ids = list(conn.execute(_INSERT.returning(AuditEvent.__table__.c.id,
+                                                  sort_by_parameter_order=True),
+                                [{c: getattr(ev, c) for c in _COLUMNS} for ev in events]
+                                ).scalars())
+    else:
+        ids = [conn.execute(_INSERT, {c: getattr(ev, c) for c in _COLUMNS}
+                            ).inserted_primary_key[0] for ev in events]
+    for ev, i in zip(events, ids, strict=True):
+        ev.id = i
+    session.info[_HEAD] = (_innermost(session), prev)
+    chainhead.note_extended(session)
+    return events
+
+
+@contextmanager
+def deferred(session: Session) -> Iterator[None]:
+    """Within the block ``record`` queues its events; at its end they are appended in order
+    with ``record_many`` (same rows and hashes as appended one by one). For a batch's
+    follow-up, which records one event per entity: nothing in the block may read the audit
+    table or roll back a savepoint it recorded in, and an error in it leaves the queued events
+    unwritten (the caller rolls back)."""
+    if session.info.get(_QUEUE) is not None:   # nested: the outer block writes them
+        yield
+        return
+    queue: list[AuditEvent] = []
+    session.info[_QUEUE] = queue
+    try:
+        yield
+    finally:
+        session.info.pop(_QUEUE, None)
+    record_many(session=session, events=queue)
 
 
 def _jsonable(d: dict | None) -> dict | None:

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from lims.enforcement import cases, confirmation, grades
+from lims.enforcement import cases, confirmation, grade_metrics, grades
 from lims.enforcement.rules import load_grade_rules
 from lims.field.stand import record_field_test
 from lims.lab import release
@@ -224,10 +224,34 @@ def test_vendor_metrics_read_by_window_or_by_vendor_agree(session, world, monkey
     ids = [v[s].id for s in ("A01", "A02", "A03")]
     got = []
     for by_window in (False, True):
-        monkeypatch.setattr(grades, "_by_window", lambda *_a, w=by_window: w)
+        monkeypatch.setattr(grade_metrics, "_by_window", lambda *_a, w=by_window: w)
         got.append(grades.vendor_metrics(session=session, at=at, window_days=90,
                                          vendor_ids=ids))
     assert got[0] == got[1]
     assert got[0][v["A03"].id]["positives"] == 2 and got[0][v["A03"].id]["tests"] == 2
     assert got[0][v["A03"].id]["days_between_positives"] == 4
     assert got[0][v["A01"].id]["tests"] == 1
+
+
+def test_metrics_of_vendors_at_their_own_times_in_one_read(session, world, monkeypatch):
+    """Grading reads the metrics of vendors graded as of different times in one read (results
+    near the window's ends judged per vendor): the same as one ``vendor_metrics`` per time."""
+    at = T0 + timedelta(days=3)
+    _enzyme(session, "A01", at - timedelta(days=20), 0.45)
+    _enzyme(session, "A02", at - timedelta(days=85), 0.45)   # in A02's window only when early
+    _enzyme(session, "A02", at + timedelta(days=2), 0.45)
+    screen = _enzyme(session, "A03", at - timedelta(days=1), 0.1)
+    for i in (1, 2):
+        _enzyme(session, "A03", at - timedelta(days=1, minutes=-10 * i), 0.1, screen)
+    _enzyme(session, "A04", at - timedelta(days=3), 0.45)
+    v = world["vendors"]
+    when = {v["A01"].id: at - timedelta(days=19), v["A02"].id: at + timedelta(days=10),
+            v["A03"].id: at - timedelta(days=2), v["B01"].id: at,
+            v["A04"].id: at + timedelta(days=1)}
+    for by_window in (False, True):
+        monkeypatch.setattr(grade_metrics, "_by_window", lambda *_a, w=by_window: w)
+        one = {vid: grades.vendor_metrics(session=session, at=ts, window_days=90,
+                                          vendor_ids=[vid])[vid] for vid, ts in when.items()}
+        assert grade_metrics._metrics(session, when, 90) == one
+    assert one[v["A02"].id]["tests"] == 1 and one[v["A01"].id]["tests"] == 1
+    assert one[v["A03"].id]["tests"] == 0 and one[v["A04"].id]["tests"] == 1
