@@ -13,7 +13,7 @@ from datetime import datetime
 
 import streamlit as st
 
-from dashboards.i18n import t
+from dashboards.i18n import in_lang, lang, t
 from lims.files import tabular
 
 
@@ -58,7 +58,15 @@ def buttons(rows: list[dict] | Callable[[], list[dict]], name: str, key: str) ->
 
     The files are written when a button is pressed, not on every rerun (an XLSX of a
     2 000-market table costs a good part of a second: issue 17)."""
-    make = rows if callable(rows) else (lambda: rows)
+    if callable(rows):
+        fn, code = rows, lang()   # labelled in the person's language on Streamlit's thread
+
+        def make() -> list[dict]:
+            with in_lang(code):
+                return fn()
+    else:
+        def make() -> list[dict]:
+            return rows
     empty = not callable(rows) and not rows
     c1, c2, _ = st.columns([1, 1, 4])
     c1.download_button(t("export.csv"), lambda: to_csv(make()), file_name=f"{name}.csv",

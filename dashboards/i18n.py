@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -29,7 +31,24 @@ def strings() -> dict[str, dict[str, str]]:
         return tomllib.load(fh)
 
 
+#: the language of work done outside the page's own run (a download built when its button is
+#: pressed runs on another thread, which sees no session state): see ``in_lang``
+_LANG: ContextVar[str | None] = ContextVar("lims_ui_lang", default=None)
+
+
+@contextmanager
+def in_lang(code: str) -> Iterator[None]:
+    """Labels and formats in ``code`` within the block, whatever the session says."""
+    token = _LANG.set(code)
+    try:
+        yield
+    finally:
+        _LANG.reset(token)
+
+
 def lang() -> str:
+    if (fixed := _LANG.get()) is not None:
+        return fixed
     if "lang" not in st.session_state:
         st.session_state["lang"] = load_settings().lang
     return st.session_state["lang"]

@@ -155,3 +155,25 @@ def test_admin_sees_every_section_and_users(server, browser):
     app.page.get_by_text("快检结果公示").first.wait_for()
     app.settle()
     app.close()
+
+
+def test_table_downloads_are_built_on_press_in_the_persons_language(server, browser):
+    """Downloads are built when their button is pressed, on a thread of Streamlit's without
+    the session: the weighted rates' CSV still comes in English for an English page, with every
+    market (the page shows only the weakest 50)."""
+    app = App(browser, server)
+    app.login("wang.boss")
+    app.heading("合格率趋势")
+    app.page.locator('[data-testid="stSidebar"]').get_by_text("English").click()
+    app.heading("Pass-rate trends")
+    app.nav("Coverage & weighted pass rates")
+    buttons = app.page.get_by_role("button", name="Download CSV")
+    assert buttons.count() == 2
+    with app.page.expect_download(timeout=60_000) as got:
+        buttons.nth(1).click()   # the weighted pass rates
+    text = Path(got.value.path()).read_bytes().decode("utf-8-sig")
+    header, *rows = text.splitlines()
+    assert header.split(",")[:2] == ["Market", "Tested"] and "Weighted pass rate" in header
+    assert len(rows) >= 4 and all(r.split(",")[0] for r in rows)   # every market of the demo
+    app.no_exception()
+    app.close()

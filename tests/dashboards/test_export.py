@@ -37,3 +37,25 @@ def test_xlsx_escapes_formulas_and_keeps_numbers():
 def test_empty_table_gives_empty_files():
     assert export.to_csv([]) == "\ufeff".encode()
     assert list(load_workbook(io.BytesIO(export.to_xlsx([]))).active.values) == []
+
+
+def test_a_table_built_on_another_thread_keeps_the_persons_language():
+    """A download's rows are built when its button is pressed, on a thread of Streamlit's that
+    sees no session state: ``in_lang`` gives them the language of the page that offered them."""
+    import threading
+
+    from dashboards.i18n import in_lang, lang, strings, t
+
+    out: dict[str, str] = {}
+
+    def build(code: str) -> None:
+        with in_lang(code):
+            out[code] = t("coverage.when")
+            out[code + "_lang"] = lang()
+
+    for code in ("en", "zh"):
+        th = threading.Thread(target=build, args=(code,))
+        th.start()
+        th.join()
+    assert out["en"] == strings()["coverage.when"]["en"] != out["zh"]
+    assert (out["en_lang"], out["zh_lang"]) == ("en", "zh")
