@@ -3,6 +3,7 @@ station that has its own data directory (the file-sync tests)."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from PIL import Image
 from sqlmodel import Session
 
 from lims.api.app import create_app
@@ -28,6 +30,13 @@ class FileWorld:
     link: Central
     url: str        # the live API's base URL
     token: str      # station-east's token
+
+
+def image(fmt: str, colour: str) -> bytes:
+    """A tiny real image file (PNG, JPEG …) of one colour."""
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 6), colour).save(buf, fmt)
+    return buf.getvalue()
 
 
 @contextmanager

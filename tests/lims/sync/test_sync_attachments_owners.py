@@ -7,15 +7,11 @@ data directories (module-scoped; the tests run in order)."""
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from PIL import Image
 from sqlmodel import Session, select
 
 from lims.files import attachments
@@ -26,29 +22,14 @@ from lims.models import Attachment, CalibrationRecord, Sample, SyncParked, SyncP
 from lims.models.enums import Role
 from lims.security.auth import SYSTEM, Actor
 from lims.sync.apply import apply_changes
-from lims.sync.http import Central
 from lims.sync.push import push, resend_changes
 from tests.lims.api.conftest import ANALYZER, T0
 from tests.lims.metrology.calibration_data import ANALYZER as ANALYZER_READINGS
-from tests.lims.sync.conftest import central_and_station
+from tests.lims.sync.conftest import central_and_station, image
 
 pytestmark = pytest.mark.postgres
 TECH = Actor("wang.tech", Role.LAB_TECHNICIAN)
 CERT = b"%PDF-1.4\n% a scanned calibration certificate\n%%EOF\n"
-
-
-@dataclass
-class World:
-    central: sa.Engine
-    station: sa.Engine
-    central_dir: Path
-    link: Central
-
-
-def _jpeg(colour: str) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (8, 6), colour).save(buf, "JPEG")
-    return buf.getvalue()
 
 
 def _count(engine: sa.Engine) -> int:
@@ -59,11 +40,11 @@ def _count(engine: sa.Engine) -> int:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     with central_and_station(tmp_path_factory) as w:
-        yield World(w.central, w.station, w.central_dir, w.link)
+        yield w
 
 
 def test_sample_photo_and_certificate_scan_arrive_linked_once(world):
-    photo = _jpeg("red")
+    photo = image("JPEG", "red")
     performed = T0 - timedelta(days=10)
     with Session(world.station) as s:
         calibration.record(session=s, actor=TECH, serial_no=ANALYZER, kind="calibration",
@@ -109,7 +90,7 @@ def test_sample_photo_and_certificate_scan_arrive_linked_once(world):
 
 
 def test_applying_the_same_file_again_attaches_once_and_only_for_the_owner(world):
-    photo = _jpeg("red")
+    photo = image("JPEG", "red")
     with Session(world.central) as s:
         code = s.exec(select(Sample.code)).one()
         change = {"id": 10_000, "action": "attachment.add", "by": "li", "reason": "",
@@ -132,7 +113,7 @@ def test_a_file_of_a_sample_the_server_lacks_parks_with_the_reason(world):
         lone = Sample(code="NOTSENT1", commodity_id=known.commodity_id, taken_at=T0)
         s.add(lone)
         s.flush()
-        attachments.attach(s, SYSTEM, "sample", lone.id, "lone.jpg", _jpeg("green"))
+        attachments.attach(s, SYSTEM, "sample", lone.id, "lone.jpg", image("JPEG", "green"))
         s.commit()
         rep = push(session=s, actor=SYSTEM, central=world.link)
         (row,) = s.exec(select(SyncParked)).all()

@@ -6,14 +6,12 @@ PostgreSQL central database, one SQLite station, separate data directories (modu
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from PIL import Image
 from sqlmodel import Session, select
 
 from lims.files import attachments
@@ -25,7 +23,7 @@ from lims.security.auth import SYSTEM
 from lims.sync.http import Central
 from lims.sync.push import push
 from tests.lims.api.conftest import T0, Api, token_for
-from tests.lims.sync.conftest import central_and_station
+from tests.lims.sync.conftest import central_and_station, image
 
 pytestmark = pytest.mark.postgres
 
@@ -39,12 +37,6 @@ class World:
     api: Api
 
 
-def _image(fmt: str, colour: str) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (8, 6), colour).save(buf, fmt)
-    return buf.getvalue()
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     with central_and_station(tmp_path_factory) as w:
@@ -52,7 +44,7 @@ def world(tmp_path_factory):
 
 
 def test_patrol_photos_and_case_evidence_arrive_byte_for_byte_once(world):
-    photo, evidence = _image("PNG", "red"), _image("JPEG", "blue")
+    photo, evidence = image("PNG", "red"), image("JPEG", "blue")
     with Session(world.station) as s:
         patrols.record_patrol(session=s, actor=SYSTEM, route="城东夜市", photos=[(photo, "a.png")],
                               started_at=T0 + timedelta(hours=10))
@@ -83,7 +75,7 @@ def test_patrol_photos_and_case_evidence_arrive_byte_for_byte_once(world):
 
 
 def test_the_upload_route_checks_hash_and_type_and_is_idempotent(world):
-    data = _image("PNG", "green")
+    data = image("PNG", "green")
     sha = hashlib.sha256(data).hexdigest()
     put = {"Content-Type": "image/png"}
     wrong = world.api.call("PUT", f"/attachments/{'0' * 64}", raw=data, headers=put)
