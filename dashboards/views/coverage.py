@@ -85,7 +85,9 @@ else:
     # one period at a time (a province has ~100 counties × 13 weeks); the download has them all
     totals = {r.start: r for r in coverage.totals(rows)}
     starts = sorted(totals, reverse=True)
-    pick = st.selectbox(t("coverage.when"), starts, key="coverage_when",
+    # the newest finished period first (on the 1st, this month has barely begun)
+    done = next((i for i, d in enumerate(starts) if not totals[d].partial), 0)
+    pick = st.selectbox(t("coverage.when"), starts, key="coverage_when", index=done,
                         format_func=labeller(starts, lambda d: when(totals[d])))
     shown = totals[pick]
     m1, m2, m3 = st.columns(3)

@@ -20,7 +20,8 @@ def test_coverage_page(use_db, lang):
     cover, weighted = (df.value for df in at.dataframe)
     # by county, by month: the two counties of the demo, each month of the filter period
     assert set(cover[s["breakdown.county"]]) == {"城关区", "河西县"}
-    assert len(set(cover[s["coverage.when"]])) == 1          # one period at a time
+    assert len(set(cover[s["coverage.when"]])) == 1          # one period at a time,
+    assert s["coverage.running"] not in cover[s["coverage.when"]].iloc[0]   # a finished one
     seen = set()
     for i in range(len(at.selectbox(key="coverage_when").options)):   # each month of the period
         at.selectbox(key="coverage_when").select_index(i).run()
