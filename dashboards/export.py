@@ -58,15 +58,12 @@ def buttons(rows: list[dict] | Callable[[], list[dict]], name: str, key: str) ->
 
     The files are written when a button is pressed, not on every rerun (an XLSX of a
     2 000-market table costs a good part of a second: issue 17)."""
-    if callable(rows):
-        fn, code = rows, lang()   # labelled in the person's language on Streamlit's thread
+    fn = rows if callable(rows) else (lambda: rows)
+    code = lang()   # Streamlit builds the file on its own thread, which sees no session
 
-        def make() -> list[dict]:
-            with in_lang(code):
-                return fn()
-    else:
-        def make() -> list[dict]:
-            return rows
+    def make() -> list[dict]:
+        with in_lang(code):
+            return fn()
     empty = not callable(rows) and not rows
     c1, c2, _ = st.columns([1, 1, 4])
     c1.download_button(t("export.csv"), lambda: to_csv(make()), file_name=f"{name}.csv",
