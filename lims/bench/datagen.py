@@ -223,7 +223,7 @@ def _chunk(rng: np.random.Generator, start: int, m: int, ref: _Ref, market_ids: 
         "verdict_mismatch": [False] * m, "threshold_id": [None] * m, "status": status.tolist(),
         "calibration_state": ["ok"] * m, "retest_of_id": [None] * m, "source": ["bench"] * m,
         "ingest_key": [f"bench-{i:012d}" for i in id_list], "market_id": market.tolist(),
-        "commodity_id": commodity.tolist(), "local_date": day_txt.tolist(),
+        "vendor_id": vendor.tolist(), "commodity_id": commodity.tolist(), "local_date": day_txt.tolist(),
         "week_start": week_txt.tolist(), "created_at": tested_txt.tolist(),
         "counts": counts_l, "count_date": count_day, "count_week": count_wk,
     }

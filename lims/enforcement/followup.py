@@ -14,14 +14,14 @@ pipeline did this, and for cases voided and restored by hand."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from lims.enforcement.alerts import raise_alert, raise_alerts
 from lims.enforcement.cases import open_case
-from lims.enforcement.grades import recompute_grades
+from lims.enforcement.grades import newest_result_times, recompute_grades
 from lims.enforcement.rules import EnforcementRules, load_enforcement_rules
 from lims.intake import retests
 from lims.models import (
@@ -34,7 +34,6 @@ from lims.models import (
     TestResult,
 )
 from lims.security.auth import Actor
-from lims.timeutil import week_start
 
 
 @dataclass
@@ -178,36 +177,6 @@ def follow_up_pending(*, session: Session, actor: Actor, since: datetime | None 
     return out
 
 
-def _later_results(session: Session, vids: list[int], weeks_from, floor: datetime) -> list:
-    """(vendor id, newest tested_at) of results after ``floor`` (in weeks from ``weeks_from``)
-    — for at least the vendors ``vids``. Results are read by week when those weeks hold few
-    (the usual batch of recent readings): a vendor filter in SQL would make SQLite walk every
-    sample of every vendor (docs/performance.md). A batch of old results (many later weeks)
-    reads the vendors' samples instead."""
-    t = TestResult.__table__.c
-    cap = 100 * len(vids)
-    # a few vendors (a listener's message): their samples, without counting the weeks first
-    recent = cap + 1 if len(vids) <= 5 else session.execute(
-        sa.select(sa.func.count()).select_from(
-            sa.select(t.id).where(t.week_start >= weeks_from).limit(cap + 1).subquery())
-    ).scalar()
-    if recent <= cap:
-        return list(session.exec(
-            select(Sample.vendor_id, sa.func.max(TestResult.tested_at))
-            # "+ 0": SQLite would otherwise walk every sample and probe its results by index
-            .select_from(TestResult).join(Sample, TestResult.sample_id + 0 == Sample.id)
-            .where(TestResult.week_start >= weeks_from, TestResult.tested_at > floor)
-            .group_by(Sample.vendor_id)))
-    out = []
-    for i in range(0, len(vids), 500):
-        out.extend(session.exec(
-            select(Sample.vendor_id, sa.func.max(TestResult.tested_at))
-            .join(TestResult, TestResult.sample_id == Sample.id)
-            .where(Sample.vendor_id.in_(vids[i:i + 500]), TestResult.week_start >= weeks_from,
-                   TestResult.tested_at > floor).group_by(Sample.vendor_id)))
-    return out
-
-
 def regrade_vendors_of(*, session: Session, actor: Actor, result_ids: list[int]) -> list[int]:
     """Grade again the vendors whose newest results these are, as of the newest of them.
 
@@ -215,28 +184,22 @@ def regrade_vendors_of(*, session: Session, actor: Actor, result_ids: list[int])
     files) leaves alone the grade decided on newer ones, and nothing depends on today's date.
     Returns the vendor ids graded.
     """
+    t = TestResult.__table__.c
     newest: dict[int, datetime] = {}
     for i in range(0, len(result_ids), 500):
-        q = (select(Sample.vendor_id, sa.func.max(TestResult.tested_at))
-             .join(TestResult, TestResult.sample_id == Sample.id)
-             .where(TestResult.id.in_(result_ids[i:i + 500]), Sample.vendor_id.is_not(None))
-             .group_by(Sample.vendor_id))
-        for vid, at in session.exec(q):
+        q = (sa.select(t.vendor_id, sa.func.max(t.tested_at))
+             .where(t.id.in_(result_ids[i:i + 500]), t.vendor_id.is_not(None))
+             .group_by(t.vendor_id))
+        for vid, at in session.execute(q):
             newest[vid] = max(at, newest.get(vid, at))
     if not newest:
         return []
-    # each vendor's newest result overall: its newest in the batch unless a later one exists;
-    # only results after the batch's earliest newest can be later (the week bound, with a
-    # margin for any time zone, lets the database read just those weeks)
-    latest: dict[int, datetime] = dict(newest)
+    # each vendor's newest result overall: its newest in the batch unless a later one exists
     vids = sorted(newest)
-    floor = min(newest.values())
-    weeks_from = week_start(floor.date() - timedelta(days=8))
-    for vid, at in _later_results(session, vids, weeks_from, floor):
-        if vid in latest:
-            latest[vid] = max(at, latest[vid])
-    due = [v for v in vids if newest[v] >= latest.get(v, newest[v])]
+    latest = newest_result_times(session, vids)
+    due = [v for v in vids if newest[v] >= (latest.get(v) or newest[v])]
     if due:
         recompute_grades(session=session, actor=actor, vendor_ids=due,
-                         at=max(newest[v] for v in due), newest_results=latest)
+                         at=max(newest[v] for v in due), newest_results=latest,
+                         all_tests=False)
     return due

@@ -26,6 +26,7 @@ from lims.enforcement.grade_metrics import (  # noqa: F401 (re-exported)
     POSITIVE_VERDICTS,
     UNDECIDED_OR_CLEARED,
     _metrics,
+    count_tests,
     vendor_metrics,
 )
 from lims.enforcement.rules import GradeRules, load_grade_rules
@@ -100,7 +101,6 @@ def _latest_as_of(session: Session, vendor_ids: list[int],
     time of its newest record (result or refusal) — the current grade is never older.
     ``newest_results``: the newest result time of each vendor, when the caller has it."""
     h = VendorGradeHistory
-    t, s = TestResult.__table__.c, Sample.__table__.c
     out: dict[int, datetime] = {}
     for k in range(0, len(vendor_ids), 500):
         part = vendor_ids[k:k + 500]
@@ -108,10 +108,7 @@ def _latest_as_of(session: Session, vendor_ids: list[int],
                                 .where(h.vendor_id.in_(part)).group_by(h.vendor_id)).all())
         newest = [
             *([(v, newest_results[v]) for v in part if v in newest_results]
-              if newest_results is not None else session.connection().execute(
-                sa.select(s.vendor_id, sa.func.max(t.tested_at))
-                .join(Sample.__table__, s.id == t.sample_id)
-                .where(s.vendor_id.in_(part)).group_by(s.vendor_id))),
+              if newest_results is not None else newest_result_times(session, part).items()),
             *session.exec(select(VendorRefusal.vendor_id, sa.func.max(VendorRefusal.at))
                           .where(VendorRefusal.vendor_id.in_(part))
                           .group_by(VendorRefusal.vendor_id))]
@@ -121,9 +118,22 @@ def _latest_as_of(session: Session, vendor_ids: list[int],
     return out
 
 
-def _grade(session: Session, rules: GradeRules, when: dict[int, datetime]
-           ) -> dict[int, tuple[datetime, dict[str, Any], GradeDecision]]:
-    """Grade each vendor as of its own time (one metrics read per month of distinct times)."""
+def newest_result_times(session: Session, vendor_ids: list[int]) -> dict[int, datetime]:
+    """Each vendor's newest result time (None: no result), one index seek per vendor
+    (``ix_test_result_vendor_tested``)."""
+    t, v = TestResult.__table__.c, Vendor.__table__.c
+    newest = sa.select(sa.func.max(t.tested_at)).where(t.vendor_id == v.id).scalar_subquery()
+    out: dict[int, datetime] = {}
+    for k in range(0, len(vendor_ids), 500):
+        out.update(session.connection().execute(
+            sa.select(v.id, newest).where(v.id.in_(vendor_ids[k:k + 500]))).all())
+    return out
+
+
+def _grade(session: Session, rules: GradeRules, when: dict[int, datetime], *,
+           tests: bool = True) -> dict[int, tuple[datetime, dict[str, Any], GradeDecision]]:
+    """Grade each vendor as of its own time (one metrics read per month of distinct times).
+    ``tests``: count the vendors' tests too (the rules need them, or every grade is shown)."""
     groups: list[dict[int, datetime]] = []
     start = None
     for vid, ts in sorted(when.items(), key=lambda kv: kv[1]):
@@ -133,9 +143,15 @@ def _grade(session: Session, rules: GradeRules, when: dict[int, datetime]
         groups[-1][vid] = ts
     out = {}
     for group in groups:
-        for vid, m in _metrics(session, group, rules.window_days).items():
+        for vid, m in _metrics(session, group, rules.window_days,
+                               tests=tests or rules_use_tests(rules)).items():
             out[vid] = (group[vid], m, decide_grade(m, rules))
     return out
+
+
+def rules_use_tests(rules: GradeRules) -> bool:
+    """Whether a rule decides on the ``tests`` metric (then it is always counted)."""
+    return any(c.metric == "tests" for r in rules.rules for c in r.conditions)
 
 
 def _vendors(session: Session, vendor_ids: list[int] | None) -> list[Vendor]:
@@ -148,14 +164,17 @@ def _vendors(session: Session, vendor_ids: list[int] | None) -> list[Vendor]:
 def recompute_grades(*, session: Session, actor: Actor, at: datetime | None = None,
                      vendor_ids: list[int] | None = None,
                      rules: GradeRules | None = None,
-                     newest_results: dict[int, datetime] | None = None) -> list[GradeChange]:
+                     newest_results: dict[int, datetime] | None = None,
+                     all_tests: bool = True) -> list[GradeChange]:
     """Grade every vendor (or ``vendor_ids``) from its record; keep changes in history.
 
     Each vendor is graded as of the later of ``at`` (default now) and the as-of time of its
     current grade: the current grade never goes back in time (grading as of a past time is
     ``grades_as_of``, which changes nothing); older results that arrive late are judged with
     everything known. ``newest_results``: each vendor's newest result time, when the caller
-    read it already (saves that query).
+    read it already (saves that query). ``all_tests`` false (the intake's regrading): the
+    ``tests`` metric, which the rules do not use, is counted only for the vendors whose grade
+    history gets a row; the others' GradeChange has it None.
     """
     require(actor, PERMISSION)
     rules = rules or load_grade_rules()
@@ -163,12 +182,18 @@ def recompute_grades(*, session: Session, actor: Actor, at: datetime | None = No
     decided = now()
     vendors = _vendors(session, vendor_ids)
     latest = _latest_as_of(session, [v.id for v in vendors], newest_results)
-    graded = _grade(session, rules, {v.id: max(at, latest.get(v.id, at)) for v in vendors})
+    graded = _grade(session, rules, {v.id: max(at, latest.get(v.id, at)) for v in vendors},
+                    tests=all_tests)
+    written = {v.id: graded[v.id][0] for v in vendors
+               if graded[v.id][2].grade != v.credit_grade or v.id not in latest}
+    if written and graded[next(iter(written))][1]["tests"] is None:
+        for vid, n in count_tests(session, written, rules.window_days).items():
+            graded[vid][1]["tests"] = n
     out = []
     for v in vendors:
         as_of, m, d = graded[v.id]
         previous = v.credit_grade
-        if d.grade != previous or v.id not in latest:
+        if v.id in written:
             session.add(VendorGradeHistory(vendor_id=v.id, grade=d.grade, previous=previous,
                                            reason=d.reason[:1000], reason_zh=d.reason_zh[:1000],
                                            metrics=m, rules_edition=rules.edition,

@@ -17,6 +17,9 @@ TO_VERIFY = "verdict_mismatch OR verdict = 'suspicious'"
 #: SQLite's planner, which does not look into bound parameters, can use them)
 HELD = "status = 'held'"
 IS_HELD = sa.literal_column("'held'")
+#: a positive first screen (0035: the partial index a vendor's positives are read from; queries
+#: name it as this very text, see HELD)
+POSITIVE_SCREEN = "verdict IN ('positive', 'noncompliant') AND retest_of_id IS NULL"
 
 
 def new_uuid() -> str:
@@ -78,6 +81,11 @@ class TestResult(SQLModel, table=True):
                              # 0034: the release queue, by method (was created_at alone)
                              ("ix_test_result_held_method_created",
                               ("method_id", "created_at", "id")))],
+        # 0035 (issue 15): a vendor's newest result, and its positive screens (grading)
+        sa.Index("ix_test_result_vendor_tested", "vendor_id", "tested_at"),
+        sa.Index("ix_test_result_vendor_positive", "vendor_id", "tested_at",
+                 sqlite_where=sa.text(POSITIVE_SCREEN),
+                 postgresql_where=sa.text(POSITIVE_SCREEN)),
     )
     id: int | None = Field(default=None, primary_key=True)
     sample_id: int = Field(foreign_key="sample.id")   # indexed by ix_test_result_sample_tested
@@ -106,6 +114,7 @@ class TestResult(SQLModel, table=True):
     seal: str | None = Field(default=None, max_length=64)
     # denormalised from the sample for aggregation
     market_id: int | None = Field(default=None, foreign_key="market.id")
+    vendor_id: int | None = Field(default=None, foreign_key="vendor.id")   # 0035, grading
     commodity_id: int = Field(foreign_key="commodity.id", index=True)
     local_date: date
     week_start: date
@@ -145,3 +154,13 @@ class ImportStage(SQLModel, table=True):
     count_date: date | None = None
     count_week: date | None = None
     recount: bool = False
+
+
+@sa.event.listens_for(TestResult, "before_insert")
+def _vendor_of_sample(_mapper, connection, target: TestResult) -> None:
+    """A result added as an ORM object (a tool, a test) takes its sample's vendor, as the intake
+    pipeline's bulk insert gives it (grading reads a vendor's results by ``vendor_id``)."""
+    if target.vendor_id is None and target.sample_id is not None:
+        target.vendor_id = connection.execute(
+            sa.text("SELECT vendor_id FROM sample WHERE id = :i"), {"i": target.sample_id}
+        ).scalar()

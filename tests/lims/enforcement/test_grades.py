@@ -9,7 +9,7 @@ from lims.enforcement import cases, confirmation, grade_metrics, grades
 from lims.enforcement.rules import load_grade_rules
 from lims.field.stand import record_field_test
 from lims.lab import release
-from lims.models import Vendor, VendorGradeHistory
+from lims.models import Sample, TestResult, Vendor, VendorGradeHistory
 from lims.models.enums import Role
 from lims.security.auth import Actor
 from tests.lims.conftest import T0, TESTER
@@ -208,9 +208,9 @@ def test_a_positive_counts_against_the_vendor_only_once_the_retests_confirm_it(s
     assert pending and metrics[v["A01"].id]["tests"] == 1
 
 
-def test_vendor_metrics_read_by_window_or_by_vendor_agree(session, world, monkeypatch):
-    """The two ways of reading the record (the window's weeks, or the vendors' samples) give the
-    same metrics, positives and their times included."""
+def test_vendor_metrics_from_the_positive_index_equal_a_walk_of_the_results(session, world):
+    """The metrics read through the vendor indexes (0035) equal the metrics worked out by hand
+    from every result of the vendors' samples: positives, their times and tests."""
     at = T0 + timedelta(days=3)
     _enzyme(session, "A01", at - timedelta(days=20), 0.1)              # pending: not yet
     _enzyme(session, "A01", at - timedelta(days=400), 0.45)            # outside the window
@@ -222,18 +222,24 @@ def test_vendor_metrics_read_by_window_or_by_vendor_agree(session, world, monkey
         _enzyme(session, "A03", at - timedelta(days=1, minutes=-10 * i), 0.1, screen)
     v = world["vendors"]
     ids = [v[s].id for s in ("A01", "A02", "A03")]
-    got = []
-    for by_window in (False, True):
-        monkeypatch.setattr(grade_metrics, "_by_window", lambda *_a, w=by_window: w)
-        got.append(grades.vendor_metrics(session=session, at=at, window_days=90,
-                                         vendor_ids=ids))
-    assert got[0] == got[1]
-    assert got[0][v["A03"].id]["positives"] == 2 and got[0][v["A03"].id]["tests"] == 2
-    assert got[0][v["A03"].id]["days_between_positives"] == 4
-    assert got[0][v["A01"].id]["tests"] == 1
+    got = grades.vendor_metrics(session=session, at=at, window_days=90, vendor_ids=ids)
+    by_hand = {}
+    for vid in ids:
+        rows = session.exec(select(TestResult, Sample).join(Sample)
+                            .where(Sample.vendor_id == vid)).all()
+        first = [(r, s) for r, s in rows if r.retest_of_id is None
+                 and at - timedelta(days=90) < r.tested_at <= at]
+        pos = sorted(r.tested_at for r, s in first if r.verdict == "positive"
+                     and s.retest_state not in ("pending", "not_confirmed"))
+        by_hand[vid] = (len(first), len(pos), (at - pos[-1]).days if pos else None)
+    assert {vid: (m["tests"], m["positives"], m["days_since_last_positive"])
+            for vid, m in got.items()} == by_hand
+    assert got[v["A03"].id]["positives"] == 2 and got[v["A03"].id]["tests"] == 2
+    assert got[v["A03"].id]["days_between_positives"] == 4
+    assert got[v["A01"].id]["tests"] == 1
 
 
-def test_metrics_of_vendors_at_their_own_times_in_one_read(session, world, monkeypatch):
+def test_metrics_of_vendors_at_their_own_times_in_one_read(session, world):
     """Grading reads the metrics of vendors graded as of different times in one read (results
     near the window's ends judged per vendor): the same as one ``vendor_metrics`` per time."""
     at = T0 + timedelta(days=3)
@@ -248,10 +254,43 @@ def test_metrics_of_vendors_at_their_own_times_in_one_read(session, world, monke
     when = {v["A01"].id: at - timedelta(days=19), v["A02"].id: at + timedelta(days=10),
             v["A03"].id: at - timedelta(days=2), v["B01"].id: at,
             v["A04"].id: at + timedelta(days=1)}
-    for by_window in (False, True):
-        monkeypatch.setattr(grade_metrics, "_by_window", lambda *_a, w=by_window: w)
-        one = {vid: grades.vendor_metrics(session=session, at=ts, window_days=90,
-                                          vendor_ids=[vid])[vid] for vid, ts in when.items()}
-        assert grade_metrics._metrics(session, when, 90) == one
+    one = {vid: grades.vendor_metrics(session=session, at=ts, window_days=90,
+                                      vendor_ids=[vid])[vid] for vid, ts in when.items()}
+    assert grade_metrics._metrics(session, when, 90) == one
+    assert grade_metrics.count_tests(session, when, 90) == {vid: m["tests"]
+                                                            for vid, m in one.items()}
     assert one[v["A02"].id]["tests"] == 1 and one[v["A01"].id]["tests"] == 1
     assert one[v["A03"].id]["tests"] == 0 and one[v["A04"].id]["tests"] == 1
+
+
+def test_intake_regrading_counts_tests_only_for_the_grades_it_writes(session, world):
+    """The intake's regrading skips the one metric no rule uses (tests) for vendors whose
+    grade stays, and counts it for the history row of a grade that changes."""
+    v = world["vendors"]
+    for d in (1, 2):
+        card(session, "A03", T0 + timedelta(days=d), colour="sky_blue")   # clean: A, tests 2
+    grades.recompute_grades(session=session, actor=TESTER, at=T0 + timedelta(days=3))
+    card(session, "A03", T0 + timedelta(days=4))                 # a positive: the grade changes
+    h = session.exec(select(VendorGradeHistory).where(VendorGradeHistory.vendor_id == v["A03"].id)
+                     .order_by(VendorGradeHistory.id.desc())).first()
+    assert h.grade == "C" and h.metrics["positives"] == 1 and h.metrics["tests"] == 3
+    kept = grades.recompute_grades(session=session, actor=TESTER, at=T0 + timedelta(days=4),
+                                   vendor_ids=[v["A03"].id], all_tests=False)
+    assert [(c.grade, c.changed, c.metrics["tests"]) for c in kept] == [("C", False, None)]
+    (full,) = grades.recompute_grades(session=session, actor=TESTER, at=T0 + timedelta(days=4),
+                                      vendor_ids=[v["A03"].id])
+    assert full.metrics["tests"] == 3
+
+
+def test_a_result_added_as_an_orm_object_takes_its_samples_vendor(session, world):
+    """Grading reads results by vendor: a result not stored by the intake (a tool, a test)
+    gets its sample's vendor too."""
+    stored = card(session, "A02", T0)
+    r = session.get(TestResult, stored.result_id)
+    copy = TestResult(**{k: getattr(r, k) for k in ("sample_id", "method_id", "tested_at",
+                                                      "raw", "verdict", "commodity_id",
+                                                      "local_date", "week_start")},
+                      ingest_key="orm-copy")
+    session.add(copy)
+    session.flush()
+    assert r.vendor_id == world["vendors"]["A02"].id and copy.vendor_id == r.vendor_id
