@@ -193,11 +193,9 @@ def _store(session: Session, bound: list[Bound], cache: RefCache, tz: ZoneInfo,
             old_samples.append(x.sample)
             s_slot = -len(old_samples)
             market_id, commodity_id = x.sample.market_id, x.sample.commodity_id
-            vendor_id = x.sample.vendor_id
         elif x.group and x.group in slot_of_group:
             s_slot = slot_of_group[x.group]
             market_id, commodity_id = sample_rows[s_slot]["market_id"], x.commodity.id
-            vendor_id = sample_rows[s_slot]["vendor_id"]
         else:
             sample_rows.append({
                 "uuid": new_uuid(), "code": x.new_code or new_sample_code(),
@@ -210,13 +208,11 @@ def _store(session: Session, bound: list[Bound], cache: RefCache, tz: ZoneInfo,
                 fixed.add(s_slot)
                 slot_of_group[x.group] = s_slot
             market_id, commodity_id = sample_rows[-1]["market_id"], x.commodity.id
-            vendor_id = sample_rows[-1]["vendor_id"]
         row, verdict, mismatch = _judged_row(x, cache, records, tz, stamp, limit_for)
         gate.apply_kit_lot(session, row, x.reading)   # records the lot; an expired one holds
         gate.apply_daily_qc(session, row, x.instrument, x.reading.tested_at)   # QC rejected
         gate.apply_release(row, x.method)   # a lab method's result awaits a second person
-        row["market_id"], row["commodity_id"], row["vendor_id"] = market_id, commodity_id, \
-            vendor_id
+        row["market_id"], row["commodity_id"] = market_id, commodity_id
         if stage is not None:   # its real status waits in import_stage until the publish
             row["staged_as"], row["status"] = row["status"], ResultStatus.STAGED.value
         first_of[x.key] = len(pending)
@@ -229,14 +225,14 @@ def _store(session: Session, bound: list[Bound], cache: RefCache, tz: ZoneInfo,
             sample_rows[s_slot]["taken_at"] = row["tested_at"]
     sample_ids = storing.insert_samples(session, sample_rows, fixed)
 
-    def sample_of(s_slot: int) -> tuple[int, str]:
+    def sample_of(s_slot: int) -> tuple[int, str, int | None]:   # id, code, vendor
         if s_slot >= 0:
-            return sample_ids[s_slot], sample_rows[s_slot]["code"]
+            return sample_ids[s_slot], sample_rows[s_slot]["code"], sample_rows[s_slot]["vendor_id"]
         sm = old_samples[-s_slot - 1]
-        return sm.id, sm.code
+        return sm.id, sm.code, sm.vendor_id
 
-    for _x, row, s_slot, _v, _m in pending:
-        row["sample_id"] = sample_of(s_slot)[0]
+    for _x, row, s_slot, _v, _m in pending:   # (the vendor: grading reads results by it, 0035)
+        row["sample_id"], _code, row["vendor_id"] = sample_of(s_slot)
     staged_as = staging.prepare([p[1] for p in pending]) if stage is not None else []
     result_ids = storing.insert_ids(session, TestResult.__table__, [p[1] for p in pending],
                                     "ingest_key")
