@@ -106,6 +106,7 @@ def _sqlite_db(opts: Options, progress: Progress) -> tuple[sa.Engine, str, bool]
     url = f"sqlite:///{path}"
     engine = make_engine(url)
     upgrade(engine)  # migrations added since it was generated
+    datagen.grade_all(engine, unless_graded=True)   # (built before generate graded vendors)
     return engine, url, True
 
 
@@ -134,6 +135,7 @@ def _pg_db(opts: Options, progress: Progress) -> tuple[sa.Engine, str, bool]:
             if ready:
                 engine = make_engine(url)
                 upgrade(engine)  # migrations added since it was generated
+                datagen.grade_all(engine, unless_graded=True)
                 return engine, url, True
             c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             c.execute(sa.text(f'CREATE DATABASE "{name}"'))
