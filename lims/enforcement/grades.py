@@ -133,7 +133,7 @@ def newest_result_times(session: Session, vendor_ids: list[int]) -> dict[int, da
 def _grade(session: Session, rules: GradeRules, when: dict[int, datetime], *,
            tests: bool = True) -> dict[int, tuple[datetime, dict[str, Any], GradeDecision]]:
     """Grade each vendor as of its own time (one metrics read per month of distinct times).
-    ``tests``: count the vendors' tests too (the rules need them, or every grade is shown)."""
+    ``tests``: count the vendors' tests too (else None; the rules must not need them)."""
     groups: list[dict[int, datetime]] = []
     start = None
     for vid, ts in sorted(when.items(), key=lambda kv: kv[1]):
@@ -143,8 +143,7 @@ def _grade(session: Session, rules: GradeRules, when: dict[int, datetime], *,
         groups[-1][vid] = ts
     out = {}
     for group in groups:
-        for vid, m in _metrics(session, group, rules.window_days,
-                               tests=tests or rules_use_tests(rules)).items():
+        for vid, m in _metrics(session, group, rules.window_days, tests=tests).items():
             out[vid] = (group[vid], m, decide_grade(m, rules))
     return out
 
@@ -182,11 +181,12 @@ def recompute_grades(*, session: Session, actor: Actor, at: datetime | None = No
     decided = now()
     vendors = _vendors(session, vendor_ids)
     latest = _latest_as_of(session, [v.id for v in vendors], newest_results)
+    count_all = all_tests or rules_use_tests(rules)
     graded = _grade(session, rules, {v.id: max(at, latest.get(v.id, at)) for v in vendors},
-                    tests=all_tests)
+                    tests=count_all)
     written = {v.id: graded[v.id][0] for v in vendors
                if graded[v.id][2].grade != v.credit_grade or v.id not in latest}
-    if written and graded[next(iter(written))][1]["tests"] is None:
+    if written and not count_all:   # the history rows carry every metric
         for vid, n in count_tests(session, written, rules.window_days).items():
             graded[vid][1]["tests"] = n
     out = []

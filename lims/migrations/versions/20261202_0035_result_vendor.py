@@ -16,7 +16,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # the same text as the model's index (SQLite uses a partial index only when the query's WHERE
-# holds these very terms, literals included: lims.enforcement.grade_metrics.POSITIVE_SCREEN)
+# holds these very terms, literals included: lims.models.results.POSITIVE_SCREEN)
 POSITIVE_SCREEN = "verdict IN ('positive', 'noncompliant') AND retest_of_id IS NULL"
 
 
