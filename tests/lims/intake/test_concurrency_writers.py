@@ -3,7 +3,7 @@ on SQLite and PostgreSQL: no lost update, no duplicate sample code, one unbroken
 rollups equal to a fresh aggregation.
 
 Each writer is a real OS process (multiprocessing, spawn) with its own engine. Both ingest workers
-draw the same sequence of sample codes, so whichever stores a code second must redraw it (on
+first draw the same sequence of sample codes, so whichever stores a code second must redraw it (on
 PostgreSQL also while the other's insert is still uncommitted).
 """
 
@@ -43,13 +43,22 @@ def _ingest_worker(url: str, worker: int, out) -> None:
         import lims.intake.storing as storing_mod
 
         calls = {"n": 0}
-        rng = random.Random(2026)  # the SAME sequence in both workers: their codes collide
+        # First draws: the SAME sequence in both workers, so their codes collide. Redraws: each
+        # worker its own sequence. (Shared redraws would run in lockstep: the loser of a
+        # collision would redraw exactly the codes the winner draws for its next batch, and on
+        # PostgreSQL lose again while those are uncommitted, batch after batch. Real codes are
+        # 40 random bits and never do that.)
+        first, again = random.Random(2026), random.Random(worker)
 
-        def tiny_code() -> str:
-            calls["n"] += 1
-            return "K" + "".join(rng.choice("0123456789ABCDEFGHJKMNPQRSTVWXYZ") for _ in range(3))
+        def tiny_code(rng: random.Random):
+            def draw() -> str:
+                calls["n"] += 1
+                return "K" + "".join(rng.choice("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+                                     for _ in range(3))
+            return draw
 
-        ingest_mod.new_sample_code = storing_mod.new_sample_code = tiny_code  # draw, redraw
+        ingest_mod.new_sample_code = tiny_code(first)
+        storing_mod.new_sample_code = tiny_code(again)
         engine = make_engine(url)
         for b in range(BATCHES):
             readings = [ingest_mod.ReadingIn(
