@@ -65,6 +65,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LIMS_CLOCK_DRIFT_MINUTES", "5",
             "Instrument clocks (lab page 方法监控): an instrument whose clock differs from the "
             "listener's receive time by more than this (median, minutes) is flagged as drifting."),
+    Setting("LIMS_SQLITE_CACHE_MB", "64",
+            "SQLite: page cache per database connection, in MB. A batch of readings touches "
+            "index pages all over a large file; with SQLite's own 2 MB they are written out and "
+            "read again before the commit (docs/performance.md)."),
     Setting("LIMS_BACKDATE_MINUTES", "60",
             "Instrument clocks: a port reading received more than this many minutes after the "
             "time it claims (beyond its instrument's usual offset) is flagged as back-dated."),

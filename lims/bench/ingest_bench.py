@@ -26,20 +26,24 @@ from lims.security.auth import SYSTEM
 from lims.timeutil import local_tz
 
 
-def readings(engine: sa.Engine, n: int, *, seed: int = 1, tag: str = "") -> list[ReadingIn]:
-    """``n`` enzyme/gold/lab readings at the benchmark's markets during the last week."""
+def readings(engine: sa.Engine, n: int, *, seed: int = 1, tag: str = "",
+             markets: int | None = None, instruments: int = 60) -> list[ReadingIn]:
+    """``n`` enzyme/gold/lab readings during the last week, at every benchmark market (or at
+    ``markets`` of them, drawn by ``seed``: what one county's stations send), from
+    ``instruments`` instruments."""
     rnd = random.Random(seed)
     with engine.connect() as conn:
-        markets = [r[0] for r in conn.execute(sa.select(Market.code)
-                                              .where(Market.code.like("BM%")))]
+        everywhere = [r[0] for r in conn.execute(sa.select(Market.code)
+                                                 .where(Market.code.like("BM%")))]
         commodities = [r[0] for r in conn.execute(sa.select(Commodity.name_zh))]
+    markets = sorted(rnd.sample(everywhere, markets)) if markets else everywhere
     base = datetime(END.year, END.month, END.day, 8, tzinfo=local_tz()) - timedelta(days=6)
     out = []
     for i in range(n):
         at = base + timedelta(seconds=rnd.randrange(6 * 86400))
         common = {"tested_at": at, "market": rnd.choice(markets),
                   "vendor_stall": f"S{rnd.randrange(VENDORS_PER_MARKET):03d}",
-                  "instrument_serial": f"BENCH-{rnd.randrange(60):03d}",
+                  "instrument_serial": f"BENCH-{rnd.randrange(instruments):03d}",
                   "ingest_key": f"ingest-{tag}-{seed}-{i}", "source": "import"}
         x = rnd.random()
         if x < 0.7:
@@ -85,13 +89,16 @@ def gold_raw(rnd: random.Random, verdict: str) -> dict:
 
 
 def run(engine: sa.Engine, total: int, batch: int, *,
-        progress: Callable[[int, int], None] | None = None) -> dict:
+        progress: Callable[[int, int], None] | None = None, markets: int | None = None,
+        instruments: int = 60) -> dict:
     """Ingest ``total`` new readings in batches, then re-send one batch (all duplicates).
+    ``markets``/``instruments``: where each batch's readings come from (``readings``).
 
     Returns per-batch throughputs (results/s) for new readings and for the duplicate batch.
     """
     tag = f"{time.time_ns():x}"
-    batches = [readings(engine, min(batch, total - i), seed=i, tag=tag)
+    batches = [readings(engine, min(batch, total - i), seed=i, tag=tag, markets=markets,
+                        instruments=instruments)
                for i in range(0, total, batch)]
     with Session(engine) as s:
         cache = RefCache.load(s)

@@ -157,6 +157,11 @@ def _drop_pg(opts: Options) -> None:
 
 # ------------------------------------------------------------------------------- the run
 
+# the second ingest row: batches as one county's stations send them (docs/performance.md,
+# "Where a batch's writes go")
+LOCAL_MARKETS, LOCAL_INSTRUMENTS = 20, 3
+
+
 def _ms(xs: list[float]) -> tuple[float, float]:
     med, p95 = queries.summarize(xs)
     return med * 1000, p95 * 1000
@@ -199,6 +204,16 @@ def run_backend(backend: str, opts: Options, report: Report, progress: Progress)
                     "≥ 20 000 results/s (SQLite)", "p95 column: 5th percentile (slow batch)"))
             add(Row(backend, "ingest, a batch re-sent (all duplicates)", "results/s",
                     res["duplicate_rate"], None, None, "", "idempotency check path"))
+            local = min(LOCAL_MARKETS, scale.markets)
+            res = ingest_bench.run(engine, opts.ingest, opts.ingest_batch, markets=local,
+                                   instruments=LOCAL_INSTRUMENTS,
+                                   progress=lambda d, n: progress("ingest, county", d, n))
+            rates = res["rates"]
+            add(Row(backend, f"ingest, batches of {opts.ingest_batch} from {local} markets",
+                    "results/s", float(np.median(rates)), float(np.percentile(rates, 5)), None,
+                    "", f"as one county's stations send them: {local} markets and "
+                        f"{LOCAL_INSTRUMENTS} instruments per batch (the row above: every "
+                        "market, 60 instruments); p95 column: 5th percentile"))
         if opts.api_readings:
             res = api_bench.api_upload(engine, opts.api_readings)
             add(Row(backend, "API upload, POST /api/v1/readings × 1 000", "readings/s",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -48,13 +49,15 @@ def latest_records(session: Session, instrument_ids: set[int] | None = None,
     return out
 
 
-def state_at(records: list[CalibrationRecord], at: datetime) -> CalibrationState:
-    """State given the instrument's gating records (newest first) at instant ``at``."""
+def state_at(records: list[CalibrationRecord], at: datetime,
+             tz: ZoneInfo | None = None) -> CalibrationState:
+    """State given the instrument's gating records (newest first) at instant ``at`` (due dates
+    are days in ``tz``, default the configured zone)."""
     for r in records:
         if r.performed_at <= at:
             if r.outcome != "pass":
                 return CalibrationState.FAILED
-            if r.due_date is not None and local_date(at) > r.due_date:
+            if r.due_date is not None and local_date(at, tz) > r.due_date:
                 return CalibrationState.OVERDUE
             return CalibrationState.OK
     return CalibrationState.UNKNOWN
@@ -140,10 +143,10 @@ def apply_release(row: dict[str, Any], method: Any) -> None:
 _QC = "qc_rejected"   # session.info memo: (instrument id, local day) → (serial, time) or None
 
 
-def _day_bounds(day: date) -> tuple[datetime, datetime]:
+def _day_bounds(day: date, tz: ZoneInfo | None = None) -> tuple[datetime, datetime]:
     from lims.timeutil import local_tz
 
-    tz = local_tz()
+    tz = tz or local_tz()
     start = datetime(day.year, day.month, day.day, tzinfo=tz)
     return start, start + timedelta(days=1)
 
@@ -171,10 +174,11 @@ def qc_reason(serial: str, day: date) -> str:
 
 def apply_daily_qc(session: Session, row: dict[str, Any], instrument: Instrument | None,
                    tested_at: datetime) -> None:
-    """Hold the result when its instrument's daily QC of that day was rejected."""
+    """Hold the result when its instrument's daily QC of that day was rejected (the day: the
+    row's ``local_date`` when it has one)."""
     if instrument is None:
         return
-    day = local_date(tested_at)
+    day = row.get("local_date") or local_date(tested_at)
     if rejected_qc(session, instrument.id, day) is not None:
         row["status"] = ResultStatus.HELD.value
         row.setdefault("verdict_reasons", []).append(qc_reason(instrument.serial_no, day))

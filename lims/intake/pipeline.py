@@ -131,7 +131,7 @@ def _judged_row(x: Bound, cache: RefCache, records: dict, tz: ZoneInfo, stamp,
     mismatch = x.instrument_outcome is not None and not same_meaning(verdict.outcome,
                                                                     x.instrument_outcome)
     if x.instrument is not None:
-        state = gate.state_at(records.get(x.instrument.id, []), r.tested_at)
+        state = gate.state_at(records.get(x.instrument.id, []), r.tested_at, tz)
     else:
         state = CalibrationState.NOT_APPLICABLE
     status = gate.status_for(state)
@@ -164,7 +164,7 @@ def _store(session: Session, bound: list[Bound], cache: RefCache, tz: ZoneInfo,
     existing = _existing(session, [x.key for x in bound])
     inst_ids = {x.instrument.id for x in bound if x.instrument is not None}
     records = gate.latest_records(session, inst_ids) if inst_ids else {}
-    _preload_daily_qc(session, bound)
+    _preload_daily_qc(session, bound, tz)
     slots: list[Stored | int | str] = []   # a prior duplicate, a pending index, a repeated key
     pending: list[tuple[Bound, dict, int, Verdict, bool]] = []   # int: sample slot
     first_of: dict[str, int] = {}
@@ -265,18 +265,18 @@ def _store(session: Session, bound: list[Bound], cache: RefCache, tz: ZoneInfo,
     return report
 
 
-def _preload_daily_qc(session: Session, bound: list[Bound]) -> None:
+def _preload_daily_qc(session: Session, bound: list[Bound], tz: ZoneInfo) -> None:
     """Fill ``gate.rejected_qc``'s memo for every (instrument, local day) of the batch with one
     query, instead of one query per pair (the same values: the first rejected daily QC of that
     day, else None)."""
     memo: dict = session.info.setdefault(gate._QC, {})
-    todo = {(x.instrument.id, local_date(x.reading.tested_at)) for x in bound
+    todo = {(x.instrument.id, local_date(x.reading.tested_at, tz)) for x in bound
             if x.instrument is not None} - set(memo)
     if not todo:
         return
     cr = CalibrationRecord
-    start, end = gate._day_bounds(min(d for _i, d in todo))[0], \
-        gate._day_bounds(max(d for _i, d in todo))[1]
+    start, end = gate._day_bounds(min(d for _i, d in todo), tz)[0], \
+        gate._day_bounds(max(d for _i, d in todo), tz)[1]
     ids = sorted({i for i, _d in todo})
     first: dict[tuple, Any] = {}
     for i in range(0, len(ids), 500):
@@ -286,7 +286,7 @@ def _preload_daily_qc(session: Session, bound: list[Bound]) -> None:
                     cr.kind == CalibrationKind.DAILY_QC.value, cr.outcome != "pass",
                     cr.performed_at >= start, cr.performed_at < end)
                 .order_by(cr.performed_at)):
-            first.setdefault((iid, local_date(at)), at)
+            first.setdefault((iid, local_date(at, tz)), at)
     for key in todo:
         memo[key] = first.get(key)
 

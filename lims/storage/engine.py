@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlmodel import Session
 
-from lims.settings import load_settings
+from lims.errors import ConfigError
+from lims.settings import load_settings, setting
 
 
 def make_engine(url: str) -> sa.Engine:
@@ -26,6 +27,7 @@ def make_engine(url: str) -> sa.Engine:
 
             # writes wait while `lims restore` holds the maintenance lock (storage.maintenance)
             connect_args["factory"] = connection_class(Path(path).resolve())
+        cache_kib = sqlite_cache_mb() * 1024
         engine = sa.create_engine(url, connect_args=connect_args)
 
         @event.listens_for(engine, "connect")
@@ -35,10 +37,24 @@ def make_engine(url: str) -> sa.Engine:
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA cache_size=-{cache_kib}")   # negative: KiB, not pages
             cur.close()
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
+
+
+def sqlite_cache_mb() -> int:
+    """The page cache of each SQLite connection in MB (setting LIMS_SQLITE_CACHE_MB)."""
+    raw = setting("LIMS_SQLITE_CACHE_MB") or "64"
+    try:
+        mb = int(raw)
+    except ValueError:
+        mb = 0
+    if not 2 <= mb <= 65536:
+        raise ConfigError(f"LIMS_SQLITE_CACHE_MB must be a whole number of MB from 2 to 65536, "
+                          f"got {raw!r}")
+    return mb
 
 
 @lru_cache(maxsize=8)

@@ -83,7 +83,10 @@ def kinds() -> tuple[str, ...]:
 
 def kind_spec(kind: str) -> MethodKindSpec:
     """The spec of ``kind``; UnknownMethodKind names the kind and the known ones."""
-    name = str(kind)
+    name = kind if type(kind) is str else str(kind)
+    spec = _specs.get(name)   # (one dict read: no lock for the kinds already imported)
+    if spec is not None:
+        return spec
     with _lock:
         spec = _specs.get(name)
         if spec is not None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from lims.verdicts.core import Limit, Verdict
@@ -35,10 +36,9 @@ class CommodityInfo:
         """From a ``Commodity`` row (or anything with the same attributes); None stays None."""
         if row is None or isinstance(row, cls):
             return row
-        return cls(name_zh=getattr(row, "name_zh", "") or "",
-                   name_en=getattr(row, "name_en", "") or "",
-                   category=getattr(row, "category", "") or "",
-                   enzyme_interference=bool(getattr(row, "enzyme_interference", False)))
+        return _commodity_info(getattr(row, "name_zh", "") or "", getattr(row, "name_en", "") or "",
+                               getattr(row, "category", "") or "",
+                               bool(getattr(row, "enzyme_interference", False)))
 
     @property
     def label(self) -> str:
@@ -59,10 +59,22 @@ class AnalyteInfo:
         """From an ``Analyte`` row (or anything with the same attributes); None stays None."""
         if row is None or isinstance(row, cls):
             return row
-        return cls(name_zh=getattr(row, "name_zh", "") or "",
-                   name_en=getattr(row, "name_en", "") or "",
-                   pesticide_class=getattr(row, "pesticide_class", "") or "",
-                   enzyme_blind_spot=bool(getattr(row, "enzyme_blind_spot", False)))
+        return _analyte_info(getattr(row, "name_zh", "") or "", getattr(row, "name_en", "") or "",
+                             getattr(row, "pesticide_class", "") or "",
+                             bool(getattr(row, "enzyme_blind_spot", False)))
+
+
+# One frozen copy per distinct set of values: a batch judges thousands of readings of the same
+# few commodities and analytes, and building the copy cost more than the judging itself. Keyed
+# by the values, so an edited row gets a new copy.
+@lru_cache(maxsize=4096)
+def _commodity_info(name_zh: str, name_en: str, category: str, interference: bool) -> CommodityInfo:
+    return CommodityInfo(name_zh, name_en, category, interference)
+
+
+@lru_cache(maxsize=4096)
+def _analyte_info(name_zh: str, name_en: str, pesticide_class: str, blind_spot: bool) -> AnalyteInfo:
+    return AnalyteInfo(name_zh, name_en, pesticide_class, blind_spot)
 
 
 @dataclass(frozen=True)
