@@ -13,12 +13,14 @@ it
    calibration lapsed or failed is held for review;
 4. stores each reading once (idempotent by ``ingest_key``; a reading identical to a result its
    sample already has is a duplicate too), with bulk writes (``lims.intake.storing``);
-5. keeps the pass-rate rollups exact (``lims.intake.rollups``);
-6. runs the follow-up: a positive first screen opens its case once it is final (its method's
+5. runs the follow-up: a positive first screen opens its case once it is final (its method's
    re-tests confirmed it, ``lims.intake.retests``; until then its sample is "re-test pending"),
    a final positive or a suspicious one raises an alert to its market's grid group
    (``lims.enforcement.followup``); a held result waits for review; and the vendors whose
-   record changed are graded again (``lims.enforcement.grades``).
+   record changed are graded again (``lims.enforcement.grades``);
+6. keeps the pass-rate rollups exact (``lims.intake.rollups``) and appends the batch's audit
+   events (its seals, its follow-up) to the chain. These rows every writer shares come last,
+   under the chain's lock: concurrent batches on PostgreSQL queue only for them.
 
 A reading that names neither a sample nor a channel holding one (``lims.intake.batches``) and
 carries nothing to make a sample from is kept whole as an ``UnboundReading`` — counted nowhere,
@@ -77,9 +79,17 @@ def accept_readings(*, session: Session, actor: Actor, readings: list[ReadingIn]
         raise ValidationFailed(errors, "readings")
     begin_write(session)  # SQLite: checks and inserts below see no other writer (no races)
     retest_ids: set[int] = set()
-    report = _store(session, [b for b in bound if b is not None], cache, tz, retest_ids, stage)
-    if stage is None:
-        _follow_up(session, actor, report, retest_ids)
+    new_rows: list[dict] = []
+    # The batch's audit events (its seals, its follow-up) are appended at the end, and the rows
+    # every writer shares (the audit chain's head, the rollups) are written last: on PostgreSQL
+    # concurrent batches wait for each other only for that, not for their whole follow-up.
+    with audit.deferred(session):
+        report = _store(session, [b for b in bound if b is not None], cache, tz, retest_ids,
+                        stage, new_rows)
+        if stage is None:
+            _follow_up(session, actor, report, retest_ids)
+        audit.lock_chain(session)   # first, so that all writers lock the rollup rows in turn
+        rollups.add_results(session=session, results=new_rows)
     return report
 
 
@@ -159,8 +169,9 @@ def _judged_row(x: Bound, cache: RefCache, records: dict, tz: ZoneInfo, stamp,
 
 
 def _store(session: Session, bound: list[Bound], cache: RefCache, tz: ZoneInfo,
-           retest_ids: set[int], stage: str | None = None) -> IngestReport:
-    """Store the batch; the ids of new results that re-test a screen go into ``retest_ids``."""
+           retest_ids: set[int], stage: str | None, new_rows: list[dict]) -> IngestReport:
+    """Store the batch; the ids of new results that re-test a screen go into ``retest_ids``,
+    the new results' rows (for the rollups, added by the caller) into ``new_rows``."""
     existing = _existing(session, [x.key for x in bound])
     inst_ids = {x.instrument.id for x in bound if x.instrument is not None}
     records = gate.latest_records(session, inst_ids) if inst_ids else {}
@@ -243,7 +254,7 @@ def _store(session: Session, bound: list[Bound], cache: RefCache, tz: ZoneInfo,
     _link_new_samples(session, pending, result_ids)
     retest_ids.update(rid for p, rid in zip(pending, result_ids, strict=True)
                       if p[1]["retest_of_id"] is not None)
-    rollups.add_results(session=session, results=[p[1] for p in pending])
+    new_rows.extend(p[1] for p in pending)
     new: list[Stored] = []
     for k, ((x, row, s_slot, verdict, mismatch), rid) in enumerate(
             zip(pending, result_ids, strict=True)):   # a staged one: the status it will get

@@ -126,6 +126,16 @@ def record_many(*, session: Session, events: list[AuditEvent]) -> list[AuditEven
     return events
 
 
+def lock_chain(session: Session) -> None:
+    """Take the audit chain's write lock now (held to commit), as appending an event would.
+
+    For a writer that is about to update rows other writers also update (the rollups): taking
+    the chain lock first puts every such writer in one queue, so none waits for another's row
+    while holding a row that one needs."""
+    session.connection()
+    begin_write(session, lock_key=CHAIN_LOCK)
+
+
 @contextmanager
 def deferred(session: Session) -> Iterator[None]:
     """Within the block ``record`` queues its events; at its end they are appended in order
