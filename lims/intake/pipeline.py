@@ -41,13 +41,12 @@ from lims.intake.binding import Bound, bind
 from lims.intake.readings import IngestReport, ReadingIn, Stored, new_sample_code
 from lims.models import (
     Alert,
-    CalibrationRecord,
     EnforcementCase,
     Sample,
     TestResult,
     UnboundReading,
 )
-from lims.models.enums import CalibrationKind, CalibrationState, ResultStatus
+from lims.models.enums import CalibrationState, ResultStatus
 from lims.models.results import new_uuid
 from lims.reference.lookup import RefCache
 from lims.security import audit
@@ -175,7 +174,8 @@ def _store(session: Session, bound: list[Bound], cache: RefCache, tz: ZoneInfo,
     existing = _existing(session, [x.key for x in bound])
     inst_ids = {x.instrument.id for x in bound if x.instrument is not None}
     records = gate.latest_records(session, inst_ids) if inst_ids else {}
-    _preload_daily_qc(session, bound, tz)
+    gate.preload_daily_qc(session, {(x.instrument.id, local_date(x.reading.tested_at, tz))
+                                    for x in bound if x.instrument is not None}, tz)
     slots: list[Stored | int | str] = []   # a prior duplicate, a pending index, a repeated key
     pending: list[tuple[Bound, dict, int, Verdict, bool]] = []   # int: sample slot
     first_of: dict[str, int] = {}
@@ -274,32 +274,6 @@ def _store(session: Session, bound: list[Bound], cache: RefCache, tz: ZoneInfo,
                                         f.instrument_verdict, f.mismatch, f.status,
                                         f.calibration_state, duplicate=True))
     return report
-
-
-def _preload_daily_qc(session: Session, bound: list[Bound], tz: ZoneInfo) -> None:
-    """Fill ``gate.rejected_qc``'s memo for every (instrument, local day) of the batch with one
-    query, instead of one query per pair (the same values: the first rejected daily QC of that
-    day, else None)."""
-    memo: dict = session.info.setdefault(gate._QC, {})
-    todo = {(x.instrument.id, local_date(x.reading.tested_at, tz)) for x in bound
-            if x.instrument is not None} - set(memo)
-    if not todo:
-        return
-    cr = CalibrationRecord
-    start, end = gate._day_bounds(min(d for _i, d in todo), tz)[0], \
-        gate._day_bounds(max(d for _i, d in todo), tz)[1]
-    ids = sorted({i for i, _d in todo})
-    first: dict[tuple, Any] = {}
-    for i in range(0, len(ids), 500):
-        for iid, at in session.exec(
-                select(cr.instrument_id, cr.performed_at).where(
-                    cr.instrument_id.in_(ids[i:i + 500]),
-                    cr.kind == CalibrationKind.DAILY_QC.value, cr.outcome != "pass",
-                    cr.performed_at >= start, cr.performed_at < end)
-                .order_by(cr.performed_at)):
-            first.setdefault((iid, local_date(at, tz)), at)
-    for key in todo:
-        memo[key] = first.get(key)
 
 
 def _keep_unbound(session: Session, x: Bound) -> Stored:
