@@ -98,3 +98,25 @@ def test_quantitative_uses_the_edition_in_force(session, market):
     ])
     by_year = {s.verdict.threshold["standard"]: s.verdict.outcome.value for s in rep.stored}
     assert by_year == {"GB 2763.1-2022": "compliant", "GB 2763-2021": "noncompliant"}
+
+
+def test_new_samples_get_time_ordered_uuids(session, market):
+    """Sample UUIDs are version 7 (RFC 9562): later samples sort after earlier ones, so new keys
+    land at the end of the unique index rather than on random pages (docs/performance.md)."""
+    import uuid
+
+    first = accept_readings(session=session, actor=SYSTEM, readings=[
+        enzyme(0.35, 0.30 - 0.01 * i, tested_at=T0 + timedelta(minutes=i)) for i in range(3)])
+    session.commit()
+    second = accept_readings(session=session, actor=SYSTEM, readings=[
+        enzyme(0.35, 0.20, tested_at=T0 + timedelta(hours=1))])
+    session.commit()
+
+    def uuids(rep):
+        return [session.exec(select(Sample.uuid).where(Sample.code == s.sample_code)).one()
+                for s in rep.stored]
+
+    old, new = uuids(first), uuids(second)
+    assert len(set(old)) == 3
+    assert all(uuid.UUID(u).version == 7 for u in old + new)
+    assert max(old) < min(new)
