@@ -136,6 +136,20 @@ def setting(name: str) -> str | None:
     return _env(name)
 
 
+def int_setting(name: str, minimum: int = 1, maximum: int | None = None, unit: str = "") -> int:
+    """A declared setting that must be a whole number in [minimum, maximum]; ConfigError names
+    the setting and the value otherwise."""
+    raw = setting(name) or ""
+    try:
+        value = int(raw)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f"from {minimum} to {maximum}" if maximum is not None else f"≥ {minimum}"
+        raise ConfigError(f"{name} must be a whole number{unit} {bounds}, got {raw!r}")
+    return value
+
+
 def load_settings() -> Settings:
     """Read the settings from the environment, refusing values that cannot work (ConfigError).
 

@@ -23,23 +23,12 @@ from sqlmodel import Session, select
 
 from lims.errors import ConfigError
 from lims.models import Alert, Commodity, GridGroup, Market, Notice, Sample, TestResult, Vendor
-from lims.settings import setting
+from lims.settings import int_setting, setting
 from lims.timeutil import local_tz, now
 
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_WAIT = timedelta(minutes=30)
 VERDICT_ZH = {"positive": "阳性", "suspicious": "可疑", "noncompliant": "不合格"}
-
-
-def _int_setting(name: str) -> int:
-    raw = setting(name) or ""
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ConfigError(f"{name} must be a whole number ≥ 1, got {raw!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -58,12 +47,12 @@ class Channels:
         webhook = setting("LIMS_NOTICE_WEBHOOK_URL")
         if webhook and not webhook.startswith(("http://", "https://")):
             raise ConfigError(f"LIMS_NOTICE_WEBHOOK_URL must be an http(s):// URL, got {webhook!r}")
-        return cls(smtp_host=setting("LIMS_SMTP_HOST"), smtp_port=_int_setting("LIMS_SMTP_PORT"),
+        return cls(smtp_host=setting("LIMS_SMTP_HOST"), smtp_port=int_setting("LIMS_SMTP_PORT"),
                    smtp_from=setting("LIMS_SMTP_FROM") or "lims@localhost",
                    smtp_user=setting("LIMS_SMTP_USER"),
                    smtp_password=setting("LIMS_SMTP_PASSWORD"),
                    starttls=(setting("LIMS_SMTP_STARTTLS") or "0") == "1",
-                   webhook_url=webhook, max_attempts=_int_setting("LIMS_NOTICE_MAX_ATTEMPTS"))
+                   webhook_url=webhook, max_attempts=int_setting("LIMS_NOTICE_MAX_ATTEMPTS"))
 
 
 def _message(session: Session, alert: Alert) -> tuple[str, str, dict]:

@@ -10,8 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlmodel import Session
 
-from lims.errors import ConfigError
-from lims.settings import load_settings, setting
+from lims.settings import int_setting, load_settings
 
 
 def make_engine(url: str) -> sa.Engine:
@@ -46,15 +45,7 @@ def make_engine(url: str) -> sa.Engine:
 
 def sqlite_cache_mb() -> int:
     """The page cache of each SQLite connection in MB (setting LIMS_SQLITE_CACHE_MB)."""
-    raw = setting("LIMS_SQLITE_CACHE_MB") or "64"
-    try:
-        mb = int(raw)
-    except ValueError:
-        mb = 0
-    if not 2 <= mb <= 65536:
-        raise ConfigError(f"LIMS_SQLITE_CACHE_MB must be a whole number of MB from 2 to 65536, "
-                          f"got {raw!r}")
-    return mb
+    return int_setting("LIMS_SQLITE_CACHE_MB", 2, 65536, unit=" of MB")
 
 
 @lru_cache(maxsize=8)
