@@ -84,10 +84,13 @@ def raise_alert(*, session: Session, actor: Actor, result_id: int, at: datetime 
 
 
 def raise_alerts(*, session: Session, actor: Actor, result_ids: list[int],
-                 rules: EnforcementRules | None = None,
-                 known_new: bool = False) -> dict[int, Alert]:
+                 rules: EnforcementRules | None = None, known_new: bool = False,
+                 at: dict[int, datetime | None] | None = None) -> dict[int, Alert]:
     """``raise_alert`` for many results (the same alerts, events and notices, in the order
-    given) with one flush for the new alerts. Returns result id -> alert (raised or found)."""
+    given) with one flush for the new alerts. ``at``: result id -> when raised (a screen
+    confirmed by its re-tests: then; else at its test time). Returns result id -> alert
+    (raised or found)."""
+    at = at or {}
     require(actor, PERMISSION)
     rules = rules or load_enforcement_rules()
     out: dict[int, Alert] = {}
@@ -103,10 +106,12 @@ def raise_alerts(*, session: Session, actor: Actor, result_ids: list[int],
             out[rid] = alert = Alert(
                 result_id=rid, market_id=result.market_id,
                 grid_group_id=market.grid_group_id if market else None, level=result.verdict,
-                raised_at=result.tested_at, target_minutes=rules.alert_target_minutes)
+                raised_at=at.get(rid) or result.tested_at,
+                target_minutes=rules.alert_target_minutes)
             new.append(alert)
         else:
-            alert = raise_alert(session=session, actor=actor, result_id=rid, rules=rules)
+            alert = raise_alert(session=session, actor=actor, result_id=rid, rules=rules,
+                                at=at.get(rid))
             if alert is not None:
                 out[rid] = alert
     if new:

@@ -82,14 +82,16 @@ def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def _step(session: Session, actor: Actor, case: EnforcementCase, kind: str, at: datetime,
-          details: dict[str, Any], old: dict | None = None, reason: str = "") -> CaseStep:
+          details: dict[str, Any], old: dict | None = None, reason: str = "",
+          flush: bool = True) -> CaseStep:
     step = CaseStep(case_id=case.id, kind=kind, at=at, by=actor.username,
                     details=_jsonable(details))
     session.add(step)
     session.add(case)
     audit.record(session=session, actor=actor, action=f"case.{kind}", entity="case",
                  entity_id=case.id, old=old, new={"at": at, **details}, reason=reason)
-    session.flush()
+    if flush:
+        session.flush()
     return step
 
 
@@ -102,28 +104,43 @@ def open_case(*, session: Session, actor: Actor, result_id: int, at: datetime | 
         select(EnforcementCase).where(EnforcementCase.result_id == result_id)).first()
     if existing is not None:
         return existing
-    result = session.get(TestResult, result_id)
-    if result is None:
-        raise NotFound(f"no test result with id {result_id}")
+    return open_cases(session=session, actor=actor, items=[(result_id, at)], rules=rules)[result_id]
+
+
+def open_cases(*, session: Session, actor: Actor, items: list[tuple[int, datetime | None]],
+               rules: EnforcementRules | None = None) -> dict[int, EnforcementCase]:
+    """Open the cases of results the caller read to have none: (result id, opened at or None
+    for the result's test time) pairs. The cases, steps and events one ``open_case`` per result
+    would make, with two flushes for them all. Returns result id -> case."""
+    require(actor, PERMISSION)
     rules = rules or load_enforcement_rules()
-    if result.verdict not in rules.case_verdicts:
-        _refuse(f"for result {result_id}", "verdict",
-                f"result {result_id} is {result.verdict}; cases open for "
-                f"{', '.join(rules.case_verdicts)} results")
-    sample = session.get(Sample, result.sample_id)
-    opened = _aware(at, "at", "new") if at is not None else result.tested_at
-    case = EnforcementCase(result_id=result_id, sample_id=result.sample_id,
-                           vendor_id=sample.vendor_id if sample else None,
-                           market_id=result.market_id, commodity_id=result.commodity_id,
-                           opened_at=opened, opened_by=actor.username,
-                           objection_window_hours=rules.objection_hours,
-                           objection_rule=rules.objection_source[:300])
-    session.add(case)
+    made: list[tuple[EnforcementCase, TestResult, datetime]] = []
+    for result_id, at in items:
+        result = session.get(TestResult, result_id)
+        if result is None:
+            raise NotFound(f"no test result with id {result_id}")
+        if result.verdict not in rules.case_verdicts:
+            _refuse(f"for result {result_id}", "verdict",
+                    f"result {result_id} is {result.verdict}; cases open for "
+                    f"{', '.join(rules.case_verdicts)} results")
+        sample = session.get(Sample, result.sample_id)
+        opened = _aware(at, "at", "new") if at is not None else result.tested_at
+        made.append((EnforcementCase(
+            result_id=result_id, sample_id=result.sample_id,
+            vendor_id=sample.vendor_id if sample else None, market_id=result.market_id,
+            commodity_id=result.commodity_id, opened_at=opened, opened_by=actor.username,
+            objection_window_hours=rules.objection_hours,
+            objection_rule=rules.objection_source[:300]), result, opened))
+    if not made:
+        return {}
+    session.add_all([case for case, _r, _at in made])
+    session.flush()   # the cases' ids, for their steps and events
+    for case, result, opened in made:
+        _step(session, actor, case, "opened", opened,
+              {"result_id": result.id, "verdict": result.verdict,
+               "objection_window_hours": rules.objection_hours}, flush=False)
     session.flush()
-    _step(session, actor, case, "opened", opened,
-          {"result_id": result_id, "verdict": result.verdict,
-           "objection_window_hours": rules.objection_hours})
-    return case
+    return {result.id: case for case, result, _at in made}
 
 
 def _open(case: EnforcementCase) -> None:

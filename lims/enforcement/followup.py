@@ -19,8 +19,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from lims.enforcement.alerts import raise_alert, raise_alerts
-from lims.enforcement.cases import open_case
+from lims.enforcement.alerts import raise_alerts
+from lims.enforcement.cases import open_case, open_cases
 from lims.enforcement.grades import newest_result_times, recompute_grades
 from lims.enforcement.rules import EnforcementRules, load_enforcement_rules
 from lims.intake import retests
@@ -95,6 +95,7 @@ def follow_up(*, session: Session, actor: Actor, result_ids: list[int],
         have[sid].verdict in rules.case_verdicts and have[sid].method_id in rapid
         and have[sid].retest_of_id is None and have[sid].status in retests.COUNTED)}
     preloaded = retests.preload(session, list(candidates.values())) if candidates else {}
+    finals: list[tuple[TestResult, datetime | None, list[int]]] = []
     for screen_id, touched in screens.items():
         screen = candidates.get(screen_id)
         if screen is None:
@@ -105,18 +106,26 @@ def follow_up(*, session: Session, actor: Actor, result_ids: list[int],
             continue
         # confirmed by re-tests: opened when confirmed; else (no re-test asked) at the screen
         at = d.at if d is not None and d.state is not None else None
-        alert = raise_alert(session=session, actor=actor, result_id=screen_id, at=at,
-                            rules=rules, known_new=screen_id not in alerted,
-                            ) if screen.verdict in rules.alert_verdicts else None
-        case = open_case(session=session, actor=actor, result_id=screen_id, at=at, rules=rules,
-                         known_new=screen_id not in opened)
         # the screen, and the re-test that confirmed it just now (not later readings)
         deciding = d.deciding_result_id if d is not None and d.changed else None
-        for rid in touched:
-            if rid in (screen_id, deciding):
-                out.case_ids[rid] = case.id
-                if alert is not None:
-                    out.alert_ids[rid] = alert.id
+        finals.append((screen, at, [rid for rid in touched if rid in (screen_id, deciding)]))
+    # the final screens' alerts and cases, each kind at once (those found, then the new ones)
+    when = {s.id: at for s, at, _rids in finals}
+    alerts: dict[int, Alert] = {}
+    for known_new in (False, True):
+        alerts.update(raise_alerts(
+            session=session, actor=actor, rules=rules, known_new=known_new, at=when,
+            result_ids=[s.id for s, _at, _rids in finals if s.verdict in rules.alert_verdicts
+                        and (s.id not in alerted) is known_new]))
+    cases = {s.id: open_case(session=session, actor=actor, result_id=s.id, at=at, rules=rules)
+             for s, at, _rids in finals if s.id in opened}
+    cases.update(open_cases(session=session, actor=actor, rules=rules,
+                            items=[(s.id, at) for s, at, _rids in finals if s.id not in opened]))
+    for s, _at, rids in finals:
+        for rid in rids:
+            out.case_ids[rid] = cases[s.id].id
+            if s.id in alerts:
+                out.alert_ids[rid] = alerts[s.id].id
     session.flush()   # samples whose re-test state changed (read with SQL after this)
     return out
 
