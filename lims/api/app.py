@@ -15,6 +15,8 @@ check run in front of every route (``lims.api.limits.BodyGuard``); the rate limi
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -38,6 +40,7 @@ from lims.storage.engine import get_engine
 PREFIX = f"/api/{VERSION}"
 RATE_PER_MINUTE = 600   # requests per token and minute
 BURST = 60              # requests a token may send at once
+WORKER_OPTIONS = "LIMS_API_WORKER_OPTIONS"   # `lims api serve --workers N` → its worker processes
 
 DESCRIPTION = """\
 Kuaijian LIMS central server. Stations and devices upload readings (all or nothing, through the
@@ -69,3 +72,12 @@ def create_app(engine: sa.Engine | None = None, *, rate_per_minute: float = RATE
     app.add_middleware(BodyGuard, max_body=max_body, raw_prefix=f"{PREFIX}/attachments/",
                        raw_limit=max_bytes)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app of one worker process of ``lims api serve --workers N`` (uvicorn imports it by
+    name in each process): the options ``serve`` was given come in ``LIMS_API_WORKER_OPTIONS``
+    (JSON), the database from ``LIMS_DATABASE_URL`` as in any process."""
+    options = json.loads(os.environ.get(WORKER_OPTIONS) or "{}")
+    return create_app(rate_per_minute=float(options.get("rate_per_minute", RATE_PER_MINUTE)),
+                      burst=options.get("burst", BURST))

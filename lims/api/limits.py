@@ -12,7 +12,8 @@ and otherwise hands the body it read on to the route unchanged. A ``PUT`` under 
 (``/api/v1/attachments/``: a file, not JSON) is exempt from the JSON checks and has its own size
 limit (``raw_limit()``, the attachments' ``LIMS_ATTACHMENT_MAX_MB``); its route checks the rest.
 
-``RateLimiter`` is a token bucket per API token, in memory (one server process): ``burst``
+``RateLimiter`` is a token bucket per API token, in memory (per server process: with
+``lims api serve --workers N`` a token may send up to N times as much): ``burst``
 requests at once, refilled at ``per_minute``; an empty bucket answers **429** with
 ``Retry-After`` (seconds, rounded up).
 """

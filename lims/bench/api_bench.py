@@ -4,12 +4,18 @@
 Both run a real uvicorn server on loopback (in a thread) on the bench database, with a fresh
 station token, and send JSON over a socket as a station would; the readings are the ingest
 bench's (``ingest_bench.readings``: the generated data's verdict mix, in the last week).
+``api_upload_parallel``: several stations upload at once to ``lims api serve --workers N`` in
+its own processes, as a central server with several cores runs it.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -117,3 +123,95 @@ def station_push(engine: sa.Engine, n: int, batch: int = 500) -> dict:
         station.dispose()
     return {"seconds": seconds, "sent": rep.sent, "stored": rep.stored,
             "rate": rep.sent / seconds if seconds else None}
+
+
+def _served(url: str, workers: int, var_dir: str) -> subprocess.Popen:
+    """``lims api serve --workers N`` in its own process group on a free loopback port,
+    answering; the caller stops it (``_stop``)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "LIMS_DATABASE_URL": url, "LIMS_VAR_DIR": var_dir}
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "lims"), "api", "serve",
+                             "--port", str(port), "--workers", str(workers), "--rate-limit",
+                             "0", "--log-level", "warning"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    proc.url = f"http://127.0.0.1:{port}"   # type: ignore[attr-defined]
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"lims api serve stopped: {proc.stderr.read().decode()[-2000:]}")
+        try:
+            with urllib.request.urlopen(proc.url + "/api/v1/health", timeout=2) as reply:
+                if reply.status == 200:
+                    return proc
+        except OSError:
+            pass
+        time.sleep(0.2)
+    _stop(proc)
+    raise RuntimeError("lims api serve did not answer within 180 s")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()   # the parent stops its workers (a signal to all at once can hang it)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def api_upload_parallel(engine: sa.Engine, n: int, *, stations: int, workers: int,
+                        batch: int = 1000, markets: int = 20, instruments: int = 3) -> dict:
+    """``stations`` stations upload ``n`` readings between them at once (each its own token and
+    county: ``markets`` markets, ``instruments`` devices), ``batch`` per request, to ``lims api
+    serve --workers N`` in its own processes. Returns the aggregate readings/s (all readings ÷
+    first request to last answer) and each request's readings/s."""
+    url = engine.url.render_as_string(hide_password=False)
+    per = n // stations
+    tag = f"par{time.time_ns():x}"
+    work = [(_token(engine, f"bench-par-{tag}-{k}"),
+             [_item(r) for r in ingest_bench.readings(engine, per, seed=100 + k, tag=f"{tag}{k}",
+                                                      markets=markets,
+                                                      instruments=instruments)])
+            for k in range(stations)]
+    rates: list[float] = []
+    errors: list[str] = []
+    with tempfile.TemporaryDirectory() as var_dir:
+        proc = _served(url, workers, var_dir)
+        try:
+            start = threading.Barrier(stations + 1)
+
+            def station(token: str, items: list[dict]) -> None:
+                start.wait()
+                for i in range(0, len(items), batch):
+                    body = json.dumps({"readings": items[i:i + batch]}).encode()
+                    req = urllib.request.Request(
+                        proc.url + "/api/v1/readings", data=body, method="POST",
+                        headers={"Authorization": f"Bearer {token}",
+                                 "Content-Type": "application/json"})
+                    t0 = time.perf_counter()
+                    try:
+                        with urllib.request.urlopen(req, timeout=600) as reply:
+                            answer = json.loads(reply.read())
+                    except OSError as exc:
+                        errors.append(f"{exc}")
+                        return
+                    rates.append(len(items[i:i + batch]) / (time.perf_counter() - t0))
+                    if answer["stored"] != len(items[i:i + batch]):
+                        errors.append(f"stored {answer['stored']} of {len(items[i:i + batch])}")
+
+            threads = [threading.Thread(target=station, args=w) for w in work]
+            for t in threads:
+                t.start()
+            start.wait()
+            t0 = time.perf_counter()
+            for t in threads:
+                t.join()
+            seconds = time.perf_counter() - t0
+        finally:
+            _stop(proc)
+    if errors:
+        raise RuntimeError(f"parallel upload failed: {errors[:3]}")
+    return {"rate": per * stations / seconds, "seconds": seconds, "rates": rates}

@@ -32,12 +32,19 @@ def serve(host: str = typer.Option("127.0.0.1", "--host",
           burst: int = typer.Option(60, "--burst",
                                     help="Requests a token may send at once."),
           log_level: str = typer.Option("info", "--log-level",
-                                        help="uvicorn log level (debug, info, warning).")
+                                        help="uvicorn log level (debug, info, warning)."),
+          workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                      help="Worker processes (PostgreSQL: about one per CPU "
+                                           "core; uploads from several stations are then "
+                                           "stored in parallel).")
           ) -> None:
     """Serve the HTTP API (OpenAPI docs at /api/docs) until Ctrl-C."""
+    import json
+    import os
+
     import uvicorn
 
-    from lims.api.app import create_app
+    from lims.api.app import WORKER_OPTIONS, create_app
     from lims.storage.engine import get_engine
     from lims.storage.schema import is_current
 
@@ -49,11 +56,22 @@ def serve(host: str = typer.Option("127.0.0.1", "--host",
     if not current:
         fail("the database is missing or not up to date: run `lims init` first")
     logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO))
-    api = create_app(engine, rate_per_minute=rate_limit, burst=burst)
-    typer.echo(f"API: http://{host}:{port}/api/v1 (docs: http://{host}:{port}/api/docs)",
-               err=True)
-    uvicorn.run(api, host=host, port=port, log_level=log_level, proxy_headers=True,
-                server_header=False)
+    typer.echo(f"API: http://{host}:{port}/api/v1 (docs: http://{host}:{port}/api/docs)"
+               + (f", {workers} worker processes" if workers > 1 else ""), err=True)
+    if workers == 1:
+        api = create_app(engine, rate_per_minute=rate_limit, burst=burst)
+        uvicorn.run(api, host=host, port=port, log_level=log_level, proxy_headers=True,
+                    server_header=False)
+        return
+    if engine.dialect.name == "sqlite":
+        typer.echo("note: on SQLite one transaction writes at a time; extra workers only "
+                   "answer reads meanwhile", err=True)
+    # each worker builds its own app (and engine, and rate limiter: the limit is per worker)
+    os.environ[WORKER_OPTIONS] = json.dumps({"rate_per_minute": rate_limit, "burst": burst})
+    engine.dispose()
+    uvicorn.run("lims.api.app:app_from_env", factory=True, workers=workers, host=host,
+                port=port, log_level=log_level, proxy_headers=True, server_header=False,
+                timeout_worker_healthcheck=60)   # (a worker's imports take seconds)
 
 
 @token_app.command("create")

@@ -27,6 +27,8 @@ def test_bench_reports_every_figure(env_db, tmp_path):
     for label in ("codec profile:gold-reader", "codec profile:enzyme-12ch"):
         assert rows[label]["median"] > 0 and "by CPU time" in rows[label]["note"]
     assert rows["API upload, POST /api/v1/readings × 1 000"]["median"] > 0
+    [par] = [r for r in data["rows"] if "stations at once to" in r["figure"]]
+    assert par["median"] > 0 and "lims api serve --workers" in par["note"]
     county = rows["ingest, batches of 150 from 10 markets"]   # every market there is, here
     assert county["median"] > 0 and "3 instruments per batch" in county["note"]
     assert "results/s" in rows["station push of 100 results"]["note"]
