@@ -261,7 +261,7 @@ def _store(session: Session, bound: list[Bound], cache: RefCache, tz: ZoneInfo,
         new.append(Stored(x.reading.row, rid, sample_of(s_slot)[1], verdict,
                           row["instrument_verdict"], mismatch,
                           staged_as[k] if staged_as else row["status"],
-                          row["calibration_state"]))
+                          row["calibration_state"], ingest_key=x.key))
     report = IngestReport()
     for x, slot in zip(bound, slots, strict=True):
         if isinstance(slot, Stored):

@@ -85,6 +85,7 @@ class Stored:
     case_id: int | None = None       # the case the result opened (follow-up)
     alert_id: int | None = None      # the alert it raised (follow-up)
     unbound_id: int | None = None    # kept as an UnboundReading: no sample found (no result)
+    ingest_key: str | None = None    # a new result's (its idempotency key)
 
     @property
     def state(self) -> str:

@@ -32,6 +32,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from lims.enforcement import alerts, cases, confirmation
@@ -74,16 +76,16 @@ class Refused(LimsError):
         self.field = field
 
 
-def record_owners(session: Session, station: str, result_ids: list[int]) -> None:
-    """The results a station's upload stored now are that station's (called by the readings
-    route, in its transaction)."""
-    if not result_ids:
+def record_owners(session: Session, station: str, ingest_keys: list[str]) -> None:
+    """The results a station's upload stored now (by their ingest keys) are that station's
+    (called by the readings route, in its transaction; one INSERT for the batch, a key with an
+    owner already keeps it)."""
+    if not ingest_keys:
         return
-    keys = session.exec(select(TestResult.ingest_key).where(TestResult.id.in_(result_ids))).all()
-    have = set(session.exec(select(ResultOwner.ingest_key)
-                            .where(ResultOwner.ingest_key.in_(keys))).all())
-    session.add_all([ResultOwner(ingest_key=k, station=station) for k in keys if k not in have])
-    session.flush()
+    dialect = session.connection().dialect.name
+    insert = (sqlite_insert if dialect == "sqlite" else pg_insert)(ResultOwner.__table__)
+    session.execute(insert.on_conflict_do_nothing(index_elements=["ingest_key"]),
+                    [{"ingest_key": k, "station": station} for k in dict.fromkeys(ingest_keys)])
 
 
 def record_chain_head(session: Session, station: str, head: dict[str, Any]) -> None:

@@ -67,7 +67,8 @@ def post_readings(batch: ReadingBatch, request: Request,
                 session.rollback()
                 return refused(errors)
             record_owners(session, caller.station,
-                          [s.result_id for s in report.stored if s.state == "stored"])
+                          [s.ingest_key for s in report.stored
+                           if s.state == "stored" and s.ingest_key])
             session.commit()
         except BaseException:
             session.rollback()
