@@ -20,6 +20,9 @@ IS_HELD = sa.literal_column("'held'")
 #: a positive first screen (0035: the partial index a vendor's positives are read from; queries
 #: name it as this very text, see HELD)
 POSITIVE_SCREEN = "verdict IN ('positive', 'noncompliant') AND retest_of_id IS NULL"
+#: a sample whose positive screen is not (or not yet) a positive of its vendor: its re-tests are
+#: pending, or did not confirm it (0036: a small partial index; queries name it as this text)
+RETEST_OPEN = "retest_state IN ('pending', 'not_confirmed')"
 
 
 def new_uuid() -> str:
@@ -31,6 +34,10 @@ def new_uuid() -> str:
 
 class Sample(SQLModel, table=True):
     __tablename__ = "sample"
+    __table_args__ = (
+        sa.Index("ix_sample_retest_open", "id", sqlite_where=sa.text(RETEST_OPEN),
+                 postgresql_where=sa.text(RETEST_OPEN)),
+    )
     id: int | None = Field(default=None, primary_key=True)
     uuid: str = Field(default_factory=new_uuid, unique=True, max_length=36)
     code: str = Field(unique=True, max_length=20)  # short code printed on the slip
