@@ -47,12 +47,18 @@ def free_codes(session: Session, rows: list[dict], fixed: set[int]) -> None:
 
 def insert_samples(session: Session, rows: list[dict], fixed: set[int] | None = None) -> list[int]:
     """Insert new samples; a drawn code another writer took meanwhile is redrawn (PostgreSQL:
-    the insert runs in a savepoint and is retried; SQLite: the write lock is held, no race)."""
+    the insert runs in a savepoint and is retried; SQLite: the write lock is held, no race).
+
+    PostgreSQL tries the insert first and looks codes up only after a clash: the unique index
+    checks them anyway, and a batch's look-up of random codes read one index page per code (at
+    10 M samples, ~70 ms of a 1 000-reading batch) to find a clash about once in a hundred."""
     if not rows:
         return []
-    for _attempt in range(5):
-        free_codes(session, rows, fixed or set())
-        if session.connection().dialect.name == "sqlite":
+    sqlite = session.connection().dialect.name == "sqlite"
+    for attempt in range(5):
+        if sqlite or attempt:
+            free_codes(session, rows, fixed or set())
+        if sqlite:
             return _insert_ids(session, Sample.__table__, rows, "code")
         try:
             with session.begin_nested():
