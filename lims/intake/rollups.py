@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from lims.intake import counting, vendor_rollups
-from lims.models import Market, Sample, TestResult
+from lims.models import Market, TestResult
 from lims.models.enums import ResultStatus
 from lims.models.rollups import (
     RollupCountyItemWeek,
@@ -52,7 +52,6 @@ INVALID_OUTCOMES = tuple(o.value for o in Outcome if o.passes is None)
 
 _T = TestResult.__table__
 _M = Market.__table__
-_S = Sample.__table__
 W = RollupMarketWeek.__table__
 D = RollupMarketDay.__table__
 C = RollupCountyItemWeek.__table__
@@ -125,16 +124,16 @@ def add_results(*, session: Session, results: Iterable[dict]) -> int:
 
 def _results_per_sample(session: Session, sample_ids: list[int],
                         ) -> tuple[dict[int, int], dict[int, int | None]]:
-    """Stored results and the vendor of each sample (one query per chunk)."""
+    """Stored results and the vendor of each sample (one query per chunk; every result carries
+    its sample's vendor, 0035, so the samples are not read)."""
     t = _T.c
     out: dict[int, int] = {}
     vendor: dict[int, int | None] = {}
     ids = sorted(sample_ids)
     for i in range(0, len(ids), _CHUNK):
         for sid, vid, n in session.execute(
-                sa.select(t.sample_id, _S.c.vendor_id, sa.func.count())
-                .join(_S, _S.c.id == t.sample_id).where(t.sample_id.in_(ids[i:i + _CHUNK]))
-                .group_by(t.sample_id, _S.c.vendor_id)):
+                sa.select(t.sample_id, sa.func.max(t.vendor_id), sa.func.count())
+                .where(t.sample_id.in_(ids[i:i + _CHUNK])).group_by(t.sample_id)):
             out[sid] = n
             vendor[sid] = vid
     return out, vendor
