@@ -186,21 +186,24 @@ def follow_up_pending(*, session: Session, actor: Actor, since: datetime | None 
     return out
 
 
-def regrade_vendors_of(*, session: Session, actor: Actor, result_ids: list[int]) -> list[int]:
+def regrade_vendors_of(*, session: Session, actor: Actor, result_ids: list[int],
+                       newest: dict[int, datetime] | None = None) -> list[int]:
     """Grade again the vendors whose newest results these are, as of the newest of them.
 
     The grade follows the latest record: a batch of older results (an import of last year's
     files) leaves alone the grade decided on newer ones, and nothing depends on today's date.
-    Returns the vendor ids graded.
+    ``newest``: each vendor's newest time among the results, when the caller has them in hand
+    (else read). Returns the vendor ids graded.
     """
-    t = TestResult.__table__.c
-    newest: dict[int, datetime] = {}
-    for i in range(0, len(result_ids), 500):
-        q = (sa.select(t.vendor_id, sa.func.max(t.tested_at))
-             .where(t.id.in_(result_ids[i:i + 500]), t.vendor_id.is_not(None))
-             .group_by(t.vendor_id))
-        for vid, at in session.execute(q):
-            newest[vid] = max(at, newest.get(vid, at))
+    if newest is None:
+        t = TestResult.__table__.c
+        newest = {}
+        for i in range(0, len(result_ids), 500):
+            q = (sa.select(t.vendor_id, sa.func.max(t.tested_at))
+                 .where(t.id.in_(result_ids[i:i + 500]), t.vendor_id.is_not(None))
+                 .group_by(t.vendor_id))
+            for vid, at in session.execute(q):
+                newest[vid] = max(at, newest.get(vid, at))
     if not newest:
         return []
     # each vendor's newest result overall: its newest in the batch unless a later one exists

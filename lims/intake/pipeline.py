@@ -79,16 +79,17 @@ def accept_readings(*, session: Session, actor: Actor, readings: list[ReadingIn]
     begin_write(session)  # SQLite: checks and inserts below see no other writer (no races)
     retest_ids: set[int] = set()
     new_rows: list[dict] = []
+    new_samples: set[int] = set()
     # The batch's audit events (its seals, its follow-up) are appended at the end, and the rows
     # every writer shares (the audit chain's head, the rollups) are written last: on PostgreSQL
     # concurrent batches wait for each other only for that, not for their whole follow-up.
     with audit.deferred(session):
         report = _store(session, [b for b in bound if b is not None], cache, tz, retest_ids,
-                        stage, new_rows)
+                        stage, new_rows, new_samples)
         if stage is None:
-            _follow_up(session, actor, report, retest_ids)
+            _follow_up(session, actor, report, retest_ids, new_rows)
         audit.lock_chain(session)   # first, so that all writers lock the rollup rows in turn
-        rollups.add_results(session=session, results=new_rows)
+        rollups.add_results(session=session, results=new_rows, new_samples=new_samples)
     return report
 
 
@@ -168,9 +169,11 @@ def _judged_row(x: Bound, cache: RefCache, records: dict, tz: ZoneInfo, stamp,
 
 
 def _store(session: Session, bound: list[Bound], cache: RefCache, tz: ZoneInfo,
-           retest_ids: set[int], stage: str | None, new_rows: list[dict]) -> IngestReport:
+           retest_ids: set[int], stage: str | None, new_rows: list[dict],
+           new_samples: set[int]) -> IngestReport:
     """Store the batch; the ids of new results that re-test a screen go into ``retest_ids``,
-    the new results' rows (for the rollups, added by the caller) into ``new_rows``."""
+    the new results' rows (for the rollups, added by the caller) into ``new_rows``, the ids of
+    the samples made for them into ``new_samples``."""
     existing = _existing(session, [x.key for x in bound])
     inst_ids = {x.instrument.id for x in bound if x.instrument is not None}
     records = gate.latest_records(session, inst_ids) if inst_ids else {}
@@ -235,6 +238,7 @@ def _store(session: Session, bound: list[Bound], cache: RefCache, tz: ZoneInfo,
         if s_slot >= 0 and row["tested_at"] < sample_rows[s_slot]["taken_at"]:
             sample_rows[s_slot]["taken_at"] = row["tested_at"]
     sample_ids = storing.insert_samples(session, sample_rows, fixed)
+    new_samples.update(sample_ids)
 
     def sample_of(s_slot: int) -> tuple[int, str, int | None]:   # id, code, vendor
         if s_slot >= 0:
@@ -316,9 +320,10 @@ def _link_new_samples(session: Session, pending: list, result_ids: list[int]) ->
                             .values(retest_of_id=head))
 
 
-def _follow_up(session: Session, actor: Actor, report: IngestReport,
-               retest_ids: set[int]) -> None:
-    """Cases, alerts and grades for what this batch stored (see the module docstring)."""
+def _follow_up(session: Session, actor: Actor, report: IngestReport, retest_ids: set[int],
+               rows: list[dict]) -> None:
+    """Cases, alerts and grades for what this batch stored (its new results' ``rows``; see the
+    module docstring)."""
     # enforcement builds on stored results, and its lab confirmations come back through this
     # pipeline: imported here, not at the top, so the two packages can import each other
     from lims.enforcement.followup import follow_up, regrade_vendors_of
@@ -335,7 +340,13 @@ def _follow_up(session: Session, actor: Actor, report: IngestReport,
         fu = follow_up(session=session, actor=actor, result_ids=flagged, rules=rules) \
             if flagged else None
         if ids:
-            report.graded_vendor_ids = regrade_vendors_of(session=session, actor=actor, result_ids=ids)
+            newest: dict[int, Any] = {}   # each vendor's newest result of the batch
+            for r in rows:
+                if r["vendor_id"] is not None and (r["vendor_id"] not in newest
+                                                   or r["tested_at"] > newest[r["vendor_id"]]):
+                    newest[r["vendor_id"]] = r["tested_at"]
+            report.graded_vendor_ids = regrade_vendors_of(session=session, actor=actor,
+                                                          result_ids=ids, newest=newest)
     dups = [s.result_id for s in report.stored if s.duplicate and s.result_id]
     cases, alerts = _cases_and_alerts(session, dups)
     for s in report.stored:

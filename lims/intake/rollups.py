@@ -100,17 +100,20 @@ def _upsert_add(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
     conn.execute(stmt, rows)
 
 
-def add_results(*, session: Session, results: Iterable[dict]) -> int:
+def add_results(*, session: Session, results: Iterable[dict],
+                new_samples: frozenset[int] | set[int] = frozenset()) -> int:
     """Count newly stored results into the rollups (same transaction). Returns groups touched.
 
     Each item is a stored result row (sample_id, ingest_key, market_id, local_date, week_start,
     commodity_id, analyte_id, verdict, status and the flags ``counting.provisional`` gave it).
     A result that is its sample's only one counts as it is; the samples with other results are
-    counted again (``counting.recount``) and their differences applied.
+    counted again (``counting.recount``) and their differences applied. ``new_samples``: samples
+    made with these results (all their results are among them: nothing to read of them).
     """
     rows = list(results)
     per_sample: Counter = Counter(r["sample_id"] for r in rows)
-    stored, vendor = _results_per_sample(session, list(per_sample))
+    stored, vendor = _results_per_sample(session, [s for s in per_sample if s not in new_samples])
+    stored.update((s, per_sample[s]) for s in per_sample if s in new_samples)
     others = {sid for sid, n in per_sample.items() if n > 1 or stored.get(sid, 0) > n}
     added = [counting.counted_of(r, vendor.get(r["sample_id"])) for r in rows
              if r["sample_id"] not in others and r.get("counts")]
