@@ -211,7 +211,8 @@ def apply_daily_qc(session: Session, row: dict[str, Any], instrument: Instrument
 
 def hold_day_after_qc(session: Session, instrument: Instrument, day: date) -> list[int]:
     """A rejected daily QC was just recorded: hold the instrument's results of that day that
-    count (status recorded), with the reason; rollups follow. Returns the held result ids."""
+    count (status recorded), with the reason; rollups follow. Results of a file import not
+    published yet will be published held (``staging.hold_for_qc``). Returns the held ids."""
     from lims.intake import rollups
     from lims.models import TestResult
 
@@ -228,10 +229,14 @@ def hold_day_after_qc(session: Session, instrument: Instrument, day: date) -> li
         session.add(tr)
         keys.add((tr.market_id, tr.week_start))
     session.flush()
+    from lims.intake import staging
     from lims.security import seals  # status is sealed content (issue 18)
     from lims.security.auth import SYSTEM
 
-    seals.reseal(session, SYSTEM, [tr.id for tr in rows],
+    # results of a file import not published yet: they will be published held
+    staged = staging.hold_for_qc(session, instrument.id, start, end,
+                                 qc_reason(instrument.serial_no, day))
+    seals.reseal(session, SYSTEM, [tr.id for tr in rows] + staged,
                  reason=qc_reason(instrument.serial_no, day))
     rollups.refresh(session=session, keys=keys)
-    return [tr.id for tr in rows]
+    return [tr.id for tr in rows] + staged

@@ -21,12 +21,14 @@ will write for each of its results and keeps it in ``import_stage``:
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session
 
 from lims.intake.counting import COUNTED_STATUSES
-from lims.models import ImportStage
+from lims.models import ImportStage, TestResult
+from lims.models.enums import ResultStatus
 from lims.security.seals import SEALED, content_hash
 
 
@@ -72,3 +74,36 @@ def stage_results(session: Session, import_sha: str, rows: list[dict], result_id
          "counts": flags.get(k, (False,))[0], "count_date": flags.get(k, (0, None))[1],
          "count_week": flags.get(k, (0, None, None))[2], "recount": k not in flags}
         for k, (row, rid, st) in enumerate(zip(rows, result_ids, statuses, strict=True))])
+
+
+def hold_for_qc(session: Session, instrument_id: int, start: datetime, end: datetime,
+                reason: str) -> list[int]:
+    """A rejected daily QC run was just recorded: the instrument's staged results tested in
+    [``start``, ``end``) that were to be published ``recorded`` will be published ``held``, with
+    ``reason`` among their reasons, as the day's stored results are held. Their samples are
+    counted again at the publish (a held result does not count; another of its sample may).
+    Returns their ids; the caller re-seals them (``seals.reseal`` seals a staged row with the
+    status waiting here)."""
+    t, s = TestResult.__table__.c, ImportStage.__table__.c
+    rows = session.execute(
+        sa.select(t.id, t.sample_id, t.verdict_reasons)
+        .select_from(TestResult.__table__.join(ImportStage.__table__, s.result_id == t.id))
+        .where(t.instrument_id == instrument_id, t.status == ResultStatus.STAGED.value,
+               t.tested_at >= start, t.tested_at < end, s.phase == "staged",
+               s.status == ResultStatus.RECORDED.value)).all()
+    if not rows:
+        return []
+    ids = [r.id for r in rows]
+    for i in range(0, len(ids), 500):
+        session.execute(ImportStage.__table__.update().where(s.result_id.in_(ids[i:i + 500]))
+                        .values(status=ResultStatus.HELD.value))
+    session.execute(TestResult.__table__.update().where(t.id == sa.bindparam("_id"))
+                    .values(verdict_reasons=sa.bindparam("_why", type_=t.verdict_reasons.type)),
+                    [{"_id": r.id, "_why": [*(r.verdict_reasons or []), reason]} for r in rows])
+    samples = sorted({r.sample_id for r in rows})
+    for i in range(0, len(samples), 500):
+        session.execute(ImportStage.__table__.update().where(
+            s.phase == "staged", s.result_id.in_(sa.select(t.id).where(
+                t.sample_id.in_(samples[i:i + 500])))).values(
+            counts=False, count_date=None, count_week=None, recount=True))
+    return ids

@@ -109,9 +109,17 @@ def reseal(session: Session, actor: Actor, result_ids: Iterable[int], reason: st
     conn = session.connection()
     changes: list[list] = []
     for i in range(0, len(ids), _CHUNK):
-        for row in conn.execute(sa.select(_T.c.id, _T.c.seal, *_CONTENT)
-                                .where(_T.c.id.in_(ids[i:i + _CHUNK]))):
-            new = content_hash(row[2:])
+        rows = conn.execute(sa.select(_T.c.id, _T.c.seal, *_CONTENT)
+                            .where(_T.c.id.in_(ids[i:i + _CHUNK]))).all()
+        # a staged result is sealed with the status it will be published with (as ``verify``)
+        staged = [r.id for r in rows if r.status == "staged"]
+        waiting = dict(conn.execute(sa.select(_S.c.result_id, _S.c.status).where(
+            _S.c.result_id.in_(staged), _S.c.phase == "staged")).all()) if staged else {}
+        for row in rows:
+            values = list(row[2:])
+            if row.id in waiting:
+                values[_I_STATUS] = waiting[row.id]
+            new = content_hash(values)
             if new != row.seal:
                 changes.append([row.id, row.seal, new])
     if not changes:
@@ -252,7 +260,10 @@ def verify(*, session: Session, witness_check: Callable[[int, str], None] | None
     report = SealReport()
     batches = _Batches()
     resealed: dict[int, list] = {}
-    conn = session.connection().execution_options(stream_results=True)
+    # streamed per statement (``yield_per``): ``Connection.execution_options`` would change
+    # the session's connection for the rest of its transaction (server-side cursors for every
+    # later statement: an UPDATE then fails on PostgreSQL)
+    conn = session.connection()
     if not _walk_chain(conn, report, batches, resealed, witness_check or (lambda i, h: None)):
         return report
     intervals = sorted(batches.intervals)

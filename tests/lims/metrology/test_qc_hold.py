@@ -76,3 +76,53 @@ def test_a_rejected_qc_run_holds_the_days_results(analyzer):
     held = s.exec(select(TestResult).where(TestResult.status == "held")).all()
     assert [r.id for r in held] == [before.id]
     assert rollups.check(session=s) == []
+
+
+def test_a_rejected_qc_run_holds_a_staged_imports_results_of_the_day(analyzer):
+    """A file import still storing its chunks (results staged, invisible) when the day's QC is
+    rejected: its results of that day are published held, like the day's stored ones; the
+    others as they were. Seals and rollups stay exact."""
+    from lims.files.import_publish import follow_up_published, publish
+    from lims.models import ImportStage
+    from lims.security import seals
+    from lims.security.auth import SYSTEM
+
+    s = analyzer
+    sha = "c" * 64
+    day2 = T0 + timedelta(days=2)
+
+    def staged(at: datetime, delta: float, code: str) -> ReadingIn:
+        return ReadingIn(method="ENZ-5009.199", tested_at=at, market="M1", commodity="菠菜",
+                         instrument_serial="AN-1", sample_code=code, source="import",
+                         raw={"control_delta": 0.5, "sample_delta": delta})
+    # one sample read twice that day (the later reading is counted), one the next day
+    rep = accept_readings(session=s, actor=SYSTEM, stage=sha, readings=[
+        staged(day2 - timedelta(hours=2), 0.45, "IMPQC0001"),
+        staged(day2 - timedelta(hours=1), 0.44, "IMPQC0001"),
+        staged(day2 + timedelta(days=1), 0.45, "IMPQC0002")])
+    s.commit()
+    ids = [x.result_id for x in rep.stored]
+    assert [s.get(TestResult, i).status for i in ids] == ["staged"] * 3
+    high = round(0.50 + 2.5 * SD, 4)
+    for d in (1, 2):   # 2-2s over two days rejects the second run
+        run = cal.record(session=s, actor=TECH, serial_no="AN-1", kind="daily_qc",
+                         performed_at=T0 + timedelta(days=d), readings={"control_delta": high})
+        s.commit()
+    assert run.outcome == "fail"
+    waiting = dict(s.exec(select(ImportStage.result_id, ImportStage.status)).all())
+    assert [waiting[i] for i in ids] == ["held", "held", "recorded"]
+    assert [s.get(TestResult, i).status for i in ids] == ["staged"] * 3   # still invisible
+    assert seals.verify(session=s).ok
+
+    assert publish(session=s, actor=SYSTEM, import_sha=sha) == 3
+    s.commit()
+    follow_up_published(session=s, actor=SYSTEM)
+    s.commit()
+    s.expire_all()
+    got = [s.get(TestResult, i) for i in ids]
+    assert [r.status for r in got] == ["held", "held", "recorded"]
+    assert "当日质控失控" in got[0].verdict_reasons[-1] and "当日质控失控" in got[1].verdict_reasons[-1]
+    assert [r.counts for r in got] == [False, False, True]   # a held sample counts nowhere
+    assert rollups.check(session=s) == []
+    report = seals.verify(session=s)
+    assert report.ok, report.problems
