@@ -29,7 +29,10 @@ the line). Importing the same file again finds them (the import is idempotent by
 instead. The start of a multi-chunk store is an audit event (``results.import.begin``)
 committed first; its end is the ``results.import`` event. The next import finds a start without
 an end and says so: "resuming" for the same file, a note naming the unfinished file otherwise;
-and it first completes any follow-up a crash after a publish left undone.
+and it first completes any follow-up a crash after a publish left undone. One file is imported
+by one process at a time (``lims.storage.locks``): on PostgreSQL a second importer of the same
+file, from any machine, is refused at once naming the file, instead of racing the first for its
+rows; on SQLite the one writer interleaves their chunks and the second finds the first's rows.
 
 Publishing is O(rows) under one write transaction (re-seal and recount), but without the
 judging, gating and follow-up of the store: a fraction of what one transaction for the whole
@@ -59,6 +62,7 @@ from lims.models import AuditEvent
 from lims.reference.lookup import RefCache
 from lims.security import audit
 from lims.security.auth import Actor, require
+from lims.storage import locks
 from lims.timeutil import local_tz, now
 
 #: readings per chunk: one write transaction each (see the module docstring for its length)
@@ -191,8 +195,21 @@ def run(*, session: Session, actor: Actor, path: Path, tz: ZoneInfo | None = Non
     stored in the caller's transaction, as before)."""
     require(actor, "results.import")
     tz = tz or local_tz()
-    size = chunk_rows or CHUNK_ROWS
     sha = file_sha256(path) if path.is_file() else ""
+    # one importer of a file at a time (PostgreSQL: any process or machine; SQLite's one
+    # writer interleaves two instead): a second one would race the first for its rows
+    with locks.exclusive(session.get_bind(), f"import:{sha}") as mine:
+        if not mine:
+            raise Conflict(f"{path.name} is being imported by another process now (the same "
+                           f"file, SHA-256 {sha[:12]}…); wait for it to finish: importing it "
+                           "again afterwards adds nothing twice")
+        return _run(session, actor, path, tz, encoding, chunk_rows or CHUNK_ROWS, sha,
+                    progress)
+
+
+def _run(session: Session, actor: Actor, path: Path, tz: ZoneInfo, encoding: str | None,
+         size: int, sha: str, progress: Progress | None) -> ImportReport:
+    """``run`` under the file's import lock."""
     rows, n_chunks = _validate(session, path, tz, encoding, size, progress)
     notes: list[str] = []
     left = import_publish.follow_up_published(session=session, actor=actor)
@@ -203,7 +220,7 @@ def run(*, session: Session, actor: Actor, path: Path, tz: ZoneInfo | None = Non
     if earlier is not None:
         e_sha = (earlier.new or {}).get("sha256", "")
         staged = import_publish.staged_count(session, e_sha)
-        if e_sha == sha:
+        if e_sha == sha:   # (PostgreSQL: not one still running, which holds the lock)
             notes.append(f"resuming: an earlier import of this file (started {earlier.at}) "
                          f"stopped part-way; the {staged} row(s) it staged are kept and published "
                          "with this one")

@@ -232,3 +232,49 @@ def test_a_killed_import_shows_nothing_and_the_next_run_completes_it(db, tmp_pat
     assert _visible(db)[0] == 6000 and _visible(db)[2] == 6000
     with Session(db) as s:
         assert import_publish.pending(s) == [] and rollups.check(session=s) == []
+
+
+@pytest.mark.postgres
+def test_a_second_importer_of_the_same_file_is_refused_while_the_first_runs(pg_url, tmp_path):
+    """Two people (or a person and a script) import one file into the central database at
+    once: the second is refused at once, naming the file, and stores nothing; the first
+    completes; the same file again afterwards adds nothing twice."""
+    import threading
+
+    engine = _ready_engine(pg_url)
+    import_bench.add_place(engine)
+    f = _mixed_csv(tmp_path / "twice.csv", 600)
+    first_chunk_in, go_on = threading.Event(), threading.Event()
+    out: dict = {}
+
+    def slow(stage: str, n: int) -> None:
+        if stage == "stored" and not first_chunk_in.is_set():
+            first_chunk_in.set()
+            assert go_on.wait(60)
+
+    def first() -> None:
+        with Session(engine) as s:
+            out["first"] = import_results(session=s, actor=SYSTEM, path=f, chunk_rows=200,
+                                          progress=slow)
+            s.commit()
+
+    t = threading.Thread(target=first)
+    t.start()
+    try:
+        assert first_chunk_in.wait(120)
+        with Session(engine) as s, pytest.raises(Conflict) as refused:
+            import_results(session=s, actor=SYSTEM, path=f, chunk_rows=200)
+        assert "twice.csv is being imported by another process now" in str(refused.value)
+        with Session(engine) as s:   # the first one's chunk, staged; nothing of the second
+            assert s.execute(sa.select(sa.func.count()).select_from(TestResult)).scalar() == 200
+    finally:
+        go_on.set()
+        t.join(120)
+    assert out["first"].created == 600
+    with Session(engine) as s:
+        again = import_results(session=s, actor=SYSTEM, path=f, chunk_rows=200)
+        s.commit()
+        assert (again.created, again.duplicates) == (0, 600)
+        assert s.execute(sa.select(sa.func.count()).select_from(TestResult)).scalar() == 600
+        assert s.exec(select(ImportStage)).all() == []
+    engine.dispose()
