@@ -132,16 +132,18 @@ def _served(url: str, workers: int, var_dir: str) -> subprocess.Popen:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "LIMS_DATABASE_URL": url, "LIMS_VAR_DIR": var_dir}
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "lims"), "api", "serve",
-                             "--port", str(port), "--workers", str(workers), "--rate-limit",
-                             "0", "--log-level", "warning"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    log = Path(var_dir) / "serve.log"   # (a file: a pipe nobody reads could fill and block it)
+    with log.open("wb") as err:
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "lims"), "api", "serve",
+                                 "--port", str(port), "--workers", str(workers), "--rate-limit",
+                                 "0", "--log-level", "warning"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
     proc.url = f"http://127.0.0.1:{port}"   # type: ignore[attr-defined]
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"lims api serve stopped: {proc.stderr.read().decode()[-2000:]}")
+            raise RuntimeError("lims api serve stopped: "
+                               + log.read_text(errors="replace")[-2000:])
         try:
             with urllib.request.urlopen(proc.url + "/api/v1/health", timeout=2) as reply:
                 if reply.status == 200:
