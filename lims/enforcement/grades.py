@@ -24,7 +24,6 @@ from sqlmodel import Session, select
 
 from lims.enforcement.grade_metrics import (  # noqa: F401 (re-exported)
     POSITIVE_VERDICTS,
-    UNDECIDED_OR_CLEARED,
     _metrics,
     count_tests,
     vendor_metrics,
