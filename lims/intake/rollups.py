@@ -76,14 +76,6 @@ def _counted(t=_T.c):
 
 # ------------------------------------------------------------------------------------ upserts
 
-def _insert(dialect: str):
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
-
-
 def _upsert_add(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
     """Add the counts of ``rows`` to ``table`` (insert the group when it is new)."""
     if not rows:
@@ -94,7 +86,7 @@ def _upsert_add(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
             f"ON CONFLICT ({', '.join(pk)}) DO UPDATE SET "
             + ", ".join(f"{n} = {n} + excluded.{n}" for n in ("passed", "failed", "invalid"))))
         return
-    ins = _insert(conn.dialect.name)(table)
+    ins = bulk.upsert_insert(conn.dialect.name, table)
     stmt = ins.on_conflict_do_update(index_elements=pk, set_={
         name: table.c[name] + ins.excluded[name] for name in ("passed", "failed", "invalid")})
     conn.execute(stmt, rows)

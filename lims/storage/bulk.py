@@ -30,3 +30,13 @@ def sqlite_executemany(conn: sa.Connection, table: sa.Table, rows: list[dict],
             memo = {v: proc(v) for v in set(columns[i])}
             columns[i] = [memo[v] for v in columns[i]]
     conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))
+
+
+def upsert_insert(dialect: str, table: sa.Table):
+    """``INSERT`` into ``table`` with the dialect's ``ON CONFLICT`` clauses
+    (``on_conflict_do_nothing`` / ``on_conflict_do_update``): PostgreSQL's or SQLite's."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)

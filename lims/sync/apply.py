@@ -32,8 +32,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from lims.enforcement import alerts, cases, confirmation
@@ -56,6 +54,7 @@ from lims.models import (
 from lims.models.enums import Role
 from lims.outreach import events, patrols
 from lims.security.auth import Actor
+from lims.storage import bulk
 from lims.sync import files
 from lims.sync.changes import ALERT_ACTIONS, CASE_ACTIONS, RESULT_ACTIONS
 from lims.timeutil import now
@@ -82,8 +81,7 @@ def record_owners(session: Session, station: str, ingest_keys: list[str]) -> Non
     owner already keeps it)."""
     if not ingest_keys:
         return
-    dialect = session.connection().dialect.name
-    insert = (sqlite_insert if dialect == "sqlite" else pg_insert)(ResultOwner.__table__)
+    insert = bulk.upsert_insert(session.connection().dialect.name, ResultOwner.__table__)
     session.execute(insert.on_conflict_do_nothing(index_elements=["ingest_key"]),
                     [{"ingest_key": k, "station": station} for k in dict.fromkeys(ingest_keys)])
 
