@@ -44,3 +44,16 @@ def judge(method: Method, raw: dict[str, Any], *, commodity: Commodity,
     return judge_reading(method.kind, raw, method.params, method_code=method.code,
                          commodity=commodity, analyte=analyte, on=on, limit_for=limit_for,
                          standard=standard)
+
+
+def remembered_limits(cache: Any):
+    """``cache.limit`` (a ``RefCache``) remembered for a batch: a pure function of the
+    reference data, asked once per analyte, commodity, day and standard."""
+    memo: dict[tuple, Any] = {}
+
+    def limit_for(a, c, on, std):
+        key = (a.id, c.id, on, std)
+        if key not in memo:
+            memo[key] = cache.limit(a, c, on, std)
+        return memo[key]
+    return limit_for

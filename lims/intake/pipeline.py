@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from lims import gcpause
 from lims.errors import RowError, ValidationFailed
 from lims.intake import gate, judging, rollups, staging, storing
 from lims.intake.binding import Bound, bind
@@ -71,6 +72,12 @@ def accept_readings(*, session: Session, actor: Actor, readings: list[ReadingIn]
     ``import_stage`` until ``lims.files.import_publish.publish`` makes the whole file visible in
     one transaction and runs the follow-up. The report gives each result its real status.
     """
+    with gcpause.paused():   # a batch's many live objects set off full collections
+        return _accept(session, actor, readings, cache, tz, stage)
+
+
+def _accept(session: Session, actor: Actor, readings: list[ReadingIn], cache: RefCache | None,
+            tz: ZoneInfo | None, stage: str | None) -> IngestReport:
     tz = tz or local_tz()
     cache = cache or RefCache.load(session)
     bound, errors = check_readings(session=session, readings=readings, cache=cache)
@@ -120,24 +127,11 @@ def _prior(r: ReadingIn, row: Any, code: str = "") -> Stored:
                   row.verdict_mismatch, row.status, row.calibration_state, duplicate=True)
 
 
-def _limits(cache: RefCache):
-    """``cache.limit`` remembered for the batch (a pure function of the reference data)."""
-    memo: dict[tuple, Any] = {}
-
-    def limit_for(a, c, on, std):
-        key = (a.id, c.id, on, std)
-        if key not in memo:
-            memo[key] = cache.limit(a, c, on, std)
-        return memo[key]
-    return limit_for
-
-
-def _judged_row(x: Bound, cache: RefCache, records: dict, tz: ZoneInfo, stamp,
-                limit_for=None) -> tuple:
+def _judged_row(x: Bound, records: dict, tz: ZoneInfo, stamp, limit_for) -> tuple:
     r = x.reading
     day = local_date(r.tested_at, tz)
     verdict = judging.judge(x.method, r.raw, commodity=x.commodity, analyte=x.analyte, on=day,
-                            limit_for=limit_for or _limits(cache), standard=r.standard)
+                            limit_for=limit_for, standard=r.standard)
     mismatch = x.instrument_outcome is not None and not same_meaning(verdict.outcome,
                                                                     x.instrument_outcome)
     if x.instrument is not None:
@@ -187,7 +181,7 @@ def _store(session: Session, bound: list[Bound], cache: RefCache, tz: ZoneInfo,
     slot_of_group: dict[str, int] = {}
     old_samples: list = []
     stamp = now()
-    limit_for = _limits(cache)
+    limit_for = judging.remembered_limits(cache)
     for x in bound:
         r = x.reading
         prior = existing.get(x.key)
@@ -222,7 +216,7 @@ def _store(session: Session, bound: list[Bound], cache: RefCache, tz: ZoneInfo,
                 fixed.add(s_slot)
                 slot_of_group[x.group] = s_slot
             market_id, commodity_id = sample_rows[-1]["market_id"], x.commodity.id
-        row, verdict, mismatch = _judged_row(x, cache, records, tz, stamp, limit_for)
+        row, verdict, mismatch = _judged_row(x, records, tz, stamp, limit_for)
         gate.apply_kit_lot(session, row, x.reading)   # records the lot; an expired one holds
         gate.apply_daily_qc(session, row, x.instrument, x.reading.tested_at)   # QC rejected
         gate.apply_release(row, x.method)   # a lab method's result awaits a second person

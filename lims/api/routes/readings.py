@@ -16,6 +16,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session
 
+from lims import gcpause
 from lims.api.checks import check_batch
 from lims.api.deps import caller_with, engine_of
 from lims.api.errors import ErrorBody, ItemErrors, refused
@@ -50,7 +51,7 @@ def post_readings(batch: ReadingBatch, request: Request,
     for r in readings:
         r.tested_at = aware(r.tested_at, tz)
     errors: list[RowError] = []
-    with Session(engine_of(request), expire_on_commit=False) as session:
+    with gcpause.paused(), Session(engine_of(request), expire_on_commit=False) as session:
         try:
             cache = RefCache.load(session)
             errors += check_batch(readings, cache, now(), tolerance)
