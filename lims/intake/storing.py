@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
 from lims.errors import Conflict
@@ -88,7 +87,8 @@ def _insert_ids(session: Session, table: sa.Table, rows: list[dict], key: str) -
     """Insert ``rows`` in one batch; their new ids in order, found by the unique column ``key``.
 
     (``INSERT … RETURNING`` for many rows degrades to one statement per row here, on SQLite
-    and with psycopg, so ids come from SQLite's rowid order or a look-up by ``key``.)
+    and with psycopg, so ids come from SQLite's rowid order, checked by ``key`` at both ends,
+    or from PostgreSQL's sequence before the COPY (there each row dict gets its ``id``).)
     """
     if not rows:
         return []
@@ -108,12 +108,16 @@ def _insert_ids(session: Session, table: sa.Table, rows: list[dict], key: str) -
                                     .where(table.c.id.in_([first, last]))).all())
         if ends.get(first) == rows[0][key] and ends.get(last) == rows[-1][key]:
             return list(range(first, last + 1))
-    else:  # PostgreSQL: COPY (still checked by constraints and triggers), then the ids
+    else:  # PostgreSQL: the ids drawn from the table's sequence, then COPY (still checked by
+        # constraints and triggers); looking the ids up by key afterwards cost a random index
+        # probe per row
+        ids = list(conn.execute(sa.text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) "
+                                        "FROM generate_series(1, :n)"),
+                                {"t": table.name, "n": len(rows)}).scalars())
+        for r, i in zip(rows, ids, strict=True):
+            r["id"] = i
         _pg_copy(conn, table, rows)
-        values = [r[key] for r in rows]
-        got = dict(session.execute(sa.select(col, table.c.id).where(
-            col == sa.any_(sa.bindparam("keys", values, type_=ARRAY(col.type))))).all())
-        return [got[v] for v in values]
+        return ids
     ids: dict[str, int] = {}
     values = [r[key] for r in rows]
     for i in range(0, len(values), 500):
