@@ -95,6 +95,8 @@ def bind(readings: list[ReadingIn], session: Session, cache: RefCache,
     """Validate and bind every reading; problems are appended to ``errors``."""
     unbound = _by_channel(readings, session, cache)
     book = SampleBook(session, {r.sample_code for r in readings if r.sample_code})
+    cache.load_stalls(session, {m.id for r in readings if r.market and r.vendor_stall
+                                if (m := cache.find_market(r.market)) is not None})
     out = [_bind_one(r, i, cache, book, errors, unbound.get(id(r)))
            for i, r in enumerate(readings, start=1)]
     _check_new_groups([b for b in out if b is not None and b.new_code], errors)
