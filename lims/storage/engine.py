@@ -42,10 +42,10 @@ def make_engine(url: str) -> sa.Engine:
         return engine
     # psycopg prepares a statement on the server once it has run five times on a connection,
     # and after five more PostgreSQL may plan it generically, blind to the values. The bulk
-    # paths send the same text many times with 500 ids each; grading's look-up of which
-    # positives' samples wait for re-tests then scanned every pending sample per chunk:
-    # 4.4-7.6 s for the 4 700 vendors of a batch from every market at 10 M, 0.74 s unprepared
-    # (docs/performance.md). Planning a statement costs well under a millisecond here.
+    # paths send the same text many times with 500 ids each: grading's look-up of which
+    # positives' samples wait for re-tests took 4.4-8.0 s prepared, 0.74-0.90 s unprepared, for
+    # the 4 700 vendors of a batch from every market at 10 M while the tables' statistics were
+    # stale after a bulk load (docs/performance.md). Planning costs well under a millisecond.
     connect_args = {"prepare_threshold": None} if url.startswith("postgresql+psycopg") else {}
     return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
