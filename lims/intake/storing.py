@@ -84,7 +84,8 @@ def insert_ids(session: Session, table: sa.Table, rows: list[dict], key: str) ->
 
 
 def _insert_ids(session: Session, table: sa.Table, rows: list[dict], key: str) -> list[int]:
-    """Insert ``rows`` in one batch; their new ids in order, found by the unique column ``key``.
+    """Insert ``rows`` in one batch; their new ids in order (the unique column ``key`` checks
+    SQLite's, or finds them when the check fails).
 
     (``INSERT … RETURNING`` for many rows degrades to one statement per row here, on SQLite
     and with psycopg, so ids come from SQLite's rowid order, checked by ``key`` at both ends,
