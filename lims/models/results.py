@@ -91,8 +91,10 @@ class TestResult(SQLModel, table=True):
                              # 0034: the release queue, by method (was created_at alone)
                              ("ix_test_result_held_method_created",
                               ("method_id", "created_at", "id")))],
-        # 0035 (issue 15): a vendor's newest result, and its positive screens (grading)
-        sa.Index("ix_test_result_vendor_tested", "vendor_id", "tested_at"),
+        # 0035 (issue 15): a vendor's newest result; 0038: with status and retest_of, grading
+        # counts a vendor's tests of its window from the index alone
+        sa.Index("ix_test_result_vendor_tested", "vendor_id", "tested_at", "status",
+                 "retest_of_id"),
         # 0037: with status and sample (and the id), grading reads the index alone (SQLite
         # wants the columns of the index's own WHERE in it too)
         sa.Index("ix_test_result_vendor_positive", "vendor_id", "tested_at", "status",
