@@ -35,6 +35,8 @@ def bench(
     import_rows: int = typer.Option(20_000, "--import-rows", min=0,
                                     help="Rows of the generated CSV imported for the file-import "
                                          "figure (0: skip; 550000 makes the 50 MB file)."),
+    grading: bool = typer.Option(True, "--grading/--no-grading",
+                                 help="Time grading every vendor as of the data's end."),
     duckdb: bool = typer.Option(True, "--duckdb/--no-duckdb",
                                 help="Run the same queries in DuckDB for the ratio."),
     baseline: bool = typer.Option(True, "--baseline/--no-baseline",
@@ -71,7 +73,7 @@ def bench(
                           latency_messages=latency, codec_messages=codec_messages,
                           api_readings=api_readings, push_results=push_results,
                           import_rows=import_rows, duckdb=duckdb, baseline=baseline,
-                          reuse=reuse, keep=keep, workdir=workdir)
+                          reuse=reuse, keep=keep, workdir=workdir, grading=grading)
     if "postgres" in backends and not opts.postgres_url:
         raise ValueError("--backend postgres needs --postgres-url or LIMS_TEST_POSTGRES_URL")
     console = Console(stderr=True)

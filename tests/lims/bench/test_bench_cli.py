@@ -32,6 +32,8 @@ def test_bench_reports_every_figure(env_db, tmp_path):
     county = rows["ingest, batches of 150 from 10 markets"]   # every market there is, here
     assert county["median"] > 0 and "3 instruments per batch" in county["note"]
     assert "results/s" in rows["station push of 100 results"]["note"]
+    grading = rows["grade every vendor"]
+    assert grading["median"] > 0 and grading["note"].startswith("200 vendors")
     imp = next(r for r in data["rows"] if r["figure"].startswith("import of a"))
     assert "(1,200 rows)" in imp["figure"] and imp["median"] > 0
     assert "peak RSS" in imp["note"] and "publish (one transaction)" in imp["note"]
