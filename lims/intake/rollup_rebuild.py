@@ -101,7 +101,8 @@ def _recompute_weeks(engine: sa.Engine, weeks: list[date]) -> None:
                 continue
             conn.execute(table.delete().where(table.c.week_start.in_(weeks)))
             conn.execute(table.insert().from_select(
-                [c.name for c in table.columns], q.where(_T.c.count_week.in_(weeks))))
+                [c.name for c in table.columns],
+                rollups.in_time_order(name, q.where(_T.c.count_week.in_(weeks)))))
         s.commit()
 
 
@@ -125,7 +126,8 @@ def _recompute_months(engine: sa.Engine, months: list[date]) -> None:
         _only_writer(s)
         conn = s.connection()
         conn.execute(_VM.delete().where(_VM.c.month_start.in_(months)))
-        conn.execute(_VM.insert().from_select([c.name for c in _VM.columns], q))
+        conn.execute(_VM.insert().from_select([c.name for c in _VM.columns],
+                                              rollups.in_time_order("rollup_vendor_month", q)))
         s.commit()
 
 

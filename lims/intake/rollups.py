@@ -310,6 +310,20 @@ def fresh_queries() -> dict[str, sa.Select]:
 _TABLES = {"rollup_market_week": W, "rollup_market_day": D, "rollup_county_item_week": C,
            "rollup_item_week": P, **vendor_rollups.TABLES}
 
+#: the columns of each fresh query (1-based), its period first (``in_time_order``)
+_TIME_FIRST = {"rollup_market_week": (2, 1), "rollup_market_day": (2, 1),
+               "rollup_county_item_week": (2, 1, 3, 4), "rollup_item_week": (1, 2, 3),
+               "rollup_vendor_week": (1, 2), "rollup_vendor_month": (1, 2)}
+
+
+def in_time_order(name: str, q: sa.Select) -> sa.Select:
+    """The fresh query ``q`` of rollup ``name`` ordered by its period first, for a rebuild to
+    write the rows as the intake creates them: a period's rows side by side. PostgreSQL keeps
+    rows where they were inserted; in the order of its GROUP BY, the 40 000 vendor rows of one
+    month lay on 9 000 of the table's 10 000 pages (10 M results), and a batch's upsert of the
+    current month read and wrote most of them. (SQLite stores the rollups by their key.)"""
+    return q.order_by(*(sa.literal_column(str(i)) for i in _TIME_FIRST[name]))
+
 
 def rebuild(*, session: Session, recount: bool = True) -> dict[str, int]:
     """Set every result's ``counts`` flags by the rule (unless the caller wrote them exactly:
@@ -324,7 +338,8 @@ def rebuild(*, session: Session, recount: bool = True) -> dict[str, int]:
     for name, q in fresh_queries().items():
         table = _TABLES[name]
         conn.execute(table.delete())
-        conn.execute(table.insert().from_select([c.name for c in table.columns], q))
+        conn.execute(table.insert().from_select([c.name for c in table.columns],
+                                                in_time_order(name, q)))
         out[name] = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
     return out
 
