@@ -34,6 +34,7 @@ from lims.models import (
     TestResult,
 )
 from lims.security.auth import Actor
+from lims.storage.bulk import among
 
 
 @dataclass
@@ -65,7 +66,8 @@ def follow_up(*, session: Session, actor: Actor, result_ids: list[int],
                               sa.or_(t.verdict.in_(wanted), t.retest_of_id.is_not(None))))
         .scalars()]
     results = [r for i in range(0, len(todo), 500) for r in session.exec(
-        select(TestResult).where(TestResult.id.in_(todo[i:i + 500])).order_by(TestResult.id))]
+        select(TestResult).where(among(session, TestResult.id, todo[i:i + 500]))
+        .order_by(TestResult.id))]
     _places = _load_places(session, results)   # held: what raising alerts looks up
     # which of these results (and their screens) have an alert or a case: read once
     asked = sorted({r.id for r in results} | {r.retest_of_id for r in results
@@ -90,7 +92,7 @@ def follow_up(*, session: Session, actor: Actor, result_ids: list[int],
     missing = sorted(set(screens) - set(have))
     for i in range(0, len(missing), 500):
         have.update((r.id, r) for r in session.exec(
-            select(TestResult).where(TestResult.id.in_(missing[i:i + 500]))))
+            select(TestResult).where(among(session, TestResult.id, missing[i:i + 500]))))
     candidates = {sid: have[sid] for sid in screens if sid in have and (
         have[sid].verdict in rules.case_verdicts and have[sid].method_id in rapid
         and have[sid].retest_of_id is None and have[sid].status in retests.COUNTED)}
@@ -137,9 +139,9 @@ def _with_alert_or_case(session: Session, result_ids: list[int]) -> tuple[set[in
     for i in range(0, len(result_ids), 500):
         part = result_ids[i:i + 500]
         alerted.update(session.execute(sa.select(Alert.result_id)
-                                       .where(Alert.result_id.in_(part))).scalars())
+                                       .where(among(session, Alert.result_id, part))).scalars())
         opened.update(session.execute(sa.select(EnforcementCase.result_id)
-                                      .where(EnforcementCase.result_id.in_(part))).scalars())
+                                      .where(among(session, EnforcementCase.result_id, part))).scalars())
     return alerted, opened
 
 
@@ -148,10 +150,10 @@ def _load_places(session: Session, results: list[TestResult]) -> list:
     (the session keeps loaded rows only while they are referenced: the caller holds the list)."""
     ids = sorted({r.market_id for r in results if r.market_id is not None})
     markets = [m for i in range(0, len(ids), 500)
-               for m in session.exec(select(Market).where(Market.id.in_(ids[i:i + 500])))]
+               for m in session.exec(select(Market).where(among(session, Market.id, ids[i:i + 500])))]
     groups = sorted({m.grid_group_id for m in markets if m.grid_group_id is not None})
     return markets + [g for i in range(0, len(groups), 500) for g in session.exec(
-        select(GridGroup).where(GridGroup.id.in_(groups[i:i + 500])))]
+        select(GridGroup).where(among(session, GridGroup.id, groups[i:i + 500])))]
 
 
 def follow_up_pending(*, session: Session, actor: Actor, since: datetime | None = None,
@@ -200,7 +202,7 @@ def regrade_vendors_of(*, session: Session, actor: Actor, result_ids: list[int],
         newest = {}
         for i in range(0, len(result_ids), 500):
             q = (sa.select(t.vendor_id, sa.func.max(t.tested_at))
-                 .where(t.id.in_(result_ids[i:i + 500]), t.vendor_id.is_not(None))
+                 .where(among(session, t.id, result_ids[i:i + 500]), t.vendor_id.is_not(None))
                  .group_by(t.vendor_id))
             for vid, at in session.execute(q):
                 newest[vid] = max(at, newest.get(vid, at))

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from lims.models import EnforcementCase, Sample, TestResult, Vendor, VendorRefusal
 from lims.models.results import POSITIVE_SCREEN, RETEST_OPEN
 from lims.reporting.stats import COUNTED_STATUSES
+from lims.storage.bulk import among
 
 POSITIVE_VERDICTS = ("positive", "noncompliant")
 
@@ -64,7 +65,7 @@ def _metrics(session: Session, when: dict[int, datetime], window_days: int, *,
     for i in range(0, len(ids), 500):
         for vid, rid, tested_at, sid in conn.execute(
                 sa.select(t.vendor_id, t.id, t.tested_at, t.sample_id)
-                .where(t.vendor_id.in_(ids[i:i + 500]), sa.text(POSITIVE_SCREEN),
+                .where(among(conn, t.vendor_id, ids[i:i + 500]), sa.text(POSITIVE_SCREEN),
                        t.status.in_(COUNTED_STATUSES), t.tested_at > since, t.tested_at <= at)):
             if inside(vid, tested_at):
                 found.append((vid, rid, tested_at, sid))
@@ -73,13 +74,13 @@ def _metrics(session: Session, when: dict[int, datetime], window_days: int, *,
     # every positive's sample row instead
     sids = sorted({sid for *_x, sid in found})
     waiting = {i for k in range(0, len(sids), 500) for i in conn.execute(
-        sa.select(s.id).where(s.id.in_(sids[k:k + 500]), sa.text(RETEST_OPEN))).scalars()}
+        sa.select(s.id).where(among(conn, s.id, sids[k:k + 500]), sa.text(RETEST_OPEN))).scalars()}
     found = [f for f in found if f[3] not in waiting]
     # overturned by a compliant confirmation: looked up for these positives only
     pos_ids = sorted({rid for _v, rid, _t, _s in found})
     overturned = {r for i in range(0, len(pos_ids), 500) for r in conn.execute(
         sa.select(EnforcementCase.__table__.c.result_id).where(
-            EnforcementCase.__table__.c.result_id.in_(pos_ids[i:i + 500]),
+            among(conn, EnforcementCase.__table__.c.result_id, pos_ids[i:i + 500]),
             EnforcementCase.__table__.c.outcome == "overturned")).scalars()}
     times: dict[int, list[datetime]] = defaultdict(list)
     for vid, rid, tested_at, _sid in found:
@@ -95,13 +96,14 @@ def _metrics(session: Session, when: dict[int, datetime], window_days: int, *,
     for i in range(0, len(ids), 500):
         part = ids[i:i + 500]
         for vid, ts in session.execute(sa.select(VendorRefusal.vendor_id, VendorRefusal.at).where(
-                VendorRefusal.vendor_id.in_(part), VendorRefusal.at > since,
+                among(conn, VendorRefusal.vendor_id, part), VendorRefusal.at > since,
                 VendorRefusal.at <= at)):
             if inside(vid, ts):
                 metrics[vid]["refused_tests"] += 1
         for vid, ts in session.execute(sa.select(EnforcementCase.vendor_id,
                                                  EnforcementCase.opened_at).where(
-                EnforcementCase.vendor_id.in_(part), EnforcementCase.objection_accepted.is_(True),
+                among(conn, EnforcementCase.vendor_id, part),
+                EnforcementCase.objection_accepted.is_(True),
                 EnforcementCase.outcome == "overturned", EnforcementCase.opened_at > since,
                 EnforcementCase.opened_at <= at)):
             if inside(vid, ts):
@@ -128,7 +130,7 @@ def count_tests(session: Session, when: dict[int, datetime],
     conn = session.connection()
     for i in range(0, len(ids), 500):
         rows = (sa.select(t.vendor_id, edge.label("edge"))
-                .where(t.vendor_id.in_(ids[i:i + 500]), t.retest_of_id.is_(None),
+                .where(among(conn, t.vendor_id, ids[i:i + 500]), t.retest_of_id.is_(None),
                        t.status.in_(COUNTED_STATUSES), t.tested_at > since, t.tested_at <= at)
                 .subquery())
         for vid, edge_at, n in conn.execute(   # (grouped outside: PostgreSQL would not match

@@ -40,6 +40,7 @@ from lims.models import (
 )
 from lims.security import audit
 from lims.security.auth import Actor, require
+from lims.storage.bulk import among
 from lims.timeutil import local_tz, now
 
 PERMISSION = "cases.manage"
@@ -104,12 +105,13 @@ def _latest_as_of(session: Session, vendor_ids: list[int],
     for k in range(0, len(vendor_ids), 500):
         part = vendor_ids[k:k + 500]
         out.update(session.exec(select(h.vendor_id, sa.func.max(h.computed_at))
-                                .where(h.vendor_id.in_(part)).group_by(h.vendor_id)).all())
+                                .where(among(session, h.vendor_id, part))
+                                .group_by(h.vendor_id)).all())
         newest = [
             *([(v, newest_results[v]) for v in part if v in newest_results]
               if newest_results is not None else newest_result_times(session, part).items()),
             *session.exec(select(VendorRefusal.vendor_id, sa.func.max(VendorRefusal.at))
-                          .where(VendorRefusal.vendor_id.in_(part))
+                          .where(among(session, VendorRefusal.vendor_id, part))
                           .group_by(VendorRefusal.vendor_id))]
         for vid, ts in newest:
             if vid in out and ts is not None:
@@ -125,7 +127,7 @@ def newest_result_times(session: Session, vendor_ids: list[int]) -> dict[int, da
     out: dict[int, datetime] = {}
     for k in range(0, len(vendor_ids), 500):
         out.update(session.connection().execute(
-            sa.select(v.id, newest).where(v.id.in_(vendor_ids[k:k + 500]))).all())
+            sa.select(v.id, newest).where(among(session, v.id, vendor_ids[k:k + 500]))).all())
     return out
 
 

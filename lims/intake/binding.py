@@ -31,6 +31,7 @@ from lims.intake.batches import BatchBook
 from lims.intake.readings import ReadingIn
 from lims.models import Analyte, Commodity, Instrument, Market, Method, Sample, TestResult, Vendor
 from lims.reference.lookup import RefCache
+from lims.storage.bulk import among
 from lims.verdicts import Outcome, parse_outcome
 
 
@@ -77,11 +78,11 @@ class SampleBook:
     def load(self, session: Session, codes: set[str]) -> None:
         codes_l = sorted(codes - set(self.by_code))
         for i in range(0, len(codes_l), 500):
-            for s in session.exec(select(Sample).where(Sample.code.in_(codes_l[i:i + 500]))):
+            for s in session.exec(select(Sample).where(among(session, Sample.code, codes_l[i:i + 500]))):
                 self.by_code[s.code] = s
         ids = [s.id for c, s in self.by_code.items() if c in codes_l]
         for i in range(0, len(ids), 500):
-            q = (select(TestResult).where(TestResult.sample_id.in_(ids[i:i + 500]))
+            q = (select(TestResult).where(among(session, TestResult.sample_id, ids[i:i + 500]))
                  .order_by(TestResult.tested_at, TestResult.id))
             for tr in session.exec(q):
                 self.have[(tr.sample_id, tr.method_id, _second(tr.tested_at),

@@ -31,6 +31,7 @@ from sqlmodel import Session
 
 from lims.models import Method, Sample, TestResult
 from lims.models.enums import ResultStatus
+from lims.storage.bulk import among
 from lims.verdicts import Outcome
 
 COUNTED_STATUSES = (ResultStatus.RECORDED.value, ResultStatus.ACCEPTED.value)
@@ -113,7 +114,7 @@ def recount(*, session: Session, sample_ids: Iterable[int], new_keys: frozenset[
                       t.counts, t.count_date, t.count_week, t.market_id, t.commodity_id,
                       t.analyte_id, t.verdict, t.ingest_key, _ME.c.is_rapid, _S.c.vendor_id)
             .join(_ME, _ME.c.id == t.method_id).join(_S, _S.c.id == t.sample_id)
-            .where(t.sample_id.in_(ids[i:i + _CHUNK]))
+            .where(among(conn, t.sample_id, ids[i:i + _CHUNK]))
         ).mappings().all()
         by_sample: dict[int, list] = {}
         for r in rows:

@@ -26,6 +26,7 @@ from lims.errors import InvalidInput, RowError
 from lims.intake.readings import ReadingIn
 from lims.models import CalibrationRecord, Instrument
 from lims.models.enums import CalibrationKind, CalibrationState, ResultStatus
+from lims.storage.bulk import among
 from lims.timeutil import local_date
 
 #: Record kinds that establish (or withdraw) an instrument's fitness for use.
@@ -167,7 +168,7 @@ def preload_daily_qc(session: Session, pairs: set[tuple[int, date]], tz: ZoneInf
     for i in range(0, len(ids), 500):
         for iid, at in session.exec(
                 select(cr.instrument_id, cr.performed_at).where(
-                    cr.instrument_id.in_(ids[i:i + 500]),
+                    among(session, cr.instrument_id, ids[i:i + 500]),
                     cr.kind == CalibrationKind.DAILY_QC.value, cr.outcome != "pass",
                     cr.performed_at >= start, cr.performed_at < end)
                 .order_by(cr.performed_at)):

@@ -52,6 +52,7 @@ from lims.models.results import new_uuid
 from lims.reference.lookup import RefCache
 from lims.security import audit
 from lims.security.auth import Actor
+from lims.storage.bulk import among
 from lims.storage.engine import begin_write
 from lims.timeutil import local_date, local_tz, now, week_start
 from lims.verdicts import Outcome, Verdict, same_meaning
@@ -117,7 +118,7 @@ def _existing(session: Session, keys: list[str]) -> dict[str, Any]:
         for row in session.execute(sa.select(
                 t.ingest_key, t.id, t.verdict, t.instrument_verdict, t.verdict_mismatch, t.status,
                 t.calibration_state, sm.code).join(Sample.__table__, sm.id == t.sample_id)
-                .where(t.ingest_key.in_(keys[i:i + 500]))):
+                .where(among(session, t.ingest_key, keys[i:i + 500]))):
             out[row.ingest_key] = row
     return out
 
@@ -310,7 +311,7 @@ def _link_new_samples(session: Session, pending: list, result_ids: list[int]) ->
             row["retest_of_id"] = head
         ids = [g[1] for g in group[1:]]
         for i in range(0, len(ids), 500):   # (SQLite's limit on bound variables)
-            session.execute(t.update().where(t.c.id.in_(ids[i:i + 500]))
+            session.execute(t.update().where(among(session, t.c.id, ids[i:i + 500]))
                             .values(retest_of_id=head))
 
 
@@ -382,8 +383,8 @@ def _cases_and_alerts(session: Session, result_ids: list[int]) -> tuple[dict, di
     for i in range(0, len(result_ids), 500):
         part = result_ids[i:i + 500]
         cases.update(session.execute(sa.select(EnforcementCase.result_id, EnforcementCase.id)
-                                     .where(EnforcementCase.result_id.in_(part))).all())
+                                     .where(among(session, EnforcementCase.result_id, part))).all())
         alerts.update(session.execute(sa.select(Alert.result_id, Alert.id)
-                                      .where(Alert.result_id.in_(part))).all())
+                                      .where(among(session, Alert.result_id, part))).all())
     return cases, alerts
 

@@ -33,6 +33,7 @@ from lims.models import Method, Sample, TestResult
 from lims.models.enums import ResultStatus
 from lims.security import audit
 from lims.security.auth import Actor
+from lims.storage.bulk import among
 
 PARAM = "retests_for_positive"
 DEFAULT_BY_KIND = {"enzyme_inhibition": 2}   # GB/T 5009.199-2003: re-tested at least twice
@@ -111,10 +112,11 @@ def preload(session: Session, screens: list[TestResult]) -> dict[int, list[TestR
     for model, col in ((Sample, "sample_id"), (Method, "method_id")):
         want = sorted({getattr(s, col) for s in screens})
         for i in range(0, len(want), 500):
-            keep.extend(session.exec(select(model).where(model.id.in_(want[i:i + 500]))))
+            keep.extend(session.exec(select(model).where(among(session, model.id, want[i:i + 500]))))
     for i in range(0, len(ids), 500):
         for r in session.exec(select(TestResult).where(
-                TestResult.retest_of_id.in_(ids[i:i + 500]), TestResult.status.in_(COUNTED))
+                among(session, TestResult.retest_of_id, ids[i:i + 500]),
+                TestResult.status.in_(COUNTED))
                 .order_by(TestResult.tested_at, TestResult.id)):
             out[r.retest_of_id].append(r)
     return out

@@ -135,7 +135,7 @@ def _results_per_sample(session: Session, sample_ids: list[int],
     for i in range(0, len(ids), _CHUNK):
         for sid, vid, n in session.execute(
                 sa.select(t.sample_id, sa.func.max(t.vendor_id), sa.func.count())
-                .where(t.sample_id.in_(ids[i:i + _CHUNK])).group_by(t.sample_id)):
+                .where(bulk.among(session, t.sample_id, ids[i:i + _CHUNK])).group_by(t.sample_id)):
             out[sid] = n
             vendor[sid] = vid
     return out, vendor
@@ -211,7 +211,7 @@ def _counties(conn: sa.Connection, market_keys: set[int]) -> dict[int, str]:
     ids = sorted(k for k in market_keys if k)
     for i in range(0, len(ids), _CHUNK):
         out.update(conn.execute(sa.select(_M.c.id, _M.c.county)
-                                .where(_M.c.id.in_(ids[i:i + _CHUNK]))).all())
+                                .where(bulk.among(conn, _M.c.id, ids[i:i + _CHUNK]))).all())
     return out
 
 

@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 
 from lims.errors import ConfigError, NotFound
 from lims.models import Analyte, Commodity, Instrument, Market, Method, Threshold, Vendor
+from lims.storage.bulk import among
 from lims.verdicts.mrl import MrlLimit
 
 REFDATA = Path(__file__).resolve().parent.parent / "refdata"
@@ -129,7 +130,7 @@ class RefCache:
             part = todo[i:i + 500]
             for vid, mid, vstall, name in session.exec(
                     select(Vendor.id, Vendor.market_id, Vendor.stall, Vendor.name)
-                    .where(Vendor.market_id.in_(part))):
+                    .where(among(session, Vendor.market_id, part))):
                 self.vendors[(mid, _key(vstall))] = VendorRef(vid, mid, vstall, name)
             self.vendor_markets.update(part)
 

@@ -33,6 +33,7 @@ from lims.models import AuditEvent, ImportStage, TestResult
 from lims.security import audit
 from lims.security.auth import SYSTEM, Actor
 from lims.security.chainhead import Witness, witness  # noqa: F401  (re-exported for sync)
+from lims.storage.bulk import among
 
 #: the content a seal covers, in this order
 SEALED = ("sample_id", "method_id", "analyte_id", "instrument_id", "channel", "tested_at", "raw",
@@ -110,7 +111,7 @@ def reseal(session: Session, actor: Actor, result_ids: Iterable[int], reason: st
     changes: list[list] = []
     for i in range(0, len(ids), _CHUNK):
         rows = conn.execute(sa.select(_T.c.id, _T.c.seal, *_CONTENT)
-                            .where(_T.c.id.in_(ids[i:i + _CHUNK]))).all()
+                            .where(among(conn, _T.c.id, ids[i:i + _CHUNK]))).all()
         # a staged result is sealed with the status it will be published with (as ``verify``)
         staged = [r.id for r in rows if r.status == "staged"]
         waiting = dict(conn.execute(sa.select(_S.c.result_id, _S.c.status).where(

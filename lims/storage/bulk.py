@@ -9,6 +9,7 @@ date/timestamp once, and handed to the driver's ``executemany``.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlmodel import Session
 
 
 def sqlite_executemany(conn: sa.Connection, table: sa.Table, rows: list[dict],
@@ -40,3 +41,18 @@ def upsert_insert(dialect: str, table: sa.Table):
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert(table)
+
+
+def among(bind: sa.Connection | Session, column: sa.ColumnElement, values: list) -> sa.ColumnElement[bool]:
+    """``column IN values`` for the hot paths' chunked look-ups (500 ids per statement).
+
+    On PostgreSQL it is ``column = ANY(:values)``, one array parameter: an ``IN`` list is sent
+    as 500 parameters, and SQLAlchemy rendered each (with its cast) and psycopg parsed the long
+    statement again on every execution (too long for its cache). Grading 4 700 vendors spent
+    0.8 s of its 1.1 s of CPU on that. SQLite has no arrays: there it is ``IN``."""
+    dialect = bind.get_bind().dialect if isinstance(bind, Session) else bind.dialect
+    if dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == sa.any_(sa.bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
