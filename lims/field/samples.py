@@ -81,9 +81,9 @@ def register_sample(*, session: Session, actor: Actor, commodity: str,
     if errors:
         raise ValidationFailed(errors, where)
     assert c is not None
-    code = new_sample_code()
+    code = new_sample_code(taken_at.date())
     while session.exec(select(Sample.id).where(Sample.code == code)).first() is not None:
-        code = new_sample_code()
+        code = new_sample_code(taken_at.date())
     s = Sample(code=code, market_id=m.id if m else None, vendor_id=v.id if v else None,
                resident_purchase=resident_purchase, commodity_id=c.id, taken_at=taken_at,
                taken_by=taken_by or actor.username, event_id=event_id)

@@ -207,7 +207,7 @@ def _store(session: Session, bound: list[Bound], cache: RefCache, tz: ZoneInfo,
             market_id, commodity_id = sample_rows[s_slot]["market_id"], x.commodity.id
         else:
             sample_rows.append({
-                "uuid": new_uuid(), "code": x.new_code or new_sample_code(),
+                "uuid": new_uuid(), "code": x.new_code or new_sample_code(r.tested_at.date()),
                 "market_id": x.market.id if x.market else None,
                 "vendor_id": x.vendor.id if x.vendor else None,
                 "resident_purchase": r.resident_purchase, "commodity_id": x.commodity.id,

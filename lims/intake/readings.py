@@ -11,7 +11,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from lims.verdicts import Verdict
@@ -19,9 +19,17 @@ from lims.verdicts import Verdict
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 
 
-def new_sample_code() -> str:
-    """A short code for the slip, e.g. ``K7Q2M9XD`` (32⁸ ≈ 10¹² codes; unique in the table)."""
-    n = int.from_bytes(secrets.token_bytes(5), "big")  # 40 random bits = 8 base32 digits
+def new_sample_code(day: date | None = None) -> str:
+    """A short code for the slip, e.g. ``K7Q2M9XD``: 8 Crockford base32 digits, unique in the
+    table (the caller checks). The first two name the sample's ``day`` (its ordinal modulo
+    1 024; random without a day), the other six are 30 random bits.
+
+    A day's codes thus sit together in the table's unique index: a batch inserts them into a
+    few pages instead of one random page each (SQLite at 10 M results: a county's 5 000-reading
+    batch wrote ~2 600 pages of that index). They stay as hard to guess: one day's few thousand
+    codes among 2³⁰ (≈ 10⁹) draws, where 10 M codes among 2⁴⁰ were as dense."""
+    bucket = day.toordinal() % 1024 if day is not None else secrets.randbelow(1024)
+    n = bucket << 30 | secrets.randbits(30)
     return "".join(CODE_ALPHABET[(n >> shift) & 31] for shift in range(35, -1, -5))
 
 

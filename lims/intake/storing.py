@@ -36,7 +36,7 @@ def free_codes(session: Session, rows: list[dict], fixed: set[int]) -> None:
                 if i in fixed:
                     raise Conflict(f"sample code {r['code']} was taken by another writer "
                                    "meanwhile; send the reading again")
-                r["code"] = new_sample_code()
+                r["code"] = new_sample_code(r["taken_at"].date())
                 clash = True
             seen.add(r["code"])
         if not clash:

@@ -47,11 +47,11 @@ def _ingest_worker(url: str, worker: int, out) -> None:
         # worker its own sequence. (Shared redraws would run in lockstep: the loser of a
         # collision would redraw exactly the codes the winner draws for its next batch, and on
         # PostgreSQL lose again while those are uncommitted, batch after batch. Real codes are
-        # 40 random bits and never do that.)
+        # 30 random bits per day and never do that.)
         first, again = random.Random(2026), random.Random(worker)
 
         def tiny_code(rng: random.Random):
-            def draw() -> str:
+            def draw(_day=None) -> str:
                 calls["n"] += 1
                 return "K" + "".join(rng.choice("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
                                      for _ in range(3))
