@@ -1,4 +1,5 @@
-"""Bulk writes for the hot paths (ingest, rollups): one DBAPI call per batch, no per-row ORM.
+"""Bulk writes and look-ups for the hot paths (ingest, rollups, grading): one DBAPI call per
+batch, no per-row ORM, and a list of ids as one parameter (``among``).
 
 SQLAlchemy's executemany processes every row's parameters in Python (a dict per row, then each
 value through its type); at ingest rates that cost more than SQLite's insert itself. Here the
