@@ -28,7 +28,7 @@ def free_codes(session: Session, rows: list[dict], fixed: set[int]) -> None:
         taken: set[str] = set()
         for i in range(0, len(codes), 500):
             taken.update(session.execute(sa.select(Sample.__table__.c.code).where(
-                Sample.__table__.c.code.in_(codes[i:i + 500]))).scalars())
+                bulk.among(session, Sample.__table__.c.code, codes[i:i + 500]))).scalars())
         seen: set[str] = set()
         clash = False
         for i, r in enumerate(rows):
@@ -123,7 +123,7 @@ def _insert_ids(session: Session, table: sa.Table, rows: list[dict], key: str) -
     values = [r[key] for r in rows]
     for i in range(0, len(values), 500):
         ids.update(session.execute(sa.select(col, table.c.id)
-                                   .where(col.in_(values[i:i + 500]))).all())
+                                   .where(bulk.among(session, col, values[i:i + 500]))).all())
     return [ids[v] for v in values]
 
 
