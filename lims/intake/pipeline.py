@@ -310,7 +310,7 @@ def _link_new_samples(session: Session, pending: list, result_ids: list[int]) ->
         for _at, _rid, row in group[1:]:
             row["retest_of_id"] = head
         ids = [g[1] for g in group[1:]]
-        for i in range(0, len(ids), 500):   # (SQLite's limit on bound variables)
+        for i in range(0, len(ids), 500):   # (500 at a time, as the other look-ups)
             session.execute(t.update().where(among(session, t.c.id, ids[i:i + 500]))
                             .values(retest_of_id=head))
 
