@@ -28,7 +28,7 @@ from sqlmodel import Session
 
 from lims.api.app import create_app
 from lims.api.tokens import create_token
-from lims.bench import ingest_bench
+from lims.bench import cpu, ingest_bench
 from lims.intake.pipeline import accept_readings
 from lims.security.auth import SYSTEM
 from lims.storage.engine import make_engine
@@ -77,23 +77,25 @@ def _item(r) -> dict:
 
 
 def api_upload(engine: sa.Engine, n: int, batch: int = 1000, tag: str = "") -> dict:
-    """``n`` readings POSTed ``batch`` at a time; readings/s per request (median, 5th pct)."""
+    """``n`` readings POSTed ``batch`` at a time; readings/s per request (median, 5th pct), and
+    the CPU per reading (``cpu.per_reading``: the server thread's and the bench's together, and
+    PostgreSQL's)."""
     token = _token(engine, f"bench-api-{tag or int(time.time())}")
     items = [_item(r) for r in ingest_bench.readings(engine, n, seed=7,
                                                      tag=f"api{tag}{time.time_ns()}")]
     rates: list[float] = []
+    meter = cpu.Meter(engine)
     with _Server(engine) as srv:
         for i in range(0, len(items), batch):
             body = json.dumps({"readings": items[i:i + batch]}).encode()
             req = urllib.request.Request(srv.url + "/api/v1/readings", data=body, method="POST",
                                          headers={"Authorization": f"Bearer {token}",
                                                   "Content-Type": "application/json"})
-            t0 = time.perf_counter()
-            with urllib.request.urlopen(req, timeout=600) as reply:
+            with meter, urllib.request.urlopen(req, timeout=600) as reply:
                 answer = json.loads(reply.read())
-            rates.append(len(items[i:i + batch]) / (time.perf_counter() - t0))
+            rates.append(len(items[i:i + batch]) / meter.last.wall)
             assert answer["stored"] + answer["duplicates"] == len(items[i:i + batch])
-    return {"rates": rates}
+    return {"rates": rates, "cpu": cpu.per_reading(meter.total, len(items))}
 
 
 def station_push(engine: sa.Engine, n: int, batch: int = 500) -> dict:
@@ -169,7 +171,8 @@ def api_upload_parallel(engine: sa.Engine, n: int, *, stations: int, workers: in
     """``stations`` stations upload ``n`` readings between them at once (each its own token and
     county: ``markets`` markets, ``instruments`` devices), ``batch`` per request, to ``lims api
     serve --workers N`` in its own processes. Returns the aggregate readings/s (all readings ÷
-    first request to last answer) and each request's readings/s."""
+    first request to last answer), each request's readings/s, the share of the machine's cores
+    busy meanwhile and PostgreSQL's CPU per reading (``cpu``)."""
     url = engine.url.render_as_string(hide_password=False)
     per = n // stations
     tag = f"par{time.time_ns():x}"
@@ -207,13 +210,16 @@ def api_upload_parallel(engine: sa.Engine, n: int, *, stations: int, workers: in
             threads = [threading.Thread(target=station, args=w) for w in work]
             for t in threads:
                 t.start()
-            start.wait()
-            t0 = time.perf_counter()
-            for t in threads:
-                t.join()
-            seconds = time.perf_counter() - t0
+            meter = cpu.Meter(engine)
+            with meter:
+                start.wait()
+                for t in threads:
+                    t.join()
+            seconds = meter.last.wall
         finally:
             _stop(proc)
     if errors:
         raise RuntimeError(f"parallel upload failed: {errors[:3]}")
-    return {"rate": per * stations / seconds, "seconds": seconds, "rates": rates}
+    return {"rate": per * stations / seconds, "seconds": seconds, "rates": rates,
+            "busy": meter.last.busy, "server_us": None if meter.last.server is None
+            else meter.last.server / (per * stations) * 1e6}

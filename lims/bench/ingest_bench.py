@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from lims.bench import cpu
 from lims.bench.datagen import END, MIX, VENDORS_PER_MARKET
 from lims.intake.pipeline import ReadingIn, accept_readings
 from lims.models import Commodity, Market
@@ -94,7 +95,8 @@ def run(engine: sa.Engine, total: int, batch: int, *,
     """Ingest ``total`` new readings in batches, then re-send one batch (all duplicates).
     ``markets``/``instruments``: where each batch's readings come from (``readings``).
 
-    Returns per-batch throughputs (results/s) for new readings and for the duplicate batch.
+    Returns per-batch throughputs (results/s) for new readings and for the duplicate batch, and
+    the new batches' CPU per reading (``cpu.per_reading``: this process's and PostgreSQL's).
     """
     tag = f"{time.time_ns():x}"
     batches = [readings(engine, min(batch, total - i), seed=i, tag=tag, markets=markets,
@@ -104,12 +106,12 @@ def run(engine: sa.Engine, total: int, batch: int, *,
         cache = RefCache.load(s)
     rates = []
     done = 0
+    meter = cpu.Meter(engine)
     for b in batches:
-        t = time.perf_counter()
-        with Session(engine) as s:
+        with meter, Session(engine) as s:
             rep = accept_readings(session=s, actor=SYSTEM, readings=b, cache=cache)
             s.commit()
-        rates.append(len(b) / (time.perf_counter() - t))
+        rates.append(len(b) / meter.last.wall)
         assert rep.created == len(b), "bench readings must be new"
         done += len(b)
         if progress:
@@ -120,4 +122,4 @@ def run(engine: sa.Engine, total: int, batch: int, *,
         s.commit()
     dup_rate = len(batches[0]) / (time.perf_counter() - t)
     assert rep.duplicates == len(batches[0])
-    return {"rates": rates, "duplicate_rate": dup_rate}
+    return {"rates": rates, "duplicate_rate": dup_rate, "cpu": cpu.per_reading(meter.total, done)}

@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from lims.bench import (
     api_bench,
+    cpu,
     datagen,
     import_bench,
     ingest_bench,
@@ -227,6 +228,8 @@ def run_backend(backend: str, opts: Options, report: Report, progress: Progress)
             add(Row(backend, f"ingest, batches of {opts.ingest_batch}", "results/s",
                     float(np.median(rates)), float(np.percentile(rates, 5)), None,
                     "≥ 20 000 results/s (SQLite)", "p95 column: 5th percentile (slow batch)"))
+            add(_cpu_row(backend, f"CPU per reading, batches of {opts.ingest_batch}", res["cpu"],
+                         "this process"))
             add(Row(backend, "ingest, a batch re-sent (all duplicates)", "results/s",
                     res["duplicate_rate"], None, None, "", "idempotency check path"))
             local = min(LOCAL_MARKETS, scale.markets)
@@ -239,6 +242,8 @@ def run_backend(backend: str, opts: Options, report: Report, progress: Progress)
                     "", f"as one county's stations send them: {local} markets and "
                         f"{LOCAL_INSTRUMENTS} instruments per batch (the row above: every "
                         "market, 60 instruments); p95 column: 5th percentile"))
+            add(_cpu_row(backend, f"CPU per reading, batches of {opts.ingest_batch} from {local} "
+                         "markets", res["cpu"], "this process"))
         if opts.api_readings:
             res = api_bench.api_upload(engine, opts.api_readings)
             add(Row(backend, "API upload, POST /api/v1/readings × 1 000", "readings/s",
@@ -246,6 +251,8 @@ def run_backend(backend: str, opts: Options, report: Report, progress: Progress)
                     "≥ 20 000 readings/s (PostgreSQL)",
                     "uvicorn on loopback, JSON over HTTP, the whole pipeline; p95 column: 5th "
                     "percentile"))
+            add(_cpu_row(backend, "CPU per reading, API upload × 1 000", res["cpu"],
+                         "the server thread and its client"))
             progress("api", 1, 1)
             workers = max(2, min(os.cpu_count() or 1, 8))
             local = min(LOCAL_MARKETS, scale.markets)
@@ -257,7 +264,7 @@ def run_backend(backend: str, opts: Options, report: Report, progress: Progress)
                     f"aggregate (all readings ÷ first request to last answer) of lims api serve "
                     f"--workers {workers} on this {os.cpu_count()}-CPU host, batches of 1 000, "
                     f"each station one county ({local} markets); median request "
-                    f"{float(np.median(res['rates'])):,.0f} readings/s"))
+                    f"{float(np.median(res['rates'])):,.0f} readings/s" + _busy(res)))
             progress("api, parallel", 1, 1)
         if opts.push_results:
             res = api_bench.station_push(engine, opts.push_results)
@@ -286,6 +293,18 @@ def run_backend(backend: str, opts: Options, report: Report, progress: Progress)
         engine.dispose()
         if backend == "postgres" and not opts.keep:
             _drop_pg(opts)
+
+
+def _cpu_row(backend: str, figure: str, c: dict, what: str) -> Row:
+    return Row(backend, figure, "µs", c["cpu_us"], None, None, cpu.target(c["cores"]),
+               cpu.note(c, what))
+
+
+def _busy(res: dict) -> str:
+    out = "" if res["busy"] is None else f"; the cores {res['busy']:.0%} busy meanwhile"
+    if res["server_us"] is not None:
+        out += f", PostgreSQL {res['server_us']:,.0f} µs of CPU per reading"
+    return out
 
 
 def run_codecs(opts: Options, report: Report, progress: Progress) -> None:

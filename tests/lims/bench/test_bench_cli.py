@@ -32,6 +32,12 @@ def test_bench_reports_every_figure(env_db, tmp_path):
     county = rows["ingest, batches of 150 from 10 markets"]   # every market there is, here
     assert county["median"] > 0 and "3 instruments per batch" in county["note"]
     assert "results/s" in rows["station push of 100 results"]["note"]
+    for label in ("CPU per reading, batches of 150", "CPU per reading, batches of 150 from 10 "
+                  "markets", "CPU per reading, API upload × 1 000"):   # what the cores bound
+        assert rows[label]["median"] > 0 and rows[label]["unit"] == "µs"
+        assert "cores could take at most" in rows[label]["note"]
+        assert rows[label]["target"].startswith("≤ ") and "20 000/s" in rows[label]["target"]
+    assert "busy meanwhile" in par["note"]
     grading = rows["grade every vendor"]
     assert grading["median"] > 0 and grading["note"].startswith("200 vendors")
     imp = next(r for r in data["rows"] if r["figure"].startswith("import of a"))

@@ -1,0 +1,71 @@
+"""The bench's CPU meter: this process's CPU, PostgreSQL's backends' CPU, the cores' busy share,
+and the bound they give (issue 15)."""
+
+import os
+
+import pytest
+import sqlalchemy as sa
+
+from lims.bench import cpu
+
+
+def _spin(seconds: float) -> None:
+    import time
+
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+
+
+def test_sqlite_counts_this_process_only(sqlite_url):
+    engine = sa.create_engine(sqlite_url)
+    meter = cpu.Meter(engine)
+    with meter:
+        _spin(0.2)
+    with meter:
+        _spin(0.1)
+    assert meter.total.server is None
+    assert 0.3 <= meter.total.client < 1.0 and meter.last.client >= 0.1
+    assert meter.total.wall >= meter.total.client * 0.9
+    if os.path.exists("/proc/stat"):   # one core spun: some of the machine was busy
+        assert 0 < meter.total.busy <= 1
+    got = cpu.per_reading(meter.total, 1000)
+    assert got["server_us"] is None and got["cpu_us"] == pytest.approx(got["client_us"])
+    assert got["bound"] == pytest.approx(got["cores"] * 1000 / meter.total.client)
+    assert got["cores_for_20k"] == pytest.approx(20_000 * meter.total.client / 1000)
+    assert "the database engine in it" in cpu.note(got, "this process")
+
+
+def test_per_reading_arithmetic():
+    span = cpu.Span(wall=2.0, client=0.6, server=0.4)
+    got = cpu.per_reading(span, 5000)
+    assert got["client_us"] == pytest.approx(120) and got["server_us"] == pytest.approx(80)
+    assert got["cpu_us"] == pytest.approx(200)
+    assert got["bound"] == pytest.approx(got["cores"] * 5000)   # 1 CPU-second per 5 000
+    assert got["cores_for_20k"] == pytest.approx(4.0)
+    assert cpu.target(2) == "≤ 100 µs for 20 000/s on 2 cores"
+    assert "PostgreSQL 80 µs" in cpu.note(got, "this process")
+
+
+def test_not_a_postgres_process_is_never_read():
+    assert cpu.on_cpu(os.getpid()) is None   # python, not postgres
+    assert cpu.on_cpu(2 ** 22 + 12345) is None   # no such process
+
+
+@pytest.mark.postgres
+def test_postgres_backend_cpu_is_counted(pg_url):
+    engine = sa.create_engine(pg_url)
+    meter = cpu.Meter(engine)
+    try:
+        with meter, engine.connect() as conn:   # the server works, this process waits
+            conn.execute(sa.text("SELECT count(*) FROM generate_series(1, 4000000) g "
+                                 "WHERE g % 7 = 3")).scalar_one()
+        if meter.last.server is None:
+            pytest.skip("the PostgreSQL server is not a process on this machine")
+        assert meter.last.server >= 0.05
+        assert meter.last.server > 2 * meter.last.client
+        with meter:   # nothing sent: (next to) no server CPU
+            pass
+        assert meter.last.server < 0.02
+    finally:
+        engine.dispose()
