@@ -95,7 +95,8 @@ def api_upload(engine: sa.Engine, n: int, batch: int = 1000, tag: str = "") -> d
                 answer = json.loads(reply.read())
             rates.append(len(items[i:i + batch]) / meter.last.wall)
             assert answer["stored"] + answer["duplicates"] == len(items[i:i + batch])
-    return {"rates": rates, "cpu": cpu.per_reading(meter.total, len(items))}
+    return {"rates": rates,
+            "cpu": cpu.per_reading(meter.total, len(items), cpu.writers(engine))}
 
 
 def station_push(engine: sa.Engine, n: int, batch: int = 500) -> dict:

@@ -100,20 +100,27 @@ class Meter:
                 self.total.busy * (self.total.wall - wall) + busy * wall) / self.total.wall
 
 
-def per_reading(span: Span, n: int) -> dict:
-    """Microseconds of CPU per reading, and the readings/s the machine's cores bound."""
-    cores = os.cpu_count() or 1
+def writers(engine: sa.Engine) -> int:
+    """How many batches can be stored at once: SQLite has one writer at a time (a batch holds
+    its write lock from its first insert to its commit); PostgreSQL's workers run on every core."""
+    return 1 if engine.dialect.name == "sqlite" else (os.cpu_count() or 1)
+
+
+def per_reading(span: Span, n: int, writers: int) -> dict:
+    """Microseconds of CPU per reading, and the readings/s that ``writers`` cores at once bound
+    (``writers``: see ``writers``)."""
     out = {"client_us": span.client / n * 1e6,
            "server_us": None if span.server is None else span.server / n * 1e6,
-           "cpu_us": span.cpu / n * 1e6, "cores": cores}
-    out["bound"] = cores * n / span.cpu if span.cpu else None
+           "cpu_us": span.cpu / n * 1e6, "writers": writers, "cores": os.cpu_count() or 1}
+    out["bound"] = writers * n / span.cpu if span.cpu else None
     out["cores_for_20k"] = 20_000 * span.cpu / n
     return out
 
 
-def target(cores: int) -> str:
-    """The CPU per reading at which ``cores`` cores could take 20 000 readings/s."""
-    return f"≤ {cores / 20_000 * 1e6:,.0f} µs for 20 000/s on {cores} cores"
+def target(c: dict) -> str:
+    """The CPU per reading at which the writers could take 20 000 readings/s."""
+    who = "one writer" if c["writers"] == 1 else f"{c['writers']} cores"
+    return f"≤ {c['writers'] / 20_000 * 1e6:,.0f} µs for 20 000/s on {who}"
 
 
 def note(c: dict, what: str) -> str:
@@ -123,5 +130,8 @@ def note(c: dict, what: str) -> str:
     else:
         split = f"{what} {c['client_us']:,.0f} µs, PostgreSQL {c['server_us']:,.0f} µs"
     bound = f"{c['bound']:,.0f}" if c["bound"] else "?"
-    return (f"{split}; this machine's {c['cores']} cores could take at most {bound} readings/s "
-            f"by CPU; 20 000/s takes the CPU of {c['cores_for_20k']:.1f} cores")
+    if c["writers"] == 1:
+        return (f"{split}; one writer at a time: at most {bound} readings/s by CPU on any "
+                "number of cores")
+    return (f"{split}; this machine's {c['writers']} cores could take at most {bound} "
+            f"readings/s by CPU; 20 000/s takes the CPU of {c['cores_for_20k']:.1f} cores")

@@ -122,4 +122,5 @@ def run(engine: sa.Engine, total: int, batch: int, *,
         s.commit()
     dup_rate = len(batches[0]) / (time.perf_counter() - t)
     assert rep.duplicates == len(batches[0])
-    return {"rates": rates, "duplicate_rate": dup_rate, "cpu": cpu.per_reading(meter.total, done)}
+    return {"rates": rates, "duplicate_rate": dup_rate,
+            "cpu": cpu.per_reading(meter.total, done, cpu.writers(engine))}

@@ -296,7 +296,7 @@ def run_backend(backend: str, opts: Options, report: Report, progress: Progress)
 
 
 def _cpu_row(backend: str, figure: str, c: dict, what: str) -> Row:
-    return Row(backend, figure, "µs", c["cpu_us"], None, None, cpu.target(c["cores"]),
+    return Row(backend, figure, "µs", c["cpu_us"], None, None, cpu.target(c),
                cpu.note(c, what))
 
 

@@ -29,22 +29,27 @@ def test_sqlite_counts_this_process_only(sqlite_url):
     assert meter.total.wall >= meter.total.client * 0.9
     if os.path.exists("/proc/stat"):   # one core spun: some of the machine was busy
         assert 0 < meter.total.busy <= 1
-    got = cpu.per_reading(meter.total, 1000)
+    assert cpu.writers(engine) == 1   # SQLite: one writer at a time, whatever the cores
+    got = cpu.per_reading(meter.total, 1000, cpu.writers(engine))
     assert got["server_us"] is None and got["cpu_us"] == pytest.approx(got["client_us"])
-    assert got["bound"] == pytest.approx(got["cores"] * 1000 / meter.total.client)
+    assert got["bound"] == pytest.approx(1000 / meter.total.client)
     assert got["cores_for_20k"] == pytest.approx(20_000 * meter.total.client / 1000)
-    assert "the database engine in it" in cpu.note(got, "this process")
+    text = cpu.note(got, "this process")
+    assert "the database engine in it" in text and "on any number of cores" in text
+    assert cpu.target(got) == "≤ 50 µs for 20 000/s on one writer"
 
 
 def test_per_reading_arithmetic():
     span = cpu.Span(wall=2.0, client=0.6, server=0.4)
-    got = cpu.per_reading(span, 5000)
+    got = cpu.per_reading(span, 5000, writers=2)
     assert got["client_us"] == pytest.approx(120) and got["server_us"] == pytest.approx(80)
     assert got["cpu_us"] == pytest.approx(200)
-    assert got["bound"] == pytest.approx(got["cores"] * 5000)   # 1 CPU-second per 5 000
+    assert got["bound"] == pytest.approx(2 * 5000)   # 1 CPU-second per 5 000, on 2 cores
     assert got["cores_for_20k"] == pytest.approx(4.0)
-    assert cpu.target(2) == "≤ 100 µs for 20 000/s on 2 cores"
-    assert "PostgreSQL 80 µs" in cpu.note(got, "this process")
+    assert cpu.target(got) == "≤ 100 µs for 20 000/s on 2 cores"
+    text = cpu.note(got, "this process")
+    assert "PostgreSQL 80 µs" in text and "at most 10,000 readings/s" in text
+    assert "the CPU of 4.0 cores" in text
 
 
 def test_not_a_postgres_process_is_never_read():
