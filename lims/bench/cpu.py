@@ -6,8 +6,8 @@ given size (issue 15): at most ``cores / (CPU seconds per reading)`` readings pe
 * ``client``: ``time.process_time`` of this process (Python: validation, verdicts, rows, the
   in-thread HTTP server of the API bench; on SQLite the database engine too).
 * ``server``: the CPU of the database's client backends, from ``/proc/PID/schedstat`` (Linux,
-  nanoseconds on the CPU), for a PostgreSQL server on this machine; ``None`` elsewhere (another
-  host, another process namespace: a process that is not ``postgres`` is never read).
+  nanoseconds on the CPU), for a PostgreSQL server on this machine (reached over loopback or a
+  Unix socket); ``None`` elsewhere (a process that is not ``postgres`` is never read).
 * ``busy``: the share of all the machine's cores that was busy (``/proc/stat``), for work spread
   over processes the bench does not own (``lims api serve --workers N``).
 """
@@ -23,6 +23,9 @@ import sqlalchemy as sa
 
 _BACKENDS = sa.text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
                     "AND backend_type = 'client backend'")
+#: the server is on this machine: reached over a Unix socket (no address) or loopback
+_LOCAL = sa.text("SELECT inet_server_addr() IS NULL OR inet_server_addr() << '127.0.0.0/8' "
+                 "OR inet_server_addr() = '::1'")
 
 
 @dataclass
@@ -71,6 +74,8 @@ class Meter:
         if self.engine.dialect.name != "postgresql":
             return None
         with self.engine.connect() as conn:
+            if not conn.execute(_LOCAL).scalar_one():   # its pids are not this machine's
+                return None
             pids = [r[0] for r in conn.execute(_BACKENDS)]
         seen = {pid: on_cpu(pid) for pid in pids}
         return {pid: t for pid, t in seen.items() if t is not None} or None
