@@ -173,7 +173,7 @@ def api_upload_parallel(engine: sa.Engine, n: int, *, stations: int, workers: in
     county: ``markets`` markets, ``instruments`` devices), ``batch`` per request, to ``lims api
     serve --workers N`` in its own processes. Returns the aggregate readings/s (all readings ÷
     first request to last answer), each request's readings/s, the share of the machine's cores
-    busy meanwhile and PostgreSQL's CPU per reading (``cpu``)."""
+    busy meanwhile, and the CPU per reading of the workers and of PostgreSQL (``cpu``)."""
     url = engine.url.render_as_string(hide_password=False)
     per = n // stations
     tag = f"par{time.time_ns():x}"
@@ -212,15 +212,19 @@ def api_upload_parallel(engine: sa.Engine, n: int, *, stations: int, workers: in
             for t in threads:
                 t.start()
             meter = cpu.Meter(engine)
+            served = cpu.tree_cpu(proc.pid)
             with meter:
                 start.wait()
                 for t in threads:
                     t.join()
             seconds = meter.last.wall
+            after = cpu.tree_cpu(proc.pid)
+            served = None if served is None or after is None else after - served
         finally:
             _stop(proc)
     if errors:
         raise RuntimeError(f"parallel upload failed: {errors[:3]}")
-    return {"rate": per * stations / seconds, "seconds": seconds, "rates": rates,
-            "busy": meter.last.busy, "server_us": None if meter.last.server is None
-            else meter.last.server / (per * stations) * 1e6}
+    n = per * stations
+    return {"rate": n / seconds, "seconds": seconds, "rates": rates, "busy": meter.last.busy,
+            "workers_us": None if served is None else served / n * 1e6,
+            "server_us": None if meter.last.server is None else meter.last.server / n * 1e6}

@@ -9,7 +9,8 @@ given size (issue 15): at most ``cores / (CPU seconds per reading)`` readings pe
   nanoseconds on the CPU), for a PostgreSQL server on this machine (reached over loopback or a
   Unix socket); ``None`` elsewhere (a process that is not ``postgres`` is never read).
 * ``busy``: the share of all the machine's cores that was busy (``/proc/stat``), for work spread
-  over processes the bench does not own (``lims api serve --workers N``).
+  over processes the bench does not own; ``tree_cpu``: the CPU of such a process and its
+  children (``lims api serve --workers N``).
 """
 
 from __future__ import annotations
@@ -49,6 +50,35 @@ def on_cpu(pid: int) -> float | None:
         return int((proc / "schedstat").read_text().split()[0]) / 1e9
     except (OSError, ValueError, IndexError):
         return None
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command's name, or None."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def tree_cpu(root: int) -> float | None:
+    """Seconds of CPU (user + system, all threads) of process ``root`` and its descendants now
+    alive: a server's worker processes (``lims api serve --workers N``)."""
+    parent: dict[int, int] = {}
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if entry.isdigit() and (f := _stat(int(entry))) is not None:
+            parent[int(entry)] = int(f[1])
+    if root not in parent:
+        return None
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, pp in parent.items() if pp in tree} - tree
+        tree |= more
+        grew = bool(more)
+    total = 0
+    for pid in tree:
+        if (f := _stat(pid)) is not None:
+            total += int(f[11]) + int(f[12])   # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _machine() -> tuple[int, int] | None:

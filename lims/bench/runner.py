@@ -302,9 +302,10 @@ def _cpu_row(backend: str, figure: str, c: dict, what: str) -> Row:
 
 def _busy(res: dict) -> str:
     out = "" if res["busy"] is None else f"; the cores {res['busy']:.0%} busy meanwhile"
-    if res["server_us"] is not None:
-        out += f", PostgreSQL {res['server_us']:,.0f} µs of CPU per reading"
-    return out
+    spent = [f"{who} {res[k]:,.0f} µs" for who, k in (("the workers", "workers_us"),
+                                                     ("PostgreSQL", "server_us"))
+             if res[k] is not None]
+    return out + (f"; CPU per reading: {', '.join(spent)}" if spent else "")
 
 
 def run_codecs(opts: Options, report: Report, progress: Progress) -> None:

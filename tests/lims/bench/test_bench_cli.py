@@ -37,7 +37,7 @@ def test_bench_reports_every_figure(env_db, tmp_path):
         assert rows[label]["median"] > 0 and rows[label]["unit"] == "µs"
         assert "one writer at a time: at most" in rows[label]["note"]   # SQLite
         assert rows[label]["target"].startswith("≤ ") and "20 000/s" in rows[label]["target"]
-    assert "busy meanwhile" in par["note"]
+    assert "busy meanwhile" in par["note"] and "CPU per reading: the workers" in par["note"]
     grading = rows["grade every vendor"]
     assert grading["median"] > 0 and grading["note"].startswith("200 vendors")
     imp = next(r for r in data["rows"] if r["figure"].startswith("import of a"))

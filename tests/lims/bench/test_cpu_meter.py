@@ -74,3 +74,26 @@ def test_postgres_backend_cpu_is_counted(pg_url):
         assert meter.last.server < 0.02
     finally:
         engine.dispose()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
+def test_tree_cpu_counts_a_servers_children():
+    import signal
+    import subprocess
+    import sys
+
+    spin = ("import time\nend = time.process_time() + 0.4\nwhile time.process_time() < end: pass\n"
+            "print('spun', flush=True)\ntime.sleep(60)\n")
+    parent = subprocess.Popen(   # a supervisor whose worker does the work, as uvicorn's does
+        [sys.executable, "-c", "import subprocess, sys, time\n"
+         f"subprocess.Popen([sys.executable, '-c', {spin!r}])\ntime.sleep(60)\n"],
+        stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert parent.stdout.readline().strip() == "spun"
+        own = sum(int(x) for x in cpu._stat(parent.pid)[11:13]) / os.sysconf("SC_CLK_TCK")
+        total = cpu.tree_cpu(parent.pid)
+        assert total - own >= 0.35   # the child's spin, not only the parent's own start
+        assert cpu.tree_cpu(2 ** 22 + 12345) is None   # no such process
+    finally:
+        os.killpg(parent.pid, signal.SIGKILL)
+        parent.wait()
