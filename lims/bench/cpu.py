@@ -1,7 +1,8 @@
 """CPU time of a measured stretch: the bench process's own, its PostgreSQL server's, the whole
-machine's. What a run of readings costs in CPU, unlike its wall time, does not move with what
-else the host is doing, and it bounds what any number of workers can reach on a machine of a
-given size (issue 15): at most ``cores / (CPU seconds per reading)`` readings per second.
+machine's. What a run of readings costs in CPU, unlike its wall time, leaves out waiting for the
+other processes on the host (it still moves with the host's own speed), and it bounds what any
+number of workers can reach on a machine of a given size (issue 15): at most
+``cores / (CPU seconds per reading)`` readings per second.
 
 * ``client``: ``time.process_time`` of this process (Python: validation, verdicts, rows, the
   in-thread HTTP server of the API bench; on SQLite the database engine too).
