@@ -61,25 +61,28 @@ def _stat(pid: int) -> list[str] | None:
         return None
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants now alive (Linux /proc)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            try:
+                todo += [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                pass
+    return out
+
+
 def tree_cpu(root: int) -> float | None:
     """Seconds of CPU (user + system, all threads) of process ``root`` and its descendants now
     alive: a server's worker processes (``lims api serve --workers N``)."""
-    parent: dict[int, int] = {}
-    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
-        if entry.isdigit() and (f := _stat(int(entry))) is not None:
-            parent[int(entry)] = int(f[1])
-    if root not in parent:
+    if _stat(root) is None:
         return None
-    tree, grew = {root}, True
-    while grew:
-        more = {pid for pid, pp in parent.items() if pp in tree} - tree
-        tree |= more
-        grew = bool(more)
-    total = 0
-    for pid in tree:
-        if (f := _stat(pid)) is not None:
-            total += int(f[11]) + int(f[12])   # utime, stime in clock ticks
-    return total / os.sysconf("SC_CLK_TCK")
+    ticks = sum(int(f[11]) + int(f[12])   # utime, stime
+                for f in map(_stat, process_tree(root)) if f is not None)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _machine() -> tuple[int, int] | None:

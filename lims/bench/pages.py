@@ -29,6 +29,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from lims.bench.cpu import process_tree
 from lims.errors import ConfigError, LimsError
 from lims.models import User
 from lims.security import users
@@ -103,24 +104,10 @@ def _serve(url: str, var_dir: Path, clock: str, log: Path) -> tuple[subprocess.P
         time.sleep(0.3)
 
 
-def _tree(pid: int) -> list[int]:
-    """``pid`` and its descendants (Linux /proc)."""
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        for task in Path(f"/proc/{p}/task").glob("*"):
-            try:
-                todo += [int(c) for c in (task / "children").read_text().split()]
-            except OSError:
-                pass
-    return out
-
-
 def server_peak_mb(pid: int) -> float:
     """Peak resident memory (VmHWM) of the app server: the largest of its process tree."""
     peak = 0
-    for p in _tree(pid):
+    for p in process_tree(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):

@@ -8,7 +8,8 @@ import subprocess
 import sys
 import time
 
-from lims.bench.pages import PageTiming, _tree, markdown, server_peak_mb
+from lims.bench.cpu import process_tree
+from lims.bench.pages import PageTiming, markdown, server_peak_mb
 
 
 def test_the_peak_covers_a_child_that_grew():
@@ -18,8 +19,8 @@ def test_the_peak_covers_a_child_that_grew():
         deadline = time.monotonic() + 30
         while server_peak_mb(child.pid) < 120 and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert child.pid in _tree(child.pid)
-        assert child.pid in _tree(os.getpid())            # found as a descendant
+        assert child.pid in process_tree(child.pid)
+        assert child.pid in process_tree(os.getpid())            # found as a descendant
         assert server_peak_mb(os.getpid()) >= 120          # the tree's largest, the child's
     finally:
         child.communicate(b"\n", timeout=30)
